@@ -1,0 +1,55 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// APIToken is a bearer token of a user, stored as a keyed hash of its secret.
+type APIToken struct {
+	ID         int64
+	UserID     int64
+	Name       string
+	Prefix     string // the first characters of the token, shown to tell tokens apart
+	SecretHash []byte
+	Scopes     StringList
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	ExpiresAt  *time.Time
+	RevokedAt  *time.Time
+}
+
+// TableName names the table.
+func (APIToken) TableName() string { return "api_tokens" }
+
+// CreateToken inserts t.
+func CreateToken(ctx context.Context, db *gorm.DB, t *APIToken) error {
+	return db.WithContext(ctx).Create(t).Error
+}
+
+// TokenWithUser is a token joined with its owner, as authentication needs both.
+type TokenWithUser struct {
+	Token APIToken
+	User  User
+}
+
+// TokenBySecretHash finds a token and its user by the hash of the presented secret.
+func TokenBySecretHash(ctx context.Context, db *gorm.DB, hash []byte) (TokenWithUser, error) {
+	var out TokenWithUser
+	if err := db.WithContext(ctx).Where("secret_hash = ?", hash).Take(&out.Token).Error; err != nil {
+		return out, notFound(err)
+	}
+	u, err := UserByID(ctx, db, out.Token.UserID)
+	out.User = u
+	return out, err
+}
+
+// TouchToken records a use of the token, at most once a minute so that busy integrations do not
+// turn every request into a write.
+func TouchToken(ctx context.Context, db *gorm.DB, id int64, now time.Time) error {
+	return db.WithContext(ctx).Model(&APIToken{}).
+		Where("id = ? AND (last_used_at IS NULL OR last_used_at < ?)", id, now.Add(-time.Minute)).
+		Update("last_used_at", now).Error
+}

@@ -1,0 +1,58 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// User is a person who signs in: an agent, a supervisor or an admin.
+type User struct {
+	ID                 int64
+	Email              string // lower-cased
+	Name               string
+	Role               string
+	PasswordHash       string
+	Active             bool
+	MustChangePassword bool
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// ErrNotFound is returned by lookups that find nothing; never (nil, nil).
+var ErrNotFound = errors.New("record not found")
+
+// CreateUser inserts u. A taken email (in any letter case) is a unique violation.
+func CreateUser(ctx context.Context, db *gorm.DB, u *User) error {
+	return db.WithContext(ctx).Create(u).Error
+}
+
+// UserByEmail finds a user by lower-cased email.
+func UserByEmail(ctx context.Context, db *gorm.DB, email string) (User, error) {
+	var u User
+	err := db.WithContext(ctx).Where("email = ?", email).Take(&u).Error
+	return u, notFound(err)
+}
+
+// UserByID finds a user by id.
+func UserByID(ctx context.Context, db *gorm.DB, id int64) (User, error) {
+	var u User
+	err := db.WithContext(ctx).Where("id = ?", id).Take(&u).Error
+	return u, notFound(err)
+}
+
+// CountUsers returns how many users exist.
+func CountUsers(ctx context.Context, db *gorm.DB) (int64, error) {
+	var n int64
+	err := db.WithContext(ctx).Model(&User{}).Count(&n).Error
+	return n, err
+}
+
+func notFound(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
