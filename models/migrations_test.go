@@ -3,8 +3,8 @@ package models_test
 import (
 	"context"
 	"errors"
-	"testing"
 	"strconv"
+	"testing"
 
 	"gorm.io/gorm"
 
