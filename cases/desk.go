@@ -1,0 +1,64 @@
+// Package cases is giftdesk's domain: the case workflow, rules R1–R13, corrections, ledger and
+// audit. It knows nothing of HTTP; every use case runs in one database transaction opened here.
+package cases
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+
+	"giftdesk/models"
+)
+
+// Config builds a Desk.
+type Config struct {
+	DB         *gorm.DB
+	Keys       Keys
+	Thresholds Thresholds       // nil means R5's defaults
+	Now        func() time.Time // nil means models.Now
+}
+
+// Desk runs the desk's use cases against one database.
+type Desk struct {
+	db         *gorm.DB
+	keys       Keys
+	thresholds Thresholds
+	now        func() time.Time
+}
+
+// New returns a Desk.
+func New(cfg Config) *Desk {
+	d := &Desk{db: cfg.DB, keys: cfg.Keys, thresholds: cfg.Thresholds, now: cfg.Now}
+	if d.thresholds == nil {
+		d.thresholds = DefaultThresholds()
+	}
+	if d.now == nil {
+		d.now = models.Now
+	}
+	return d
+}
+
+// Ping reports whether the database answers; ErrUnavailable when it does not.
+func (d *Desk) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := models.Ping(ctx, d.db); err != nil {
+		return errors.Join(ErrUnavailable, err)
+	}
+	return nil
+}
+
+// inTx runs fn in one transaction: the unit every use case commits or rolls back whole.
+func (d *Desk) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return storeErr(d.db.WithContext(ctx).Transaction(fn))
+}
+
+// storeErr marks database outages as ErrUnavailable so that callers answer 503, not 500.
+func storeErr(err error) error {
+	if err != nil && models.IsUnavailable(err) {
+		return errors.Join(ErrUnavailable, err)
+	}
+	return err
+}

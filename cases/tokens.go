@@ -1,0 +1,136 @@
+package cases
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"giftdesk/models"
+)
+
+// TokenPrefix starts every API token, so that a leaked one is recognisable (secret scanners, logs).
+const TokenPrefix = "gdk_"
+
+// tokenSecretBytes is the random part of a token: 256 bits, so a fast keyed hash is enough to
+// store it (no bcrypt per request).
+const tokenSecretBytes = 32
+
+// NewToken is the input of CreateToken.
+type NewToken struct {
+	Email     string
+	Name      string  `json:"name" validate:"required,max=100"`
+	Scopes    []Scope `json:"scopes"`
+	ExpiresAt *time.Time
+}
+
+// TokenView is a token as the desk shows it after creation: never its secret or hash.
+type TokenView struct {
+	ID        int64      `json:"id,string"`
+	UserEmail string     `json:"user"`
+	Name      string     `json:"name"`
+	Prefix    string     `json:"prefix"`
+	Scopes    []Scope    `json:"scopes"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// CreateToken creates an API token for the user with in.Email and returns the token in clear,
+// once; only its keyed hash is stored. Scopes beyond the user's role are accepted: a token never
+// acts beyond its user's current role, which R13 checks on every request.
+func (d *Desk) CreateToken(ctx context.Context, a Actor, in NewToken) (string, TokenView, error) {
+	in.Name = strings.TrimSpace(in.Name)
+	if err := checkStruct(in); err != nil {
+		return "", TokenView{}, err
+	}
+	if len(in.Scopes) == 0 {
+		return "", TokenView{}, Invalid("scopes", "name at least one scope")
+	}
+	for _, s := range in.Scopes {
+		if !s.Valid() {
+			return "", TokenView{}, Invalid("scopes", "unknown scope "+string(s))
+		}
+	}
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(d.now()) {
+		return "", TokenView{}, Invalid("expires_at", "must be in the future")
+	}
+	secret := make([]byte, tokenSecretBytes)
+	if _, err := rand.Read(secret); err != nil {
+		return "", TokenView{}, err
+	}
+	raw := TokenPrefix + base64.RawURLEncoding.EncodeToString(secret)
+	scopes := make(models.StringList, len(in.Scopes))
+	for i, s := range in.Scopes {
+		scopes[i] = string(s)
+	}
+	t := models.APIToken{Name: in.Name, Prefix: raw[:len(TokenPrefix)+6], SecretHash: d.tokenHash(raw),
+		Scopes: scopes, ExpiresAt: in.ExpiresAt}
+	var view TokenView
+	err := d.inTx(ctx, func(tx *gorm.DB) error {
+		u, err := models.UserByEmail(ctx, tx, NormalizeEmail(in.Email))
+		if errors.Is(err, models.ErrNotFound) {
+			return Invalid("email", "no user has this email")
+		}
+		if err != nil {
+			return err
+		}
+		if !u.Active {
+			return Invalid("email", "this user is deactivated")
+		}
+		t.UserID = u.ID
+		t.CreatedAt = d.now()
+		if err := models.CreateToken(ctx, tx, &t); err != nil {
+			return err
+		}
+		view = TokenView{ID: t.ID, UserEmail: u.Email, Name: t.Name, Prefix: t.Prefix, Scopes: in.Scopes,
+			CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}
+		return d.audit(ctx, tx, a, "token.created", "api_token", t.ID, nil, view)
+	})
+	if err != nil {
+		return "", TokenView{}, err
+	}
+	return raw, view, nil
+}
+
+func (d *Desk) tokenHash(raw string) []byte {
+	m := hmac.New(sha256.New, d.keys.Token)
+	m.Write([]byte(raw))
+	return m.Sum(nil)
+}
+
+// errBadToken is the one answer to every token failure, so that a caller learns nothing about
+// which tokens exist.
+var errBadToken = &RuleError{Code: CodeUnauthenticated, Message: "missing, invalid, expired or revoked API token"}
+
+// AuthenticateToken returns the principal a bearer token acts as. A revoked or expired token, or
+// one whose user is deactivated, is refused at once.
+func (d *Desk) AuthenticateToken(ctx context.Context, raw string) (Principal, error) {
+	if !strings.HasPrefix(raw, TokenPrefix) || len(raw) > 200 {
+		return Principal{}, errBadToken
+	}
+	tu, err := models.TokenBySecretHash(ctx, d.db, d.tokenHash(raw))
+	if errors.Is(err, models.ErrNotFound) {
+		return Principal{}, errBadToken
+	}
+	if err != nil {
+		return Principal{}, storeErr(err)
+	}
+	now := d.now()
+	t, u := tu.Token, tu.User
+	if t.RevokedAt != nil || (t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)) || !u.Active {
+		return Principal{}, errBadToken
+	}
+	// A failed touch must not fail the request: last_used_at is advisory.
+	_ = models.TouchToken(ctx, d.db, t.ID, now)
+	scopes := make([]Scope, len(t.Scopes))
+	for i, s := range t.Scopes {
+		scopes[i] = Scope(s)
+	}
+	return Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Role: Role(u.Role), TokenID: t.ID, Scopes: scopes}, nil
+}
