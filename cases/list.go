@@ -25,7 +25,7 @@ type Page[T any] struct {
 type CaseQuery struct {
 	Status string
 	Type   string
-	Limit  int // 0 means DefaultPageLimit
+	Limit  string // as given; "" means DefaultPageLimit
 	Cursor string
 }
 
@@ -81,12 +81,13 @@ func (d *Desk) ListCases(ctx context.Context, p Principal, q CaseQuery) (Page[Ca
 	return page, nil
 }
 
-func pageLimit(n int) (int, error) {
-	switch {
-	case n == 0:
+func pageLimit(raw string) (int, error) {
+	if raw == "" {
 		return DefaultPageLimit, nil
-	case n < 1 || n > MaxPageLimit:
-		return 0, Invalid("limit", "must be between 1 and 100")
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > MaxPageLimit {
+		return 0, Invalid("limit", "must be an integer from 1 to 100")
 	}
 	return n, nil
 }

@@ -36,8 +36,12 @@ func (s *Server) routes() []route {
 // register mounts the table, putting each route behind what its access demands. A route without
 // a scope that is not explicitly public is a programming error and stops the start.
 func (s *Server) register(r *gin.Engine) {
+	registerRoutes(r, s, s.routes())
+}
+
+func registerRoutes(r *gin.Engine, s *Server, table []route) {
 	apiGroup := r.Group("/api/v1", limitJSONBody)
-	for _, rt := range s.routes() {
+	for _, rt := range table {
 		var chain []gin.HandlerFunc
 		switch {
 		case rt.access.public:

@@ -1,0 +1,9 @@
+package handlers
+
+import (
+	"testing"
+
+	"giftdesk/models/modelstest"
+)
+
+func TestMain(m *testing.M) { modelstest.Main(m) }
