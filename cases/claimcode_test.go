@@ -33,8 +33,8 @@ func TestParseClaimCode(t *testing.T) {
 		{in: "wxyz-wxyz-wx", wantCode: "WXYZWXYZWX"},
 		{in: "ACDEFGHJKLMNPQRTUVWX", wantCode: "ACDEFGHJKLMNPQRTUVWX"}, // 20: the longest
 		{in: "ACDEFGHJK2", wantCode: "ACDEFGHJK2"},                     // 10: the shortest
-		{in: "ACDEFGHJK", wantError: CodeInvalidClaimCode},              // 9
-		{in: "ACDEFGHJKLMNPQRTUVWXY", wantError: CodeInvalidClaimCode},  // 21
+		{in: "ACDEFGHJK", wantError: CodeInvalidClaimCode},             // 9
+		{in: "ACDEFGHJKLMNPQRTUVWXY", wantError: CodeInvalidClaimCode}, // 21
 		{in: "6046 1234 1234 1234", wantError: CodeSerialNotClaimCode},
 		{in: "604612341234", wantError: CodeSerialNotClaimCode}, // 12 digits
 		{in: "60461234123", wantError: CodeInvalidClaimCode},    // 11 digits: too few to be a serial, no letter
