@@ -52,7 +52,8 @@ func Open(ctx context.Context, opts Options) (*gorm.DB, error) {
 		TranslateError: true,
 		PrepareStmt:    true,
 		NowFunc:        now,
-		Logger:         newQueryLogger(opts.Logger),
+		// gorm logs a failed connection itself; the caller reports it once, so stay quiet until open.
+		Logger: logger.Discard,
 		// Constraints are written by hand in the migrations; gorm never creates them.
 		DisableForeignKeyConstraintWhenMigrating: true,
 	}
@@ -65,6 +66,7 @@ func Open(ctx context.Context, opts Options) (*gorm.DB, error) {
 		return nil, err
 	}
 	configure(sqlDB)
+	db.Logger = newQueryLogger(opts.Logger)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := sqlDB.PingContext(pingCtx); err != nil {

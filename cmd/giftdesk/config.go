@@ -116,11 +116,11 @@ func (c *config) masterKey() ([]byte, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		k, perr := cases.ParseMasterKey(string(b))
 		if perr != nil {
-			return nil, fmt.Errorf("%s: %v", path, perr)
+			return nil, fmt.Errorf("GIFTDESK_DATA_DIR: %s: %v", path, perr)
 		}
 		return k, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %v", path, unwrapPathError(err))
+		return nil, fmt.Errorf("GIFTDESK_DATA_DIR: cannot read %s: %v", path, unwrapPathError(err))
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("GIFTDESK_DATA_DIR: cannot create %s: %v", c.DataDir, unwrapPathError(err))

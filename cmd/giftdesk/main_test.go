@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"giftdesk/models"
+	"giftdesk/models/modelstest"
+)
+
+func TestMain(m *testing.M) { modelstest.Main(m) }
+
+// cli runs giftdesk commands in-process with its own environment.
+type cli struct {
+	t    *testing.T
+	vars map[string]string
+}
+
+func newCLI(t *testing.T, dbURL string) *cli {
+	dir := t.TempDir()
+	vars := map[string]string{"GIFTDESK_DATA_DIR": filepath.Join(dir, "data")}
+	if dbURL != "" {
+		vars["GIFTDESK_DATABASE_URL"] = dbURL
+	}
+	return &cli{t: t, vars: vars}
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (c *cli) run(stdin string, args ...string) result {
+	c.t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &env{
+		getenv: func(k string) string { return c.vars[k] },
+		stdin:  strings.NewReader(stdin), stdout: &out, stderr: &errb,
+	})
+	return result{code, out.String(), errb.String()}
+}
+
+// oneLineError checks SPEC 4.1's error form: exit non-zero, one line on standard error.
+func oneLineError(t *testing.T, r result, want int, mention string) {
+	t.Helper()
+	if r.code != want {
+		t.Fatalf("exit %d, want %d; stderr %q", r.code, want, r.stderr)
+	}
+	if want == 1 && strings.Count(r.stderr, "\n") != 1 {
+		t.Fatalf("error is not one line: %q", r.stderr)
+	}
+	if !strings.Contains(r.stderr, mention) {
+		t.Fatalf("stderr %q does not mention %q", r.stderr, mention)
+	}
+	if strings.Contains(r.stderr, "goroutine") || strings.Contains(r.stderr, "panic") {
+		t.Fatalf("stack trace on stderr: %q", r.stderr)
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	c := newCLI(t, "")
+	for _, args := range [][]string{
+		{"frobnicate"}, {"serve", "--bogus"}, {"serve", "--addr", "nonsense"}, {"migrate", "extra"},
+		{"user"}, {"user", "remove"}, {"user", "add", "--email", "a@example.com"},
+		{"user", "add", "--email", "a@example.com", "--name", "A", "--role", "root"},
+		{"token"}, {"token", "create", "--email", "a@example.com", "--name", "x", "--scopes", "everything"},
+		{"token", "create", "--email", "a@example.com", "--name", "x", "--scopes", "cases:read", "--expires-in", "soon"},
+	} {
+		r := c.run("", args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "usage: giftdesk") {
+			t.Errorf("%v: exit %d, stderr %q; want 2 with usage", args, r.code, r.stderr)
+		}
+	}
+	if r := c.run("", "--help"); r.code != 0 || !strings.Contains(r.stdout, "usage: giftdesk") {
+		t.Errorf("--help: %+v", r)
+	}
+}
+
+func TestUserAddAndTokenCreate(t *testing.T) {
+	for _, d := range modelstest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			url := ""
+			if d == models.Postgres {
+				url = modelstest.EmptyURL(t, d)
+			}
+			c := newCLI(t, url)
+			oneLineError(t, c.run("correct horse battery\n", "user", "add", "--email", "pat@example.com", "--name", "Pat", "--role", "agent"), 1, "giftdesk migrate")
+			if r := c.run("", "migrate"); r.code != 0 {
+				t.Fatalf("migrate: %+v", r)
+			}
+			if r := c.run("", "migrate"); r.code != 0 || !strings.Contains(r.stderr, "up to date") {
+				t.Fatalf("second migrate: %+v", r)
+			}
+			if r := c.run("correct horse battery\n", "user", "add", "--email", "Pat@Example.com", "--name", "Pat Doe", "--role", "agent"); r.code != 0 {
+				t.Fatalf("user add: %+v", r)
+			}
+			oneLineError(t, c.run("another good password\n", "user", "add", "--email", "PAT@example.COM", "--name", "Other", "--role", "agent"), 1, "already exists")
+			oneLineError(t, c.run("", "user", "add", "--email", "b@example.com", "--name", "B", "--role", "agent"), 1, "no password")
+			oneLineError(t, c.run("\n", "user", "add", "--email", "b@example.com", "--name", "B", "--role", "agent"), 1, "no password")
+			oneLineError(t, c.run("short\n", "user", "add", "--email", "b@example.com", "--name", "B", "--role", "agent"), 1, "at least 12")
+			oneLineError(t, c.run("correct horse battery\n", "user", "add", "--email", "not-an-email", "--name", "B", "--role", "agent"), 1, "email")
+
+			r := c.run("", "token", "create", "--email", "pat@example.com", "--name", "zendesk", "--scopes", "cases:read,cases:write", "--expires-in", "90d")
+			if r.code != 0 {
+				t.Fatalf("token create: %+v", r)
+			}
+			token := strings.TrimSuffix(r.stdout, "\n")
+			if !strings.HasPrefix(token, "gdk_") || strings.ContainsAny(token, " \n") || strings.Contains(r.stderr, token) {
+				t.Fatalf("stdout must hold the token alone, stderr never: %q / %q", r.stdout, r.stderr)
+			}
+			oneLineError(t, c.run("", "token", "create", "--email", "nobody@example.com", "--name", "x", "--scopes", "cases:read"), 1, "no user")
+
+			// Another master key is refused by every command.
+			c.vars["GIFTDESK_SECRET_KEY"] = strings.Repeat("ab", 32)
+			oneLineError(t, c.run("", "migrate"), 1, "master key")
+			oneLineError(t, c.run("correct horse battery\n", "user", "add", "--email", "c@example.com", "--name", "C", "--role", "agent"), 1, "master key")
+		})
+	}
+}
+
+func TestConfigurationErrorsNameTheVariable(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "plain-file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, value, mention string
+	}{
+		{"GIFTDESK_DATABASE_URL", "mysql://localhost/x", "GIFTDESK_DATABASE_URL"},
+		{"GIFTDESK_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none?connect_timeout=1", "GIFTDESK_DATABASE_URL"},
+		{"GIFTDESK_DATABASE_URL", "sqlite:", "GIFTDESK_DATABASE_URL"},
+		{"GIFTDESK_ADDR", "localhost", "GIFTDESK_ADDR"},
+		{"GIFTDESK_ADDR", "127.0.0.1:99999", "GIFTDESK_ADDR"},
+		{"GIFTDESK_SECRET_KEY", "too-short", "GIFTDESK_SECRET_KEY"},
+		{"GIFTDESK_DUAL_APPROVAL", "USD=lots", "GIFTDESK_DUAL_APPROVAL"},
+		{"GIFTDESK_DUAL_APPROVAL", "XYZ=5", "GIFTDESK_DUAL_APPROVAL"},
+		{"GIFTDESK_API_RATE", "-1", "GIFTDESK_API_RATE"},
+		{"GIFTDESK_API_RATE", "fast", "GIFTDESK_API_RATE"},
+		{"GIFTDESK_WEBHOOK_ALLOW_PRIVATE", "maybe", "GIFTDESK_WEBHOOK_ALLOW_PRIVATE"},
+		{"GIFTDESK_DATA_DIR", filepath.Join(file, "sub"), "GIFTDESK_DATA_DIR"},
+	} {
+		c := newCLI(t, "")
+		c.vars[tt.name] = tt.value
+		r := c.run("", "migrate")
+		if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, tt.mention) {
+			t.Errorf("%s=%q: exit %d, stderr %q; want one line naming %s", tt.name, tt.value, r.code, r.stderr, tt.mention)
+		}
+		if strings.Contains(tt.name, "SECRET") && strings.Contains(r.stderr, tt.value) {
+			t.Errorf("the secret key value was echoed")
+		}
+	}
+}
+
+func TestSecretKeyFileCreatedOnceWithMode0600(t *testing.T) {
+	c := newCLI(t, "")
+	if r := c.run("", "migrate"); r.code != 0 {
+		t.Fatalf("migrate: %+v", r)
+	}
+	path := filepath.Join(c.vars["GIFTDESK_DATA_DIR"], "secret.key")
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("secret.key mode %v, want 0600", st.Mode().Perm())
+	}
+	before, _ := os.ReadFile(path)
+	if r := c.run("", "migrate"); r.code != 0 {
+		t.Fatalf("second run with the same key file: %+v", r)
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.Equal(before, after) {
+		t.Fatal("secret.key was rewritten")
+	}
+	// Losing the key file makes a new key, which the database refuses.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	oneLineError(t, c.run("", "migrate"), 1, "master key")
+}
+
+// TestServe runs serve on both databases: it migrates, creates and prints the first admin once,
+// answers health and the API, and stops cleanly when its context ends.
+func TestServe(t *testing.T) {
+	for _, d := range modelstest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			url := ""
+			if d == models.Postgres {
+				url = modelstest.EmptyURL(t, d)
+			}
+			c := newCLI(t, url)
+			serveOnce := func() (string, string) {
+				ctx, cancel := context.WithCancel(context.Background())
+				addrc := make(chan string, 1)
+				var errb bytes.Buffer
+				done := make(chan int, 1)
+				go func() {
+					done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, &env{
+						getenv: func(k string) string { return c.vars[k] }, stdin: strings.NewReader(""),
+						stdout: &bytes.Buffer{}, stderr: &errb, ready: func(a string) { addrc <- a },
+					})
+				}()
+				var addr string
+				select {
+				case addr = <-addrc:
+				case code := <-done:
+					t.Fatalf("serve exited %d: %s", code, errb.String())
+				case <-time.After(30 * time.Second):
+					t.Fatal("serve did not start")
+				}
+				resp, err := http.Get("http://" + addr + "/api/v1/health")
+				if err != nil || resp.StatusCode != 200 {
+					t.Fatalf("health: %v %v", resp, err)
+				}
+				resp.Body.Close()
+				resp, err = http.Get("http://" + addr + "/api/v1/cases")
+				if err != nil || resp.StatusCode != 401 {
+					t.Fatalf("cases without a token: %v %v", resp, err)
+				}
+				resp.Body.Close()
+				cancel()
+				select {
+				case code := <-done:
+					if code != 0 {
+						t.Fatalf("serve exit %d after shutdown: %s", code, errb.String())
+					}
+				case <-time.After(30 * time.Second):
+					t.Fatal("serve did not stop")
+				}
+				return addr, errb.String()
+			}
+			_, first := serveOnce()
+			if strings.Count(first, "admin@localhost with password") != 1 {
+				t.Fatalf("first serve did not print the admin password once: %s", first)
+			}
+			_, second := serveOnce()
+			if strings.Contains(second, "password") {
+				t.Fatalf("second serve printed a password again: %s", second)
+			}
+		})
+	}
+}
