@@ -166,3 +166,21 @@ func TestHeadersAndLogs(t *testing.T) {
 		}
 	})
 }
+
+func TestPeopleGetAPageNotAProblem(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		h := newHarness(t, db)
+		w := h.do(request{method: http.MethodGet, path: "/no/such/<script>page"})
+		if w.Code != http.StatusNotFound || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
+			t.Fatalf("browser 404 = %d %q", w.Code, w.Header().Get("Content-Type"))
+		}
+		body := w.Body.String()
+		if !strings.Contains(body, "Page not found") || strings.Contains(body, "<script>") || !strings.Contains(body, "&lt;script&gt;") {
+			t.Fatalf("404 page must show the escaped path: %s", body)
+		}
+		css := h.do(request{method: http.MethodGet, path: "/static/giftdesk.css"})
+		if css.Code != http.StatusOK || !strings.HasPrefix(css.Header().Get("Content-Type"), "text/css") {
+			t.Fatalf("stylesheet = %d %q", css.Code, css.Header().Get("Content-Type"))
+		}
+	})
+}

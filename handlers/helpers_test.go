@@ -42,7 +42,10 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 func newHarness(t *testing.T, db *gorm.DB) *harness {
 	logs := &syncBuffer{}
 	desk := cases.New(cases.Config{DB: db, Keys: modelstest.Keys})
-	srv := New(Config{Desk: desk, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	srv, err := New(Config{Desk: desk, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &harness{t: t, db: db, desk: desk, srv: srv, logs: logs}
 }
 

@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"giftdesk/cases"
+	"giftdesk/templates"
 )
 
 // Config builds a Server.
@@ -25,13 +27,19 @@ type Config struct {
 type Server struct {
 	desk   *cases.Desk
 	log    *slog.Logger
+	pages  templates.Set
 	engine *gin.Engine
 }
 
-// New builds the server and its routes.
-func New(cfg Config) *Server {
+// New builds the server and its routes. It fails when a page template does not parse, so that a
+// broken page stops the start instead of a request.
+func New(cfg Config) (*Server, error) {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{desk: cfg.Desk, log: cfg.Logger}
+	pages, err := templates.Parse()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{desk: cfg.Desk, log: cfg.Logger, pages: pages}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -43,14 +51,38 @@ func New(cfg Config) *Server {
 	_ = r.SetTrustedProxies(nil)
 	r.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders)
 	s.register(r)
-	r.NoRoute(func(c *gin.Context) {
-		writeProblem(c, http.StatusNotFound, cases.CodeNotFound, "no such resource", nil)
-	})
+	r.StaticFS("/static", http.FS(templates.Static()))
+	r.NoRoute(s.notFound)
 	r.NoMethod(func(c *gin.Context) {
 		writeProblem(c, http.StatusMethodNotAllowed, "method_not_allowed", "this resource does not support "+c.Request.Method, nil)
 	})
 	s.engine = r
-	return s
+	return s, nil
+}
+
+// notFound answers a problem to API callers and a page to people.
+func (s *Server) notFound(c *gin.Context) {
+	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+		writeProblem(c, http.StatusNotFound, cases.CodeNotFound, "no such resource", nil)
+		return
+	}
+	s.render(c, http.StatusNotFound, "notfound.html", notFoundPage{Path: c.Request.URL.Path, RequestID: requestID(c)})
+}
+
+// notFoundPage is the view of notfound.html.
+type notFoundPage struct {
+	Path      string
+	RequestID string
+}
+
+// render writes a page; a template error after headers are sent can only be logged.
+func (s *Server) render(c *gin.Context, status int, page string, view any) {
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Status(status)
+	if err := s.pages.Page(page).Execute(c.Writer, view); err != nil {
+		s.log.ErrorContext(c.Request.Context(), "render page", slog.String("page", page),
+			slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
+	}
 }
 
 // ServeHTTP makes the server an http.Handler.

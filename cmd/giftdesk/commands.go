@@ -124,7 +124,10 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 			return fmt.Errorf("demo data: %v", err)
 		}
 	}
-	srv := handlers.New(handlers.Config{Desk: o.desk, Logger: log})
+	srv, err := handlers.New(handlers.Config{Desk: o.desk, Logger: log})
+	if err != nil {
+		return err
+	}
 	return srv.ListenAndServe(ctx, *addr, func(a net.Addr) {
 		log.Info("listening", slog.String("addr", a.String()))
 		fmt.Fprintf(e.stderr, "giftdesk: serving on http://%s\n", a)
