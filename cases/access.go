@@ -68,24 +68,16 @@ func ParseScopes(s string) ([]Scope, error) {
 		}
 		sc := Scope(part)
 		if !sc.Valid() {
-			return nil, Invalid("scopes", fmt.Sprintf("unknown scope %q; known: %s", part, joinScopes(Scopes)))
+			return nil, Invalid("scopes", fmt.Sprintf("unknown scope %q; known: %s", part, joinNames(Scopes)))
 		}
 		if !slices.Contains(out, sc) {
 			out = append(out, sc)
 		}
 	}
 	if len(out) == 0 {
-		return nil, Invalid("scopes", "name at least one scope: "+joinScopes(Scopes))
+		return nil, Invalid("scopes", "name at least one scope: "+joinNames(Scopes))
 	}
 	return out, nil
-}
-
-func joinScopes(ss []Scope) string {
-	parts := make([]string, len(ss))
-	for i, s := range ss {
-		parts[i] = string(s)
-	}
-	return strings.Join(parts, ", ")
 }
 
 // Principal is who a request acts as: a user signed in to the console, or a user through one

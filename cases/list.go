@@ -54,7 +54,7 @@ func (d *Desk) ListCases(ctx context.Context, p Principal, q CaseQuery) (Page[Ca
 		return Page[CaseRow]{}, err
 	}
 	if q.Status != "" && !Status(q.Status).Valid() {
-		return Page[CaseRow]{}, Invalid("status", "must be one of "+joinStatuses(Statuses))
+		return Page[CaseRow]{}, Invalid("status", "must be one of "+joinNames(Statuses))
 	}
 	if q.Type != "" && !CaseType(q.Type).Valid() {
 		return Page[CaseRow]{}, Invalid("type", "unknown case type")

@@ -147,10 +147,10 @@ func AllowedTransitions(from Status) []Status {
 // unless it only sets nothing new; callers skip the check when the status is unchanged.
 func CheckTransition(from, to Status, res Resolution) error {
 	if !to.Valid() {
-		return Invalid("status", fmt.Sprintf("must be one of %s", joinStatuses(Statuses)))
+		return Invalid("status", fmt.Sprintf("must be one of %s", joinNames(Statuses)))
 	}
 	if res != "" && !res.Valid() {
-		return Invalid("resolution", fmt.Sprintf("must be one of %s", joinResolutions(Resolutions)))
+		return Invalid("resolution", fmt.Sprintf("must be one of %s", joinNames(Resolutions)))
 	}
 	allowed := userTransitions[from]
 	if !slices.Contains(allowed, to) {
@@ -159,11 +159,11 @@ func CheckTransition(from, to Status, res Resolution) error {
 				Message: fmt.Sprintf("a %s case cannot be moved by hand", from)}
 		}
 		return &RuleError{Code: CodeInvalidTransition, Field: "status",
-			Message: fmt.Sprintf("a %s case can move to %s, not %s", from, joinStatuses(allowed), to)}
+			Message: fmt.Sprintf("a %s case can move to %s, not %s", from, joinNames(allowed), to)}
 	}
 	if to == StatusResolved && res == "" {
 		return &RuleError{Code: CodeInvalidTransition, Field: "resolution",
-			Message: "resolving a case needs a resolution: " + joinResolutions(Resolutions)}
+			Message: "resolving a case needs a resolution: " + joinNames(Resolutions)}
 	}
 	if to != StatusResolved && res != "" {
 		return &RuleError{Code: CodeInvalidTransition, Field: "resolution",
@@ -172,18 +172,11 @@ func CheckTransition(from, to Status, res Resolution) error {
 	return nil
 }
 
-func joinStatuses(ss []Status) string {
-	parts := make([]string, len(ss))
-	for i, s := range ss {
-		parts[i] = string(s)
-	}
-	return strings.Join(parts, ", ")
-}
-
-func joinResolutions(rs []Resolution) string {
-	parts := make([]string, len(rs))
-	for i, r := range rs {
-		parts[i] = string(r)
+// joinNames renders a list of enumeration values for a message: "a, b, c".
+func joinNames[T ~string](values []T) string {
+	parts := make([]string, len(values))
+	for i, v := range values {
+		parts[i] = string(v)
 	}
 	return strings.Join(parts, ", ")
 }

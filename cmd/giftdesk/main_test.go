@@ -31,6 +31,14 @@ func newCLI(t *testing.T, dbURL string) *cli {
 	return &cli{t: t, vars: vars}
 }
 
+// emptyDatabase returns a fresh unmigrated PostgreSQL URL, or "" for the SQLite default.
+func emptyDatabase(t *testing.T, d models.Dialect) string {
+	if d == models.Postgres {
+		return modelstest.EmptyURL(t, d)
+	}
+	return ""
+}
+
 type result struct {
 	code           int
 	stdout, stderr string
@@ -85,11 +93,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 func TestUserAddAndTokenCreate(t *testing.T) {
 	for _, d := range modelstest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
-			url := ""
-			if d == models.Postgres {
-				url = modelstest.EmptyURL(t, d)
-			}
-			c := newCLI(t, url)
+			c := newCLI(t, emptyDatabase(t, d))
 			oneLineError(t, c.run("correct horse battery\n", "user", "add", "--email", "pat@example.com", "--name", "Pat", "--role", "agent"), 1, "giftdesk migrate")
 			if r := c.run("", "migrate"); r.code != 0 {
 				t.Fatalf("migrate: %+v", r)
@@ -190,11 +194,7 @@ func TestSecretKeyFileCreatedOnceWithMode0600(t *testing.T) {
 func TestServe(t *testing.T) {
 	for _, d := range modelstest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
-			url := ""
-			if d == models.Postgres {
-				url = modelstest.EmptyURL(t, d)
-			}
-			c := newCLI(t, url)
+			c := newCLI(t, emptyDatabase(t, d))
 			serveOnce := func() (string, string) {
 				ctx, cancel := context.WithCancel(context.Background())
 				addrc := make(chan string, 1)
