@@ -22,9 +22,6 @@ type Case struct {
 	Description       string
 	Tags              StringList
 	Flags             StringList
-	ExternalSystem    *string
-	ExternalID        *string
-	ExternalURL       *string
 	FirstResponseDue  *time.Time
 	ResolutionDue     *time.Time
 	FirstRespondedAt  *time.Time

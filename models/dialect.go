@@ -46,6 +46,7 @@ func (d Dialect) ddl(stmt string) string {
 			"{bytes}", "BYTEA",
 			// xid8 as text as bigint: the sealer compares it with the snapshot's xmin.
 			"{xact}", "xact_id BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint)",
+			"{now}", "now()",
 		)
 	} else {
 		r = strings.NewReplacer(
@@ -56,9 +57,20 @@ func (d Dialect) ddl(stmt string) string {
 			"{bytes}", "BLOB",
 			// SQLite serialises writers, so a committed row can never be overtaken by an older one.
 			"{xact}", "xact_id BIGINT",
+			// The layout the driver writes times in, so that text comparison orders them.
+			"{now}", "strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')",
 		)
 	}
 	return r.Replace(stmt)
+}
+
+// onlyChars returns a condition "column holds only characters of class" (a bracket expression
+// body such as A-Za-z0-9._:-, with any '-' last). SQLite has no regular expressions but GLOB.
+func (d Dialect) onlyChars(column, class string) string {
+	if d == Postgres {
+		return column + " ~ '^[" + class + "]*$'"
+	}
+	return column + " NOT GLOB '*[^" + class + "]*'"
 }
 
 // appendOnlyDDL returns the statements that make table refuse UPDATE and DELETE (R9).

@@ -32,6 +32,12 @@ var (
 	m1AppendOnly = []string{"communications", "postings", "correction_approvals", "audit_events", "audit_seals"}
 )
 
+// redacted returns the stored length limit of a free-text field whose SPEC limit is specMax. R2
+// replaces a claim code (10 to 20 characters) by "[claim code ••••LAST4]" (21), so redaction can
+// roughly double a text; the SPEC limit is checked on the input, before redaction, and the column
+// leaves room for the growth.
+func redacted(specMax int) string { return fmt.Sprint(specMax * 3) }
+
 // foundation creates every table of SPEC §2 with the constraints the rules rely on.
 func foundation(d Dialect, fingerprint string) []string {
 	marketplaces := make([]string, len(m1Marketplaces))
@@ -84,15 +90,17 @@ func foundation(d Dialect, fingerprint string) []string {
 
 		`CREATE TABLE customer_accounts (
 			id {pk},
-			account_id TEXT NOT NULL UNIQUE CHECK (length(account_id) BETWEEN 1 AND 64),
+			account_id TEXT NOT NULL UNIQUE CHECK (length(account_id) BETWEEN 1 AND 64
+				AND ` + d.onlyChars("account_id", "A-Za-z0-9._:-") + `),
 			is_system BOOLEAN NOT NULL DEFAULT FALSE,
 			marketplace TEXT CHECK (` + in("marketplace", marketplaces) + `),
 			email TEXT CHECK (length(email) <= 254),
 			name TEXT CHECK (length(name) <= 200),
 			created_at {time} NOT NULL,
 			updated_at {time} NOT NULL,
-			CHECK (is_system = (substr(account_id, 1, 7) = 'system:')),
-			CHECK ((is_system AND marketplace IS NULL) OR (NOT is_system AND marketplace IS NOT NULL))
+			CONSTRAINT customer_accounts_system_prefix CHECK (is_system = (lower(substr(account_id, 1, 7)) = 'system:')),
+			CONSTRAINT customer_accounts_system_has_no_marketplace
+				CHECK ((is_system AND marketplace IS NULL) OR (NOT is_system AND marketplace IS NOT NULL))
 		)`,
 		`CREATE INDEX customer_accounts_email ON customer_accounts (lower(email))`,
 
@@ -100,9 +108,11 @@ func foundation(d Dialect, fingerprint string) []string {
 			id {pk},
 			claim_code_hmac {bytes} UNIQUE CHECK (length(claim_code_hmac) = 32),
 			claim_code_last4 TEXT CHECK (length(claim_code_last4) = 4),
+			-- R2's confusable-character hints, kept because the code itself is not.
+			claim_code_hints {json} NOT NULL DEFAULT '[]',
 			serial TEXT UNIQUE CHECK (length(serial) BETWEEN 1 AND 64),
 			marketplace TEXT NOT NULL CHECK (` + in("marketplace", marketplaces) + `),
-			currency TEXT NOT NULL CHECK (currency = ` + currencyOf.String() + `),
+			currency TEXT NOT NULL CONSTRAINT gift_cards_currency_of_marketplace CHECK (currency = ` + currencyOf.String() + `),
 			face_value_minor BIGINT NOT NULL CHECK (face_value_minor > 0),
 			status TEXT NOT NULL DEFAULT 'unknown' CHECK (` + in("status", m1CardStatuses) + `),
 			frozen BOOLEAN NOT NULL DEFAULT FALSE,
@@ -111,8 +121,8 @@ func foundation(d Dialect, fingerprint string) []string {
 			created_at {time} NOT NULL,
 			updated_at {time} NOT NULL,
 			version BIGINT NOT NULL DEFAULT 1 CHECK (version >= 1),
-			CHECK (claim_code_hmac IS NOT NULL OR serial IS NOT NULL),
-			CHECK ((claim_code_hmac IS NULL) = (claim_code_last4 IS NULL))
+			CONSTRAINT gift_cards_identified CHECK (claim_code_hmac IS NOT NULL OR serial IS NOT NULL),
+			CONSTRAINT gift_cards_last4_with_code CHECK ((claim_code_hmac IS NULL) = (claim_code_last4 IS NULL))
 		)`,
 		`CREATE INDEX gift_cards_last4 ON gift_cards (claim_code_last4)`,
 
@@ -128,13 +138,10 @@ func foundation(d Dialect, fingerprint string) []string {
 			customer_account_id BIGINT NOT NULL REFERENCES customer_accounts(id),
 			intended_account_id BIGINT REFERENCES customer_accounts(id),
 			assignee_id BIGINT REFERENCES users(id),
-			summary TEXT NOT NULL CHECK (length(summary) BETWEEN 1 AND 200),
-			description TEXT NOT NULL DEFAULT '' CHECK (length(description) <= 20000),
+			summary TEXT NOT NULL CHECK (length(summary) BETWEEN 1 AND ` + redacted(200) + `),
+			description TEXT NOT NULL DEFAULT '' CHECK (length(description) <= ` + redacted(20000) + `),
 			tags {json} NOT NULL DEFAULT '[]',
 			flags {json} NOT NULL DEFAULT '[]',
-			external_system TEXT CHECK (length(external_system) BETWEEN 1 AND 64),
-			external_id TEXT CHECK (length(external_id) BETWEEN 1 AND 128),
-			external_url TEXT CHECK (length(external_url) <= 2000),
 			first_response_due {time},
 			resolution_due {time},
 			first_responded_at {time},
@@ -143,16 +150,27 @@ func foundation(d Dialect, fingerprint string) []string {
 			created_at {time} NOT NULL,
 			updated_at {time} NOT NULL,
 			version BIGINT NOT NULL DEFAULT 1 CHECK (version >= 1),
-			CHECK ((status IN ('resolved', 'closed') AND resolution IS NOT NULL)
+			CONSTRAINT cases_resolution_with_resolved CHECK ((status IN ('resolved', 'closed') AND resolution IS NOT NULL)
 				OR (status NOT IN ('resolved', 'closed') AND resolution IS NULL)),
-			CHECK ((external_system IS NULL) = (external_id IS NULL)),
-			CHECK (type <> 'wrong_account' OR intended_account_id IS NOT NULL)
+			CONSTRAINT cases_wrong_account_has_intended CHECK (type <> 'wrong_account' OR intended_account_id IS NOT NULL)
 		)`,
-		`CREATE UNIQUE INDEX cases_external_key ON cases (external_system, external_id) WHERE external_system IS NOT NULL`,
 		`CREATE INDEX cases_customer ON cases (customer_account_id)`,
 		`CREATE INDEX cases_assignee ON cases (assignee_id, status)`,
 		`CREATE INDEX cases_status ON cases (status, id)`,
 		`CREATE INDEX cases_updated ON cases (updated_at, id)`,
+
+		// A case may be known to several ticketing systems; a (system, id) names one case at most.
+		// A plain unique constraint (not a partial index) so that ON CONFLICT can name it.
+		`CREATE TABLE case_external_refs (
+			id {pk},
+			case_id BIGINT NOT NULL REFERENCES cases(id),
+			system TEXT NOT NULL CHECK (length(system) BETWEEN 1 AND 64),
+			external_id TEXT NOT NULL CHECK (length(external_id) BETWEEN 1 AND ` + redacted(128) + `),
+			url TEXT CHECK (length(url) <= 2000),
+			created_at {time} NOT NULL,
+			CONSTRAINT case_external_refs_key UNIQUE (system, external_id)
+		)`,
+		`CREATE INDEX case_external_refs_case ON case_external_refs (case_id)`,
 
 		`CREATE TABLE case_cards (
 			case_id BIGINT NOT NULL REFERENCES cases(id),
@@ -169,7 +187,7 @@ func foundation(d Dialect, fingerprint string) []string {
 			reason TEXT NOT NULL CHECK (` + in("reason", m1LinkReasons) + `),
 			created_at {time} NOT NULL,
 			PRIMARY KEY (case_id, other_case_id, reason),
-			CHECK (case_id <> other_case_id)
+			CONSTRAINT case_links_not_self CHECK (case_id <> other_case_id)
 		)`,
 
 		`CREATE TABLE communications (
@@ -178,11 +196,11 @@ func foundation(d Dialect, fingerprint string) []string {
 			channel TEXT NOT NULL CHECK (` + in("channel", m1Channels) + `),
 			direction TEXT NOT NULL CHECK (` + in("direction", m1Directions) + `),
 			occurred_at {time} NOT NULL,
-			counterpart_name TEXT NOT NULL DEFAULT '' CHECK (length(counterpart_name) <= 200),
-			representative_name TEXT NOT NULL DEFAULT '' CHECK (length(representative_name) <= 200),
-			reference TEXT NOT NULL DEFAULT '' CHECK (length(reference) <= 200),
+			counterpart_name TEXT NOT NULL DEFAULT '' CHECK (length(counterpart_name) <= ` + redacted(200) + `),
+			representative_name TEXT NOT NULL DEFAULT '' CHECK (length(representative_name) <= ` + redacted(200) + `),
+			reference TEXT NOT NULL DEFAULT '' CHECK (length(reference) <= ` + redacted(200) + `),
 			duration_seconds BIGINT CHECK (duration_seconds >= 0),
-			body TEXT NOT NULL DEFAULT '' CHECK (length(body) <= 20000),
+			body TEXT NOT NULL DEFAULT '' CHECK (length(body) <= ` + redacted(20000) + `),
 			supersedes_id BIGINT UNIQUE REFERENCES communications(id),
 			author_id BIGINT NOT NULL REFERENCES users(id),
 			recorded_at {time} NOT NULL
@@ -193,7 +211,7 @@ func foundation(d Dialect, fingerprint string) []string {
 		// sha256 and cut into chunks so that no file is ever held whole in memory.
 		`CREATE TABLE evidence_files (
 			id {pk},
-			sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),
+			sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64 AND ` + d.onlyChars("sha256", "0-9a-f") + `),
 			size BIGINT NOT NULL CHECK (size > 0 AND size <= 10485760),
 			content_type TEXT NOT NULL CHECK (` + in("content_type", m1ContentTypes) + `),
 			created_at {time} NOT NULL
@@ -212,22 +230,23 @@ func foundation(d Dialect, fingerprint string) []string {
 			file_name TEXT NOT NULL DEFAULT '' CHECK (length(file_name) <= 255),
 			uploaded_by_id BIGINT NOT NULL REFERENCES users(id),
 			uploaded_at {time} NOT NULL,
-			store_name TEXT CHECK (length(store_name) <= 200),
-			store_location TEXT CHECK (length(store_location) <= 200),
+			store_name TEXT CHECK (length(store_name) <= ` + redacted(200) + `),
+			store_location TEXT CHECK (length(store_location) <= ` + redacted(200) + `),
 			purchased_at TEXT CHECK (length(purchased_at) <= 40),
 			amount_minor BIGINT CHECK (amount_minor > 0),
 			currency TEXT CHECK (` + in("currency", m1Currencies) + `),
 			card_last4 TEXT CHECK (length(card_last4) = 4),
-			pos_transaction_id TEXT CHECK (length(pos_transaction_id) BETWEEN 1 AND 128),
-			note TEXT NOT NULL DEFAULT '' CHECK (length(note) <= 20000),
+			pos_transaction_id TEXT CHECK (length(pos_transaction_id) BETWEEN 1 AND ` + redacted(128) + `),
+			note TEXT NOT NULL DEFAULT '' CHECK (length(note) <= ` + redacted(20000) + `),
 			verification TEXT NOT NULL DEFAULT 'unverified' CHECK (` + in("verification", m1Verifications) + `),
 			verified_by_id BIGINT REFERENCES users(id),
 			verified_at {time},
-			verification_note TEXT CHECK (length(verification_note) <= 20000),
+			verification_note TEXT CHECK (length(verification_note) <= ` + redacted(20000) + `),
 			flags {json} NOT NULL DEFAULT '[]',
-			CHECK (kind <> 'receipt' OR (amount_minor IS NOT NULL AND currency IS NOT NULL AND purchased_at IS NOT NULL)),
-			CHECK ((verification = 'unverified') = (verified_by_id IS NULL)),
-			CHECK (verified_by_id IS NULL OR verified_by_id <> uploaded_by_id)
+			CONSTRAINT evidence_receipt_fields
+				CHECK (kind <> 'receipt' OR (amount_minor IS NOT NULL AND currency IS NOT NULL AND purchased_at IS NOT NULL)),
+			CONSTRAINT evidence_verifier_when_decided CHECK ((verification = 'unverified') = (verified_by_id IS NULL)),
+			CONSTRAINT evidence_four_eyes CHECK (verified_by_id IS NULL OR verified_by_id <> uploaded_by_id)
 		)`,
 		`CREATE INDEX evidence_case ON evidence (case_id, id)`,
 		`CREATE INDEX evidence_file ON evidence (file_id)`,
@@ -243,23 +262,26 @@ func foundation(d Dialect, fingerprint string) []string {
 			from_account_id BIGINT NOT NULL REFERENCES customer_accounts(id),
 			to_account_id BIGINT NOT NULL REFERENCES customer_accounts(id),
 			card_id BIGINT REFERENCES gift_cards(id),
-			reason TEXT NOT NULL CHECK (length(reason) BETWEEN 1 AND 2000),
+			reason TEXT NOT NULL CHECK (length(reason) BETWEEN 1 AND ` + redacted(2000) + `),
 			requested_by_id BIGINT NOT NULL REFERENCES users(id),
 			required_approvals INTEGER NOT NULL CHECK (required_approvals IN (1, 2)),
 			reverses_id BIGINT REFERENCES corrections(id),
-			denial_reason TEXT CHECK (length(denial_reason) <= 2000),
+			denial_reason TEXT CHECK (length(denial_reason) <= ` + redacted(2000) + `),
 			decided_by_id BIGINT REFERENCES users(id),
 			created_at {time} NOT NULL,
 			updated_at {time} NOT NULL,
 			decided_at {time},
 			reversed_at {time},
 			version BIGINT NOT NULL DEFAULT 1 CHECK (version >= 1),
-			CHECK (from_account_id <> to_account_id),
-			CHECK ((kind = 'reversal') = (reverses_id IS NOT NULL)),
-			CHECK (kind <> 'transfer' OR card_id IS NOT NULL),
-			CHECK (status <> 'denied' OR length(denial_reason) > 0),
-			CHECK (kind <> 'reversal' OR status <> 'reversed'),
-			CHECK (decided_by_id IS NULL OR decided_by_id <> requested_by_id)
+			CONSTRAINT corrections_two_accounts CHECK (from_account_id <> to_account_id),
+			CONSTRAINT corrections_reversal_names_original CHECK ((kind = 'reversal') = (reverses_id IS NOT NULL)),
+			CONSTRAINT corrections_transfer_names_card CHECK (kind <> 'transfer' OR card_id IS NOT NULL),
+			CONSTRAINT corrections_denial_has_reason
+				CHECK (status <> 'denied' OR (denial_reason IS NOT NULL AND length(denial_reason) > 0)),
+			CONSTRAINT corrections_reversal_not_reversed CHECK (kind <> 'reversal' OR status <> 'reversed'),
+			CONSTRAINT corrections_four_eyes CHECK (decided_by_id IS NULL OR decided_by_id <> requested_by_id),
+			-- Lets approvals carry the requester with a foreign key that proves it (R5 below).
+			CONSTRAINT corrections_id_requester UNIQUE (id, requested_by_id)
 		)`,
 		// R7: a correction is reversed at most once; a denied or cancelled reversal does not count.
 		`CREATE UNIQUE INDEX corrections_one_reversal ON corrections (reverses_id)
@@ -268,14 +290,18 @@ func foundation(d Dialect, fingerprint string) []string {
 		`CREATE INDEX corrections_card ON corrections (card_id, status)`,
 		`CREATE INDEX corrections_status ON corrections (status, id)`,
 
-		// R5: the same supervisor approving twice counts once.
+		// R5: the same supervisor approving twice counts once, and the requester never approves: the
+		// approval repeats the requester, and the foreign key proves it is the correction's.
 		`CREATE TABLE correction_approvals (
 			id {pk},
-			correction_id BIGINT NOT NULL REFERENCES corrections(id),
+			correction_id BIGINT NOT NULL,
+			requested_by_id BIGINT NOT NULL,
 			approver_id BIGINT NOT NULL REFERENCES users(id),
-			note TEXT NOT NULL DEFAULT '' CHECK (length(note) <= 2000),
+			note TEXT NOT NULL DEFAULT '' CHECK (length(note) <= ` + redacted(2000) + `),
 			created_at {time} NOT NULL,
-			UNIQUE (correction_id, approver_id)
+			UNIQUE (correction_id, approver_id),
+			CONSTRAINT correction_approvals_four_eyes CHECK (approver_id <> requested_by_id),
+			FOREIGN KEY (correction_id, requested_by_id) REFERENCES corrections (id, requested_by_id)
 		)`,
 
 		// The ledger. One posting per account and correction makes a double application fail
@@ -368,10 +394,10 @@ func foundation(d Dialect, fingerprint string) []string {
 	}
 	for _, acct := range m1SystemAccts {
 		stmts = append(stmts, fmt.Sprintf(`INSERT INTO customer_accounts (account_id, is_system, created_at, updated_at)
-			VALUES ('%s', TRUE, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`, acct))
+			VALUES ('%s', TRUE, {now}, {now})`, acct))
 	}
 	stmts = append(stmts, fmt.Sprintf(`INSERT INTO instance_settings (name, value, created_at)
-		VALUES ('master_key_fingerprint', %s, CURRENT_TIMESTAMP)`, sqlList(fingerprint)))
+		VALUES ('master_key_fingerprint', %s, {now})`, sqlList(fingerprint)))
 
 	for i, s := range stmts {
 		stmts[i] = d.ddl(s)

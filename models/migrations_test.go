@@ -3,7 +3,9 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"gorm.io/gorm"
@@ -67,7 +69,7 @@ func TestWrongMasterKeyIsRefused(t *testing.T) {
 
 // fixture inserts the rows most schema tests need: a user, a customer account, a card, a case.
 type fixture struct {
-	user, account, card, kase int64
+	user, supervisor, account, card, kase, correction int64
 }
 
 func newFixture(t *testing.T, db *gorm.DB) fixture {
@@ -94,6 +96,14 @@ func newFixture(t *testing.T, db *gorm.DB) fixture {
 		t.Fatal(err)
 	}
 	f.kase = c.ID
+	sup := models.User{Email: "supervisor@example.com", Name: "Sup", Role: "supervisor", PasswordHash: "x", Active: true}
+	if err := models.CreateUser(ctx, db, &sup); err != nil {
+		t.Fatal(err)
+	}
+	f.supervisor = sup.ID
+	mustExec(t, db, `INSERT INTO corrections (case_id, kind, amount_minor, currency, from_account_id, to_account_id, card_id, reason, requested_by_id, required_approvals, created_at, updated_at)
+		SELECT ?, 'credit', 500, 'USD', id, ?, ?, 'fixture', ?, 1, ?, ? FROM customer_accounts WHERE account_id = 'system:goodwill'`, f.kase, f.account, f.card, f.user, now, now)
+	db.Raw(`SELECT max(id) FROM corrections`).Scan(&f.correction)
 	return f
 }
 
@@ -111,77 +121,126 @@ func mustExec(t *testing.T, db *gorm.DB, sql string, args ...any) {
 	}
 }
 
+// schemaCase is a row the schema must refuse for a named reason, next to the same row fixed,
+// which it must accept: the pair proves the refusal comes from that constraint and not from a
+// typo in the statement.
+type schemaCase struct {
+	name     string
+	bad      string
+	good     string // "" when the fixed row would collide with the fixture
+	args     []any
+	fragment string // in the error on both databases: a constraint name or column
+	kind     func(error) bool
+}
+
 func TestSchemaRefusesBadRows(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
 		now := models.Now()
-		refused := []struct {
-			name string
-			sql  string
-			args []any
-		}{
-			{"negative correction amount", `INSERT INTO corrections (case_id, kind, amount_minor, currency, from_account_id, to_account_id, card_id, reason, requested_by_id, required_approvals, created_at, updated_at)
-				SELECT ?, 'credit', -5, 'USD', id, ?, ?, 'r', ?, 1, ?, ? FROM customer_accounts WHERE account_id = 'system:goodwill'`,
-				[]any{f.kase, f.account, f.card, f.user, now, now}},
-			{"zero face value", `INSERT INTO gift_cards (serial, marketplace, currency, face_value_minor, created_at, updated_at) VALUES ('1', 'US', 'USD', 0, ?, ?)`, []any{now, now}},
-			{"unknown case status", `UPDATE cases SET status = 'archived' WHERE id = ?`, []any{f.kase}},
-			{"unknown case type", `UPDATE cases SET type = 'fraud' WHERE id = ?`, []any{f.kase}},
-			{"resolution without resolved", `UPDATE cases SET resolution = 'corrected' WHERE id = ?`, []any{f.kase}},
-			{"resolved without resolution", `UPDATE cases SET status = 'resolved' WHERE id = ?`, []any{f.kase}},
-			{"card currency of another marketplace", `INSERT INTO gift_cards (serial, marketplace, currency, face_value_minor, created_at, updated_at) VALUES ('2', 'UK', 'USD', 100, ?, ?)`, []any{now, now}},
-			{"unknown role", `INSERT INTO users (email, name, role, password_hash, created_at, updated_at) VALUES ('x@example.com', 'X', 'root', 'x', ?, ?)`, []any{now, now}},
-			{"customer account with reserved prefix", `INSERT INTO customer_accounts (account_id, marketplace, created_at, updated_at) VALUES ('system:mine', 'US', ?, ?)`, []any{now, now}},
-			{"duplicate serial", `INSERT INTO gift_cards (serial, marketplace, currency, face_value_minor, created_at, updated_at) VALUES ('6046123412341234', 'US', 'USD', 100, ?, ?)`, []any{now, now}},
-			{"email differing only in case", `INSERT INTO users (email, name, role, password_hash, created_at, updated_at) VALUES ('AGENT@example.com', 'A', 'agent', 'x', ?, ?)`, []any{now, now}},
-			{"wrong_account case without intended account", `INSERT INTO cases (ref, type, status, priority, customer_account_id, summary, created_at, updated_at) VALUES ('GD-999999', 'wrong_account', 'new', 'normal', ?, 's', ?, ?)`, []any{f.account, now, now}},
-			{"card on a case that does not exist", `INSERT INTO case_cards (case_id, card_id, added_at) VALUES (424242, ?, ?)`, []any{f.card, now}},
+		corr := `INSERT INTO corrections (case_id, kind, status, amount_minor, currency, from_account_id, to_account_id, card_id, reason, requested_by_id, required_approvals, denial_reason, created_at, updated_at)
+			SELECT ?, 'credit', '%s', %d, 'USD', id, ?, ?, 'r', ?, 1, %s, ?, ? FROM customer_accounts WHERE account_id = 'system:goodwill'`
+		corrArgs := []any{f.kase, f.account, f.card, f.user, now, now}
+		card := `INSERT INTO gift_cards (serial, marketplace, currency, face_value_minor, created_at, updated_at) VALUES ('%s', '%s', '%s', %d, ?, ?)`
+		user := `INSERT INTO users (email, name, role, password_hash, created_at, updated_at) VALUES ('%s', 'X', '%s', 'x', ?, ?)`
+		acct := `INSERT INTO customer_accounts (account_id, marketplace, created_at, updated_at) VALUES ('%s', 'US', ?, ?)`
+		nowArgs := []any{now, now}
+		cases := []schemaCase{
+			{"negative correction amount", sprintf(corr, "pending", -5, "NULL"), sprintf(corr, "pending", 5, "NULL"), corrArgs, "amount_minor", models.IsCheckViolation},
+			{"denied without a reason", sprintf(corr, "denied", 5, "NULL"), sprintf(corr, "denied", 5, "'no proof'"), corrArgs, "corrections_denial_has_reason", models.IsCheckViolation},
+			{"denied with an empty reason", sprintf(corr, "denied", 5, "''"), "", corrArgs, "corrections_denial_has_reason", models.IsCheckViolation},
+			{"unknown correction status", sprintf(corr, "approved", 5, "NULL"), "", corrArgs, "status", models.IsCheckViolation},
+			{"zero face value", sprintf(card, "S1", "US", "USD", 0), sprintf(card, "S1", "US", "USD", 100), nowArgs, "face_value_minor", models.IsCheckViolation},
+			{"card currency of another marketplace", sprintf(card, "S2", "UK", "USD", 100), sprintf(card, "S2", "UK", "GBP", 100), nowArgs, "gift_cards_currency_of_marketplace", models.IsCheckViolation},
+			{"duplicate serial", sprintf(card, "6046123412341234", "US", "USD", 100), "", nowArgs, "serial", models.IsUniqueViolation},
+			{"unknown case status", `UPDATE cases SET status = 'archived' WHERE id = ?`, `UPDATE cases SET status = 'investigating' WHERE id = ?`, []any{f.kase}, "status", models.IsCheckViolation},
+			{"unknown case type", `UPDATE cases SET type = 'fraud' WHERE id = ?`, `UPDATE cases SET type = 'promo_credit' WHERE id = ?`, []any{f.kase}, "type", models.IsCheckViolation},
+			{"resolution without resolved", `UPDATE cases SET resolution = 'corrected' WHERE id = ?`, `UPDATE cases SET status = 'resolved', resolution = 'corrected' WHERE id = ?`, []any{f.kase}, "cases_resolution_with_resolved", models.IsCheckViolation},
+			{"reopened keeping its resolution", `UPDATE cases SET status = 'investigating' WHERE id = ?`, `UPDATE cases SET status = 'investigating', resolution = NULL WHERE id = ?`, []any{f.kase}, "cases_resolution_with_resolved", models.IsCheckViolation},
+			{"wrong_account without intended account", `UPDATE cases SET type = 'wrong_account' WHERE id = ?`, `UPDATE cases SET type = 'wrong_account', intended_account_id = customer_account_id WHERE id = ?`, []any{f.kase}, "cases_wrong_account_has_intended", models.IsCheckViolation},
+			{"unknown role", sprintf(user, "x@example.com", "root"), sprintf(user, "x@example.com", "admin"), nowArgs, "role", models.IsCheckViolation},
+			{"email differing only in case", sprintf(user, "AGENT@example.com", "agent"), "", nowArgs, "email", models.IsUniqueViolation},
+			{"customer account with reserved prefix", sprintf(acct, "system:mine"), sprintf(acct, "systems-mine"), nowArgs, "customer_accounts_system", models.IsCheckViolation},
+			{"reserved prefix in capitals", sprintf(acct, "SYSTEM:mine"), "", nowArgs, "customer_accounts_system", models.IsCheckViolation},
+			{"account id with a space", sprintf(acct, "has space"), sprintf(acct, "has.no_space:1-2"), nowArgs, "account_id", models.IsCheckViolation},
+			{"account id longer than 64", sprintf(acct, strings.Repeat("A", 65)), sprintf(acct, strings.Repeat("A", 64)), nowArgs, "account_id", models.IsCheckViolation},
+			{"evidence sha256 in capitals", `INSERT INTO evidence_files (sha256, size, content_type, created_at) VALUES ('` + strings.Repeat("AB", 32) + `', 10, 'image/png', ?)`,
+				`INSERT INTO evidence_files (sha256, size, content_type, created_at) VALUES ('` + strings.Repeat("ab", 32) + `', 10, 'image/png', ?)`, []any{now}, "sha256", models.IsCheckViolation},
+			{"requester approves own correction", `INSERT INTO correction_approvals (correction_id, requested_by_id, approver_id, created_at) VALUES (?, ?, ?, ?)`, "",
+				[]any{f.correction, f.user, f.user, now}, "correction_approvals_four_eyes", models.IsCheckViolation},
+			{"approval misstating the requester", `INSERT INTO correction_approvals (correction_id, requested_by_id, approver_id, created_at) VALUES (?, ?, ?, ?)`, "",
+				[]any{f.correction, f.supervisor, f.user, now}, "", models.IsForeignKeyViolation},
+			{"card on a case that does not exist", `INSERT INTO case_cards (case_id, card_id, added_at) VALUES (424242, ?, ?)`, `INSERT INTO case_cards (case_id, card_id, added_at) VALUES (?, ?, ?)`,
+				[]any{f.card, now}, "", models.IsForeignKeyViolation},
 		}
-		for _, r := range refused {
-			err := db.Exec(r.sql, r.args...).Error
-			if err == nil {
-				t.Errorf("%s: accepted, want a constraint refusal", r.name)
+		for _, c := range cases {
+			err := db.Exec(c.bad, c.args...).Error
+			switch {
+			case err == nil:
+				t.Errorf("%s: accepted, want a refusal", c.name)
+			case !c.kind(err):
+				t.Errorf("%s: err = %v, want another kind of refusal", c.name, err)
+			// gorm's SQLite translator replaces a unique violation by a bare ErrDuplicatedKey, so
+			// the constraint can only be named on PostgreSQL there.
+			case c.fragment != "" && err != gorm.ErrDuplicatedKey && !strings.Contains(err.Error(), c.fragment):
+				t.Errorf("%s: refused by the wrong constraint: %v (want %s)", c.name, err, c.fragment)
+			}
+			if c.good == "" {
 				continue
 			}
-			if !models.IsCheckViolation(err) && !models.IsUniqueViolation(err) && !models.IsForeignKeyViolation(err) {
-				t.Errorf("%s: err = %v, want a constraint violation", r.name, err)
+			args := c.args
+			if strings.HasPrefix(c.name, "card on a case") {
+				args = append([]any{f.kase}, args...)
+			}
+			if err := db.Exec(c.good, args...).Error; err != nil {
+				t.Errorf("%s: the fixed row was refused too: %v", c.name, err)
 			}
 		}
 	})
 }
 
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
 func TestAppendOnlyTablesRefuseUpdateAndDelete(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
-		ctx := context.Background()
 		f := newFixture(t, db)
 		now := models.Now()
 		mustExec(t, db, `INSERT INTO communications (case_id, channel, direction, occurred_at, body, author_id, recorded_at) VALUES (?, 'phone', 'inbound', ?, 'called', ?, ?)`, f.kase, now, f.user, now)
+		mustExec(t, db, `INSERT INTO correction_approvals (correction_id, requested_by_id, approver_id, created_at) VALUES (?, ?, ?, ?)`, f.correction, f.user, f.supervisor, now)
+		mustExec(t, db, `INSERT INTO postings (correction_id, account_id, amount_minor, currency, created_at) VALUES (?, ?, 500, 'USD', ?)`, f.correction, f.account, now)
 		ev := models.AuditEvent{OccurredAt: now, ActorType: "cli", Action: "test", EntityType: "case", EntityID: "1"}
-		if err := models.InsertAuditEvent(ctx, db, &ev); err != nil {
+		if err := models.InsertAuditEvent(context.Background(), db, &ev); err != nil {
 			t.Fatal(err)
 		}
-		for _, stmt := range []string{
-			`UPDATE communications SET body = 'rewritten'`,
-			`DELETE FROM communications`,
-			`UPDATE audit_events SET action = 'forged'`,
-			`DELETE FROM audit_events`,
-		} {
-			err := db.Exec(stmt).Error
-			if !models.IsAppendOnlyViolation(err) {
-				t.Errorf("%s: err = %v, want the append-only refusal", stmt, err)
+		mustExec(t, db, `INSERT INTO audit_seals (seq, event_id, hash, sealed_at) VALUES (1, ?, ?, ?)`, ev.ID, make([]byte, 32), now)
+		for _, table := range []string{"communications", "correction_approvals", "postings", "audit_events", "audit_seals"} {
+			var before int64
+			db.Raw(`SELECT count(*) FROM ` + table).Scan(&before)
+			if before != 1 {
+				t.Fatalf("%s has %d rows before the test, want 1", table, before)
 			}
-		}
-		var body string
-		db.Raw(`SELECT body FROM communications`).Scan(&body)
-		if body != "called" {
-			t.Fatalf("communication body = %q after refused update", body)
-		}
-		if models.DialectOf(db) == models.Postgres {
-			if err := db.Exec(`TRUNCATE postings`).Error; !models.IsAppendOnlyViolation(err) {
-				t.Errorf("TRUNCATE postings: err = %v, want refusal", err)
+			for _, stmt := range []string{`UPDATE ` + table + ` SET created_at = created_at`, `DELETE FROM ` + table} {
+				if strings.HasPrefix(table, "communications") || strings.HasPrefix(table, "audit_") {
+					stmt = strings.Replace(stmt, "created_at = created_at", firstTimeColumn[table]+" = "+firstTimeColumn[table], 1)
+				}
+				if err := db.Exec(stmt).Error; !models.IsAppendOnlyViolation(err) {
+					t.Errorf("%s: err = %v, want the append-only refusal", stmt, err)
+				}
+			}
+			var after int64
+			db.Raw(`SELECT count(*) FROM ` + table).Scan(&after)
+			if after != 1 {
+				t.Errorf("%s lost rows to a refused delete", table)
+			}
+			if models.DialectOf(db) == models.Postgres {
+				if err := db.Exec(`TRUNCATE ` + table + ` CASCADE`).Error; !models.IsAppendOnlyViolation(err) {
+					t.Errorf("TRUNCATE %s: err = %v, want refusal", table, err)
+				}
 			}
 		}
 	})
 }
+
+var firstTimeColumn = map[string]string{"communications": "recorded_at", "audit_events": "occurred_at", "audit_seals": "sealed_at"}
 
 func TestCaseNumbersIncrease(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
