@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"golang.org/x/text/width"
 )
 
 // FuzzParseClaimCode: parsing never panics, normalization is idempotent, an accepted code is
@@ -44,13 +46,15 @@ func FuzzRedact(f *testing.F) {
 	f.Add("GH56GH56GH56GH56", "GH56GH56GH56GH56")
 	f.Add("xxAAAAAAAAAAAAAyy", "AAAAAAAAAAAA")
 	f.Add("[claim code ••••GH56]", "CLAIMCODEGH56")
+	f.Add("ＡＢ１２\u00a0ｃｄｅｆ３４\u2011GH56", "AB12CDEF34GH56")
 	f.Fuzz(func(t *testing.T, text, rawCode string) {
 		code, err := ParseClaimCode(rawCode)
 		if err != nil {
 			return
 		}
 		r := NewRedactor(testCodeKey, []StoredCode{{HMAC: testCodeKey.Sum(code), Last4: code.Last4()}})
-		for _, in := range []string{text, text + rawCode, rawCode + text, text + strings.ToLower(rawCode) + text} {
+		spaced := strings.Join(strings.Split(code.Reveal(), ""), "\u00a0")
+		for _, in := range []string{text, text + rawCode, rawCode + text, text + strings.ToLower(rawCode) + text, text + spaced + text, width.Widen.String(rawCode) + text} {
 			out := r.Redact(in)
 			if containsCode(out, code.Reveal()) {
 				t.Fatalf("code survived redaction:\n in %q\nout %q", in, out)

@@ -5,6 +5,8 @@ import (
 	"hash"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // StoredCode is what the desk keeps of a card's claim code: its HMAC and last four characters.
@@ -42,9 +44,9 @@ type redactSpan struct {
 	last4      string
 }
 
-// Redact returns s with every run of letters and digits, possibly broken by spaces, tabs,
-// newlines or dashes, whose normalization equals one of the codes replaced by
-// "[claim code ••••LAST4]". Letters match in either case. Anything else breaks a run.
+// Redact returns s with every run of letters and digits, possibly broken by spaces or dashes
+// (see isRedactionSeparator), whose normalization equals one of the codes replaced by
+// "[claim code ••••LAST4]". Letters match in either case and in fullwidth form.
 func (r *Redactor) Redact(s string) string {
 	if r.Empty() || len(s) < minClaimCodeLen {
 		return s
@@ -70,51 +72,78 @@ func (r *Redactor) find(s string) []redactSpan {
 	mac := r.key.newMAC()
 	var spans []redactSpan
 	// A segment is a maximal stretch of letters, digits and separators. Within it, norm holds
-	// the upper-cased letters and digits and pos the byte offset of each in s.
+	// the folded letters and digits, start the byte offset of each in s and end the offset after it.
 	norm := make([]byte, 0, 64)
-	pos := make([]int, 0, 64)
+	start := make([]int, 0, 64)
+	end := make([]int, 0, 64)
 	flush := func() {
-		spans = append(spans, r.matchSegment(mac, norm, pos)...)
-		norm, pos = norm[:0], pos[:0]
+		spans = append(spans, r.matchSegment(mac, norm, start, end)...)
+		norm, start, end = norm[:0], start[:0], end[:0]
 	}
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case ch >= 'a' && ch <= 'z':
-			norm = append(norm, ch-'a'+'A')
-			pos = append(pos, i)
-		case isUpperAlnum(ch):
+	for i := 0; i < len(s); {
+		ru, size := utf8.DecodeRuneInString(s[i:])
+		if ch, ok := foldCodeRune(ru); ok {
 			norm = append(norm, ch)
-			pos = append(pos, i)
-		case isCodeSeparator(ch):
-		default:
+			start = append(start, i)
+			end = append(end, i+size)
+		} else if !isRedactionSeparator(ru) {
 			flush()
 		}
+		i += size
 	}
 	flush()
 	return mergeSpans(spans)
 }
 
+// foldCodeRune maps a letter or digit as a code may be typed or pasted (either case, fullwidth
+// forms from East Asian input methods) to its upper-case ASCII form.
+func foldCodeRune(r rune) (byte, bool) {
+	switch {
+	case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return byte(r), true
+	case r >= 'a' && r <= 'z':
+		return byte(r - 'a' + 'A'), true
+	case r >= '０' && r <= '９':
+		return byte(r - '０' + '0'), true
+	case r >= 'Ａ' && r <= 'Ｚ':
+		return byte(r - 'Ａ' + 'A'), true
+	case r >= 'ａ' && r <= 'ｚ':
+		return byte(r - 'ａ' + 'A'), true
+	}
+	return 0, false
+}
+
+// isRedactionSeparator reports the characters a code may be broken by in free text: R2's spaces
+// and dashes, read broadly, because text pasted from mail or office documents carries no-break
+// spaces, en dashes, non-breaking hyphens, soft hyphens and zero-width spaces. Other punctuation
+// (. / : and the like) ends a run, as R2 defines it.
+func isRedactionSeparator(r rune) bool {
+	if r < utf8.RuneSelf {
+		return isCodeSeparator(byte(r)) || r == '\v' || r == '\f'
+	}
+	return unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) || unicode.Is(unicode.Cf, r) || r == '−'
+}
+
 // matchSegment tries, at every end position whose last four characters are a known code's,
 // every candidate length of R2, and hashes only those.
-func (r *Redactor) matchSegment(mac hash.Hash, norm []byte, pos []int) []redactSpan {
+func (r *Redactor) matchSegment(mac hash.Hash, norm []byte, start, end []int) []redactSpan {
 	if len(norm) < minClaimCodeLen {
 		return nil
 	}
 	var out []redactSpan
 	sum := make([]byte, 0, 32)
-	for end := minClaimCodeLen; end <= len(norm); end++ {
-		tail := string(norm[end-4 : end])
+	for stop := minClaimCodeLen; stop <= len(norm); stop++ {
+		tail := norm[stop-4 : stop]
 		for _, c := range r.codes {
-			if c.Last4 != tail {
+			if c.Last4 != string(tail) {
 				continue
 			}
-			for n := minClaimCodeLen; n <= maxClaimCodeLen && n <= end; n++ {
+			for n := minClaimCodeLen; n <= maxClaimCodeLen && n <= stop; n++ {
 				mac.Reset()
-				mac.Write(norm[end-n : end])
+				mac.Write(norm[stop-n : stop])
 				sum = mac.Sum(sum[:0])
 				if hmac.Equal(sum, c.HMAC) {
-					out = append(out, redactSpan{start: pos[end-n], end: pos[end-1] + 1, last4: c.Last4})
+					out = append(out, redactSpan{start: start[stop-n], end: end[stop-1], last4: c.Last4})
 				}
 			}
 		}
