@@ -50,9 +50,26 @@ func (d *Desk) Ping(ctx context.Context) error {
 	return nil
 }
 
-// inTx runs fn in one transaction: the unit every use case commits or rolls back whole.
+// maxTxAttempts bounds how often a transaction that lost a serialization race or a deadlock is
+// run again before the caller is told to retry later.
+const maxTxAttempts = 3
+
+// inTx runs fn in one transaction: the unit every use case commits or rolls back whole. fn may
+// run more than once, so it must not have effects outside the transaction.
 func (d *Desk) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return storeErr(d.db.WithContext(ctx).Transaction(fn))
+	var err error
+	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
+		err = d.db.WithContext(ctx).Transaction(fn)
+		if !models.IsRetryable(err) {
+			return storeErr(err)
+		}
+		select {
+		case <-ctx.Done():
+			return storeErr(ctx.Err())
+		case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
+		}
+	}
+	return errors.Join(ErrUnavailable, err)
 }
 
 // storeErr marks database outages as ErrUnavailable so that callers answer 503, not 500.

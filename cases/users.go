@@ -12,6 +12,9 @@ import (
 // BootstrapAdminEmail is the admin created on first start when the desk has no user.
 const BootstrapAdminEmail = "admin@localhost"
 
+// ErrEmailTaken refuses a second user with an email already in use, in any letter case.
+var ErrEmailTaken = Invalid("email", "a user with this email already exists")
+
 // NewUser is the input of AddUser.
 type NewUser struct {
 	Email    string `json:"email" validate:"required,max=254,mailbox"`
@@ -64,7 +67,7 @@ func (d *Desk) addUser(ctx context.Context, a Actor, in NewUser, mustChange bool
 		u.CreatedAt, u.UpdatedAt = now, now
 		if err := models.CreateUser(ctx, tx, &u); err != nil {
 			if models.IsUniqueViolation(err) {
-				return Invalid("email", "a user with this email already exists")
+				return ErrEmailTaken
 			}
 			return err
 		}

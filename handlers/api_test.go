@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -183,4 +184,45 @@ func TestPeopleGetAPageNotAProblem(t *testing.T) {
 			t.Fatalf("stylesheet = %d %q", css.Code, css.Header().Get("Content-Type"))
 		}
 	})
+}
+
+// TestDatabaseOutageAnswers503ThenRecovers cuts the connection to PostgreSQL under a running
+// server: requests answer 503 problems (never 500), and once the database is back the server
+// answers again by itself (SPEC §5).
+func TestDatabaseOutageAnswers503ThenRecovers(t *testing.T) {
+	proxy, url := modelstest.NewProxy(t, modelstest.URL(t, models.Postgres))
+	db, err := models.Open(context.Background(), models.Options{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer models.Close(db)
+	h := newHarness(t, db)
+	tok := h.token("reader@example.com", cases.RoleAgent, cases.ScopeCasesRead)
+	for _, path := range []string{"/api/v1/health", "/api/v1/cases"} {
+		if w := h.do(request{method: http.MethodGet, path: path, token: tok}); w.Code != http.StatusOK {
+			t.Fatalf("%s before the outage: %d %s", path, w.Code, w.Body)
+		}
+	}
+	proxy.Cut()
+	for _, path := range []string{"/api/v1/health", "/api/v1/cases"} {
+		w := h.do(request{method: http.MethodGet, path: path, token: tok})
+		expectProblem(t, w, http.StatusServiceUnavailable, cases.CodeUnavailable)
+	}
+	proxy.Resume()
+	deadline := time.Now().Add(15 * time.Second)
+	for _, path := range []string{"/api/v1/health", "/api/v1/cases"} {
+		for {
+			w := h.do(request{method: http.MethodGet, path: path, token: tok})
+			if w.Code == http.StatusOK {
+				break
+			}
+			if w.Code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+				t.Fatalf("%s after the database came back: %d %s", path, w.Code, w.Body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if strings.Contains(h.logs.String(), `"status":500`) {
+		t.Fatalf("the outage produced a 500: %s", h.logs.String())
+	}
 }

@@ -126,19 +126,31 @@ func dialectorFor(opts Options) (gorm.Dialector, func(*sql.DB), error) {
 				return nil, nil, fmt.Errorf("create database folder: %w", err)
 			}
 		}
+		// Create the file ourselves so that it is private (SQLite would use 0644); SQLite gives its
+		// -wal and -shm files the database file's mode.
+		if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+			f.Close()
+		} else if !errors.Is(err, os.ErrExist) {
+			return nil, nil, fmt.Errorf("create database file: %w", err)
+		}
 		// WAL lets readers run beside the writer; _txlock=immediate takes the write lock at BEGIN so
 		// that two writers queue on busy_timeout instead of failing with SQLITE_BUSY at their first
 		// write; foreign keys are off in SQLite unless asked for.
 		dsn := "file:" + path + "?_foreign_keys=on&_busy_timeout=10000&_journal_mode=WAL&_txlock=immediate&_synchronous=NORMAL"
 		return sqlite.Open(dsn), func(db *sql.DB) {
-			// SQLite has one writer. One connection turns write contention into queueing in
-			// database/sql rather than busy waits, and code never uses the pool inside a transaction.
-			db.SetMaxOpenConns(1)
+			// SQLite has one writer; writers queue on the immediate lock (busy_timeout), and with WAL
+			// a few connections let reads and health checks go on beside a write.
+			db.SetMaxOpenConns(sqliteConns)
+			db.SetMaxIdleConns(sqliteConns)
 			db.SetConnMaxLifetime(0)
 		}, nil
 	}
 	return nil, nil, errors.New("must start with postgres://, postgresql:// or sqlite:")
 }
+
+// sqliteConns is the SQLite pool size: enough for reads beside the writer, few enough that
+// writers waiting on the lock do not pile up.
+const sqliteConns = 4
 
 // postgresDSN adds the session settings the desk relies on unless the URL already sets them.
 func postgresDSN(raw string, timeout time.Duration) (string, error) {

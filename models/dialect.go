@@ -245,12 +245,23 @@ func IsUnavailable(err error) bool {
 	}
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) {
-		// 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot connect now.
-		return strings.HasPrefix(pg.Code, "08") || pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03"
+		// 08: connection exception; 53: insufficient resources (too many connections, out of
+		// memory or disk); 57014: statement timeout or cancel; 57P01-03: admin shutdown, crash
+		// shutdown, cannot connect now.
+		return strings.HasPrefix(pg.Code, "08") || strings.HasPrefix(pg.Code, "53") || pg.Code == "57014" ||
+			pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03"
 	}
 	msg := err.Error()
 	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "database is closed") ||
-		strings.Contains(msg, "unexpected EOF")
+		strings.Contains(msg, "unexpected EOF") || strings.Contains(msg, "database is locked") ||
+		strings.Contains(msg, "SQLITE_BUSY")
+}
+
+// IsRetryable reports a transaction that lost a race the database could not order: a
+// serialization failure or a deadlock on PostgreSQL. Running the transaction again is safe.
+func IsRetryable(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40001" || pg.Code == "40P01")
 }
 
 // sqliteCode matches a SQLite error by its message: the cgo driver's error type is not imported

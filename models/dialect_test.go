@@ -115,8 +115,8 @@ func TestConcurrentWritersDoNotFail(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, db)
 		var wg sync.WaitGroup
-		errs := make(chan error, 20)
-		for i := 0; i < 20; i++ {
+		errs := make(chan error, 50)
+		for i := 0; i < 50; i++ {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
@@ -143,8 +143,8 @@ func TestConcurrentWritersDoNotFail(t *testing.T) {
 		}
 		var version int64
 		db.Raw(`SELECT version FROM cases WHERE id = ?`, f.kase).Scan(&version)
-		if version != 21 {
-			t.Fatalf("version = %d after 20 increments from 1: a write was lost", version)
+		if version != 51 {
+			t.Fatalf("version = %d after 50 increments from 1: a write was lost", version)
 		}
 	})
 }

@@ -207,18 +207,25 @@ func cmdTokenCreate(ctx context.Context, args []string, e *env) error {
 	return nil
 }
 
+// maxTokenLifetime bounds --expires-in: ten years is longer than any integration should keep a
+// secret, and keeps the arithmetic far from overflow.
+const maxTokenLifetime = 3650 * 24 * time.Hour
+
 func parseLifetime(s string) (time.Duration, error) {
 	var d time.Duration
 	var err error
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		var n int
 		n, err = strconv.Atoi(days)
+		if err == nil && (n < 1 || n > 3650) {
+			err = errors.New("out of range")
+		}
 		d = time.Duration(n) * 24 * time.Hour
 	} else {
 		d, err = time.ParseDuration(s)
 	}
-	if err != nil || d <= 0 {
-		return 0, errors.New("must be a positive duration such as 90d or 720h")
+	if err != nil || d <= 0 || d > maxTokenLifetime {
+		return 0, errors.New("must be a positive duration of at most 3650d, such as 90d or 720h")
 	}
 	return d, nil
 }

@@ -113,6 +113,9 @@ func (c *config) masterKey() ([]byte, error) {
 		return cases.ParseMasterKey(c.secretKeyEnv)
 	}
 	path := filepath.Join(c.DataDir, "secret.key")
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("GIFTDESK_DATA_DIR: %s is readable by other users (mode %04o): run chmod 600 on it", path, st.Mode().Perm())
+	}
 	if b, err := os.ReadFile(path); err == nil {
 		k, perr := cases.ParseMasterKey(string(b))
 		if perr != nil {

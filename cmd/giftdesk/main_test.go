@@ -246,3 +246,37 @@ func TestServe(t *testing.T) {
 		})
 	}
 }
+
+func TestFilesArePrivate(t *testing.T) {
+	c := newCLI(t, "")
+	if r := c.run("", "migrate"); r.code != 0 {
+		t.Fatalf("migrate: %+v", r)
+	}
+	dir := c.vars["GIFTDESK_DATA_DIR"]
+	for _, name := range []string{"giftdesk.db", "secret.key"} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v: readable by others", name, st.Mode().Perm())
+		}
+	}
+	if err := os.Chmod(filepath.Join(dir, "secret.key"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	oneLineError(t, c.run("", "migrate"), 1, "chmod 600")
+}
+
+func TestTokenLifetimeIsBounded(t *testing.T) {
+	for _, bad := range []string{"0d", "-1d", "3651d", "99999999999d", "87601h", "0s", "forever"} {
+		if _, err := parseLifetime(bad); err == nil {
+			t.Errorf("--expires-in %s accepted", bad)
+		}
+	}
+	for _, good := range []string{"1d", "90d", "3650d", "720h", "90m"} {
+		if _, err := parseLifetime(good); err != nil {
+			t.Errorf("--expires-in %s refused: %v", good, err)
+		}
+	}
+}
