@@ -5,8 +5,9 @@ import (
 	"strings"
 )
 
-// The enumerations as migration 0001 fixed them. The cases package has its own typed copies and a
-// test that keeps the two equal; a later change of a list is a new migration.
+// The enumerations as migration 0001 fixed them. The cases package has its own typed copies:
+// TestSchemaAcceptsEveryDomainValue proves the schema takes every value the domain can produce,
+// TestSchemaRefusesBadRows that it refuses values outside. A later change is a new migration.
 var (
 	m1Roles         = []string{"agent", "supervisor", "admin"}
 	m1Marketplaces  = [][2]string{{"US", "USD"}, {"CA", "CAD"}, {"MX", "MXN"}, {"BR", "BRL"}, {"UK", "GBP"}, {"DE", "EUR"}, {"FR", "EUR"}, {"IT", "EUR"}, {"ES", "EUR"}, {"NL", "EUR"}, {"JP", "JPY"}, {"IN", "INR"}, {"AU", "AUD"}}
