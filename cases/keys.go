@@ -38,6 +38,7 @@ type Keys struct {
 	Session     []byte
 	Token       []byte
 	Webhook     []byte // encrypts webhook secrets at rest
+	Audit       []byte // keys the audit hash chain, so that rewriting it needs the master key
 	Fingerprint string // identifies the master key without revealing it; stored in the database
 }
 
@@ -62,6 +63,9 @@ func DeriveKeys(master []byte) (Keys, error) {
 		return Keys{}, err
 	}
 	if k.Webhook, err = derive("webhook-secret"); err != nil {
+		return Keys{}, err
+	}
+	if k.Audit, err = derive("audit-chain"); err != nil {
 		return Keys{}, err
 	}
 	if fp, err = derive("fingerprint"); err != nil {

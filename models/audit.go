@@ -24,10 +24,129 @@ type AuditEvent struct {
 	EntityID     string
 	BeforeState  JSONDoc
 	AfterState   JSONDoc
+	// XactID is the inserting transaction on PostgreSQL (a column default); nil on SQLite.
+	XactID *int64 `gorm:"->"`
 }
 
 // InsertAuditEvent writes e, normally inside the transaction of the change it records.
 func InsertAuditEvent(ctx context.Context, db *gorm.DB, e *AuditEvent) error {
 	// xact_id is left to the database default on PostgreSQL.
 	return db.WithContext(ctx).Omit("xact_id").Create(e).Error
+}
+
+// AuditSeal chains one event (R10): seq orders the chain, Hash covers the previous hash and the
+// event's canonical encoding.
+type AuditSeal struct {
+	Seq      int64 `gorm:"primaryKey;autoIncrement:false"`
+	EventID  int64
+	Hash     []byte
+	SealedAt time.Time
+}
+
+// SealHead is the end of the chain: the last seal and the transaction of its event.
+type SealHead struct {
+	Seq     int64
+	Hash    []byte
+	EventID int64
+	XactID  *int64
+}
+
+// LastSeal returns the end of the chain, or a zero head when nothing is sealed yet.
+func LastSeal(ctx context.Context, db *gorm.DB) (SealHead, error) {
+	var heads []SealHead
+	err := db.WithContext(ctx).Raw(`SELECT s.seq, s.hash, s.event_id, e.xact_id FROM audit_seals s
+		JOIN audit_events e ON e.id = s.event_id ORDER BY s.seq DESC LIMIT 1`).Scan(&heads).Error
+	if err != nil || len(heads) == 0 {
+		return SealHead{}, err
+	}
+	return heads[0], nil
+}
+
+// InsertSeal appends a seal.
+func InsertSeal(ctx context.Context, db *gorm.DB, s *AuditSeal) error {
+	return db.WithContext(ctx).Create(s).Error
+}
+
+// SealedEvent is a seal with its event, as verification reads them; Event.ID is 0 when the event
+// row is gone.
+type SealedEvent struct {
+	Seal  AuditSeal
+	Event AuditEvent
+}
+
+// SealsFrom returns up to limit seals from seq on, each with its event.
+func SealsFrom(ctx context.Context, db *gorm.DB, seq int64, limit int) ([]SealedEvent, error) {
+	var seals []AuditSeal
+	if err := db.WithContext(ctx).Where("seq >= ?", seq).Order("seq").Limit(limit).Find(&seals).Error; err != nil {
+		return nil, err
+	}
+	if len(seals) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(seals))
+	for i, s := range seals {
+		ids[i] = s.EventID
+	}
+	var events []AuditEvent
+	if err := db.WithContext(ctx).Where("id IN ?", ids).Find(&events).Error; err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]AuditEvent, len(events))
+	for _, e := range events {
+		byID[e.ID] = e
+	}
+	out := make([]SealedEvent, len(seals))
+	for i, s := range seals {
+		out[i] = SealedEvent{Seal: s, Event: byID[s.EventID]}
+	}
+	return out, nil
+}
+
+// UnsealedBefore returns up to limit events recorded before cutoff that no seal names.
+func UnsealedBefore(ctx context.Context, db *gorm.DB, cutoff time.Time, limit int) ([]AuditEvent, error) {
+	var out []AuditEvent
+	err := db.WithContext(ctx).Where("occurred_at < ? AND NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.event_id = audit_events.id)", cutoff).
+		Order("id").Limit(limit).Find(&out).Error
+	return out, err
+}
+
+// CountAudit returns how many events and seals exist.
+func CountAudit(ctx context.Context, db *gorm.DB) (events, seals int64, err error) {
+	if err = db.WithContext(ctx).Model(&AuditEvent{}).Count(&events).Error; err != nil {
+		return
+	}
+	err = db.WithContext(ctx).Model(&AuditSeal{}).Count(&seals).Error
+	return
+}
+
+// AuditFilter selects events for the audit API, newest first.
+type AuditFilter struct {
+	EntityType string
+	EntityID   string
+	BeforeID   int64
+	Limit      int
+}
+
+// AuditRow is an event with its place in the chain (Seq 0 while unsealed).
+type AuditRow struct {
+	AuditEvent
+	Seq *int64
+}
+
+// ListAuditEvents returns events matching f with their seal sequence.
+func ListAuditEvents(ctx context.Context, db *gorm.DB, f AuditFilter) ([]AuditRow, error) {
+	q := db.WithContext(ctx).Table("audit_events").Select("audit_events.*, audit_seals.seq").
+		Joins("LEFT JOIN audit_seals ON audit_seals.event_id = audit_events.id")
+	if f.EntityType != "" {
+		q = q.Where("audit_events.entity_type = ?", f.EntityType)
+	}
+	if f.EntityID != "" {
+		q = q.Where("audit_events.entity_id = ?", f.EntityID)
+	}
+	if f.BeforeID > 0 {
+		q = q.Where("audit_events.id < ?", f.BeforeID)
+	}
+	var out []AuditRow
+	err := q.Order("audit_events.id DESC").Limit(f.Limit).Scan(&out).Error
+	return out, err
 }

@@ -181,6 +181,40 @@ func WithMigrationLock(ctx context.Context, db *gorm.DB, fn func(conn *gorm.DB) 
 	})
 }
 
+// TrySealerLock takes the audit sealer's lock for the rest of tx, or reports that another
+// sealer holds it. One sealer at a time across servers (R10); writers never take it. On SQLite the
+// immediate transaction already holds the database's one write lock.
+func TrySealerLock(ctx context.Context, tx *gorm.DB) (bool, error) {
+	if DialectOf(tx) != Postgres {
+		return true, nil
+	}
+	var ok bool
+	err := tx.WithContext(ctx).Raw(`SELECT pg_try_advisory_xact_lock(?)`, 0x61756474 /* "audt" */).Scan(&ok).Error
+	return ok, err
+}
+
+// SealableEvents returns up to limit unsealed events the sealer may chain after head, in chain
+// order. On PostgreSQL only events whose inserting transaction is older than the snapshot's xmin:
+// no transaction that could still insert an earlier event is running, so a late commit is never
+// skipped (R10). Events of one window are taken by transaction id, so the next pass starts at the
+// head's transaction. On SQLite writers are serialised, so every visible event is final.
+func SealableEvents(ctx context.Context, tx *gorm.DB, head SealHead, limit int) ([]AuditEvent, error) {
+	var out []AuditEvent
+	q := tx.WithContext(ctx).Where("NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.event_id = audit_events.id)")
+	if DialectOf(tx) == Postgres {
+		from := int64(0)
+		if head.XactID != nil {
+			from = *head.XactID
+		}
+		q = q.Where("xact_id >= ? AND xact_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint", from).
+			Order("xact_id, id")
+	} else {
+		q = q.Where("id > ?", head.EventID).Order("id")
+	}
+	err := q.Limit(limit).Find(&out).Error
+	return out, err
+}
+
 // TableExists reports whether table exists in the current schema.
 func TableExists(ctx context.Context, db *gorm.DB, table string) (bool, error) {
 	var n int64

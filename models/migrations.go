@@ -37,6 +37,7 @@ type migration struct {
 // migrations is the ordered list. Append only: a released migration is never edited.
 var migrations = []migration{
 	{id: "0001_foundation", statements: foundation},
+	{id: "0002_identity", statements: identity},
 }
 
 // Migrate applies pending migrations in one transaction, after checking that the database
@@ -163,3 +164,5 @@ func SchemaHash(d Dialect, fingerprint string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -53,3 +53,15 @@ func TouchToken(ctx context.Context, db *gorm.DB, id int64, now time.Time) error
 		Where("id = ? AND (last_used_at IS NULL OR last_used_at < ?)", id, now.Add(-time.Minute)).
 		Update("last_used_at", now).Error
 }
+
+// TokenByID finds a token.
+func TokenByID(ctx context.Context, db *gorm.DB, id int64) (APIToken, error) {
+	var t APIToken
+	err := db.WithContext(ctx).Where("id = ?", id).Take(&t).Error
+	return t, notFound(err)
+}
+
+// RevokeToken marks a token revoked at now, once.
+func RevokeToken(ctx context.Context, db *gorm.DB, id int64, now time.Time) error {
+	return db.WithContext(ctx).Model(&APIToken{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error
+}

@@ -56,3 +56,20 @@ func notFound(err error) error {
 	}
 	return err
 }
+
+// UpdateUser writes the given columns of user id. A map, not a struct, so that false and empty
+// values are written too.
+func UpdateUser(ctx context.Context, db *gorm.DB, id int64, changes map[string]any) error {
+	res := db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(changes)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return res.Error
+}
+
+// ListUsers returns every user, by email.
+func ListUsers(ctx context.Context, db *gorm.DB) ([]User, error) {
+	var out []User
+	err := db.WithContext(ctx).Order("email").Find(&out).Error
+	return out, err
+}

@@ -275,3 +275,20 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// DisableAppendOnly drops the R9 guard on table for the rest of the test, as an attacker with
+// owner rights could: tamper tests need it to prove the audit chain still catches them.
+func DisableAppendOnly(t testing.TB, db *gorm.DB, table string) {
+	t.Helper()
+	var stmts []string
+	if models.DialectOf(db) == models.Postgres {
+		stmts = []string{`ALTER TABLE ` + table + ` DISABLE TRIGGER USER`}
+	} else {
+		stmts = []string{`DROP TRIGGER ` + table + `_no_update`, `DROP TRIGGER ` + table + `_no_delete`}
+	}
+	for _, s := range stmts {
+		if err := db.Exec(s).Error; err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
