@@ -134,3 +134,24 @@ func (d *Desk) AuthenticateToken(ctx context.Context, raw string) (Principal, er
 	}
 	return Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Role: Role(u.Role), TokenID: t.ID, Scopes: scopes}, nil
 }
+
+// RevokeToken stops a token at once and for good.
+func (d *Desk) RevokeToken(ctx context.Context, a Actor, id int64) error {
+	return d.inTx(ctx, func(tx *gorm.DB) error {
+		t, err := models.TokenByID(ctx, tx, id)
+		if errors.Is(err, models.ErrNotFound) {
+			return Invalid("id", "no token has this id")
+		}
+		if err != nil {
+			return err
+		}
+		if t.RevokedAt != nil {
+			return Invalid("id", "this token is already revoked")
+		}
+		if err := models.RevokeToken(ctx, tx, id, d.now()); err != nil {
+			return err
+		}
+		return d.audit(ctx, tx, a, "token.revoked", "api_token", id, map[string]any{"name": t.Name, "prefix": t.Prefix},
+			map[string]any{"name": t.Name, "prefix": t.Prefix, "revoked": true})
+	})
+}

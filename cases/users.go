@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"gorm.io/gorm"
@@ -98,4 +99,89 @@ func (d *Desk) EnsureBootstrapAdmin(ctx context.Context) (password string, creat
 		return "", false, err
 	}
 	return password, true, nil
+}
+
+// userByEmail finds a user for an administrative command, as a validation error when unknown.
+func userByEmail(ctx context.Context, tx *gorm.DB, email string) (models.User, error) {
+	u, err := models.UserByEmail(ctx, tx, NormalizeEmail(email))
+	if errors.Is(err, models.ErrNotFound) {
+		return u, Invalid("email", "no user has this email")
+	}
+	return u, err
+}
+
+// updateUser applies changes to the user with email in one audited transaction. endSessions
+// signs the user out everywhere.
+func (d *Desk) updateUser(ctx context.Context, a Actor, email, action string, changes map[string]any, endSessions bool) (UserView, error) {
+	var after UserView
+	err := d.inTx(ctx, func(tx *gorm.DB) error {
+		u, err := userByEmail(ctx, tx, email)
+		if err != nil {
+			return err
+		}
+		before := userView(u)
+		changes["updated_at"] = d.now()
+		if err := models.UpdateUser(ctx, tx, u.ID, changes); err != nil {
+			return err
+		}
+		if endSessions {
+			if err := models.DeleteUserSessions(ctx, tx, u.ID, nil); err != nil {
+				return err
+			}
+		}
+		if u, err = models.UserByID(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		after = userView(u)
+		return d.audit(ctx, tx, a, action, "user", u.ID, before, after)
+	})
+	return after, err
+}
+
+// DeactivateUser stops a user at once: their sessions end, and their tokens answer 401 from the
+// next request on.
+func (d *Desk) DeactivateUser(ctx context.Context, a Actor, email string) (UserView, error) {
+	return d.updateUser(ctx, a, email, "user.deactivated", map[string]any{"active": false}, true)
+}
+
+// ReactivateUser lets a deactivated user sign in again.
+func (d *Desk) ReactivateUser(ctx context.Context, a Actor, email string) (UserView, error) {
+	return d.updateUser(ctx, a, email, "user.reactivated", map[string]any{"active": true}, false)
+}
+
+// SetUserRole changes a user's role; it takes effect on their next request, tokens included.
+func (d *Desk) SetUserRole(ctx context.Context, a Actor, email string, role Role) (UserView, error) {
+	if !role.Valid() {
+		return UserView{}, Invalid("role", "must be one of agent, supervisor, admin")
+	}
+	return d.updateUser(ctx, a, email, "user.role_changed", map[string]any{"role": string(role)}, false)
+}
+
+// ResetPassword sets a new password chosen by an administrator; the user must replace it at their
+// next sign-in, and their sessions end.
+func (d *Desk) ResetPassword(ctx context.Context, a Actor, email, password string) (UserView, error) {
+	if err := CheckPasswordPolicy(password); err != nil {
+		return UserView{}, err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return UserView{}, err
+	}
+	return d.updateUser(ctx, a, email, "user.password_reset", map[string]any{"password_hash": hash, "must_change_password": true}, true)
+}
+
+// ListUsers returns every user, for administrators.
+func (d *Desk) ListUsers(ctx context.Context, p Principal) ([]UserView, error) {
+	if err := p.RequireRole(RoleAdmin); err != nil {
+		return nil, err
+	}
+	users, err := models.ListUsers(ctx, d.db)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	out := make([]UserView, len(users))
+	for i, u := range users {
+		out[i] = userView(u)
+	}
+	return out, nil
 }

@@ -20,19 +20,15 @@ func InsertLoginFailure(ctx context.Context, db *gorm.DB, f *LoginFailure) error
 	return db.WithContext(ctx).Create(f).Error
 }
 
-// FailureWindow summarises the failures of one key (an email or a client address) since a time.
-type FailureWindow struct {
-	Count  int64
-	Oldest *time.Time
-}
-
-// LoginFailuresSince counts the failures for email and for clientIP since since, separately.
-func LoginFailuresSince(ctx context.Context, db *gorm.DB, email, clientIP string, since time.Time) (byEmail, byIP FailureWindow, err error) {
-	q := `SELECT count(*) AS count, min(failed_at) AS oldest FROM login_failures WHERE %s = ? AND failed_at >= ?`
-	if err = db.WithContext(ctx).Raw(sprintf(q, "email"), email, since).Scan(&byEmail).Error; err != nil {
+// RecentFailureTimes returns, oldest first, the times of at most max failures for email and for
+// clientIP after since. Throttled attempts are not recorded, so a window holds few rows.
+func RecentFailureTimes(ctx context.Context, db *gorm.DB, email, clientIP string, since time.Time, max int) (byEmail, byIP []time.Time, err error) {
+	q := db.WithContext(ctx).Model(&LoginFailure{}).Where("failed_at > ?", since).Order("failed_at").Limit(max)
+	if err = q.Where("email = ?", email).Pluck("failed_at", &byEmail).Error; err != nil {
 		return
 	}
-	err = db.WithContext(ctx).Raw(sprintf(q, "client_ip"), clientIP, since).Scan(&byIP).Error
+	q = db.WithContext(ctx).Model(&LoginFailure{}).Where("failed_at > ?", since).Order("failed_at").Limit(max)
+	err = q.Where("client_ip = ?", clientIP).Pluck("failed_at", &byIP).Error
 	return
 }
 
