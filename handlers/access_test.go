@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -13,9 +15,14 @@ import (
 	"giftdesk/models/modelstest"
 )
 
-// TestEveryRouteEnforcesItsAccess walks the route table (R13): anonymous callers get 401, a token
-// without the route's scope 403 scope_required, a token whose user's role is too low 403
-// role_required, and a token with scope and role gets past access control.
+// sameOrigin is what a browser sends with a form of this site; the walk below is about access,
+// the cross-origin test about forgery.
+var sameOrigin = map[string]string{"Sec-Fetch-Site": "same-origin"}
+
+// TestEveryRouteEnforcesItsAccess walks the route table (R13). API: anonymous callers get 401, a
+// token without the route's scope 403 scope_required, a token whose user's role is too low 403
+// role_required. Console: anonymous browsers are sent to /login, a user below the page's role
+// gets a 403 page. With scope and role, every route gets past access control.
 func TestEveryRouteEnforcesItsAccess(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		h := newHarness(t, db)
@@ -37,38 +44,68 @@ func TestEveryRouteEnforcesItsAccess(t *testing.T) {
 		for _, rt := range routes {
 			path := concretePath(rt.path)
 			name := rt.method + " " + rt.path
-			if rt.access.public {
-				if w := h.do(request{method: rt.method, path: path}); w.Code == http.StatusUnauthorized || w.Code == http.StatusForbidden {
+			call := func(r request) *httptest.ResponseRecorder {
+				r.method, r.path, r.header = rt.method, path, sameOrigin
+				return h.do(r)
+			}
+			switch {
+			case rt.access.public:
+				w := call(request{})
+				if w.Code == http.StatusForbidden || strings.HasPrefix(w.Header().Get("Location"), "/login") ||
+					(w.Code == http.StatusUnauthorized && rt.path != "/login") {
 					t.Errorf("%s is public but answered %d", name, w.Code)
 				}
-				continue
-			}
-			w := h.do(request{method: rt.method, path: path})
-			if w.Code != http.StatusUnauthorized || w.Header().Get("WWW-Authenticate") == "" {
-				t.Errorf("%s anonymous: %d, want 401 with WWW-Authenticate", name, w.Code)
-			} else {
-				expectProblem(t, w, http.StatusUnauthorized, cases.CodeUnauthenticated)
-			}
-			if w := h.do(request{method: rt.method, path: path, token: "gdk_forged"}); w.Code != http.StatusUnauthorized {
-				t.Errorf("%s forged token: %d, want 401", name, w.Code)
-			}
-			without := h.token("without-"+strings.ReplaceAll(string(rt.access.scope), ":", "-")+"@example.com", cases.RoleAdmin, allBut(rt.access.scope)...)
-			w = h.do(request{method: rt.method, path: path, token: without})
-			if w.Code != http.StatusForbidden {
-				t.Errorf("%s without %s: %d, want 403", name, rt.access.scope, w.Code)
-			} else {
-				expectProblem(t, w, http.StatusForbidden, cases.CodeScopeRequired)
-			}
-			if rt.access.scope.MinimumRole() != cases.RoleAgent {
-				w = h.do(request{method: rt.method, path: path, token: agentAll})
-				if w.Code != http.StatusForbidden {
-					t.Errorf("%s as agent: %d, want 403 role_required", name, w.Code)
+			case strings.HasPrefix(rt.path, "/api/"):
+				w := call(request{})
+				if w.Code != http.StatusUnauthorized || w.Header().Get("WWW-Authenticate") == "" {
+					t.Errorf("%s anonymous: %d, want 401 with WWW-Authenticate", name, w.Code)
 				} else {
-					expectProblem(t, w, http.StatusForbidden, cases.CodeRoleRequired)
+					expectProblem(t, w, http.StatusUnauthorized, cases.CodeUnauthenticated)
 				}
-			}
-			if w := h.do(request{method: rt.method, path: path, token: adminAll}); w.Code == http.StatusUnauthorized || w.Code == http.StatusForbidden {
-				t.Errorf("%s with every scope as admin: %d", name, w.Code)
+				if w := call(request{token: "gdk_forged"}); w.Code != http.StatusUnauthorized {
+					t.Errorf("%s forged token: %d, want 401", name, w.Code)
+				}
+				without := h.token("without-"+strings.ReplaceAll(string(rt.access.scope), ":", "-")+"@example.com", cases.RoleAdmin, allBut(rt.access.scope)...)
+				if w := call(request{token: without}); w.Code != http.StatusForbidden {
+					t.Errorf("%s without %s: %d, want 403", name, rt.access.scope, w.Code)
+				} else {
+					expectProblem(t, w, http.StatusForbidden, cases.CodeScopeRequired)
+				}
+				if rt.access.scope.MinimumRole() != cases.RoleAgent {
+					if w := call(request{token: agentAll}); w.Code != http.StatusForbidden {
+						t.Errorf("%s as agent: %d, want 403 role_required", name, w.Code)
+					} else {
+						expectProblem(t, w, http.StatusForbidden, cases.CodeRoleRequired)
+					}
+				}
+				if w := call(request{token: adminAll}); w.Code == http.StatusUnauthorized || w.Code == http.StatusForbidden {
+					t.Errorf("%s with every scope as admin: %d", name, w.Code)
+				}
+			default:
+				for _, r := range []request{{}, {cookie: "forged-session"}, {token: adminAll}} {
+					w := call(r)
+					if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/login") {
+						t.Errorf("%s without a session (%+v): %d to %q, want a redirect to /login", name, r.cookie, w.Code, w.Header().Get("Location"))
+					}
+				}
+				for _, role := range cases.Roles {
+					cookie := h.session(string(role)+"-page@example.com", role)
+					w := call(request{cookie: cookie})
+					allowed := role.Includes(rt.access.role)
+					if rt.path == "/logout" {
+						// Signing out also ends on /login: that it ran shows in the session being gone.
+						if _, err := h.desk.Session(context.Background(), cookie); err == nil {
+							t.Errorf("%s as %s did not end the session", name, role)
+						}
+						continue
+					}
+					switch {
+					case allowed && (w.Code == http.StatusForbidden || strings.HasPrefix(w.Header().Get("Location"), "/login")):
+						t.Errorf("%s as %s: %d, want access", name, role, w.Code)
+					case !allowed && (w.Code != http.StatusForbidden || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html")):
+						t.Errorf("%s as %s: %d %q, want a 403 page", name, role, w.Code, w.Header().Get("Content-Type"))
+					}
+				}
 			}
 		}
 	})

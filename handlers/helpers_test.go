@@ -64,8 +64,24 @@ func (h *harness) token(email string, role cases.Role, scopes ...cases.Scope) st
 	return raw
 }
 
+// session creates a user (if needed) and signs them in, returning the session cookie's value.
+func (h *harness) session(email string, role cases.Role) string {
+	h.t.Helper()
+	ctx := context.Background()
+	if _, err := h.desk.AddUser(ctx, cases.CLIActor, cases.NewUser{Email: email, Name: "Test " + string(role), Role: role,
+		Password: "correct horse battery"}); err != nil && !strings.Contains(err.Error(), "already exists") {
+		h.t.Fatal(err)
+	}
+	s, err := h.desk.SignIn(ctx, cases.SignInInput{Email: email, Password: "correct horse battery", ClientIP: "192.0.2.1"})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return s.Token
+}
+
 type request struct {
 	method, path, token string
+	cookie              string // session cookie value
 	body                io.Reader
 	header              map[string]string
 }
@@ -75,6 +91,12 @@ func (h *harness) do(r request) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(r.method, r.path, r.body)
 	if r.token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	if r.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: r.cookie})
+	}
+	if r.body != nil && r.method == http.MethodPost && !strings.HasPrefix(r.path, "/api/") {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	for k, v := range r.header {
 		req.Header.Set(k, v)
@@ -122,5 +144,3 @@ func concretePath(pattern string) string {
 	}
 	return strings.Join(parts, "/")
 }
-
-var _ = http.MethodGet

@@ -12,10 +12,12 @@ import (
 type access struct {
 	public bool        // no authentication (health, the OpenAPI document, login)
 	scope  cases.Scope // API: the token scope; the user's role must reach scope.MinimumRole()
+	role   cases.Role  // console: a session of a user with at least this role
 }
 
-func public() access               { return access{public: true} }
-func api(scope cases.Scope) access { return access{scope: scope} }
+func public() access                 { return access{public: true} }
+func api(scope cases.Scope) access   { return access{scope: scope} }
+func console(role cases.Role) access { return access{role: role} }
 
 // route is one entry of the route table.
 type route struct {
@@ -30,6 +32,15 @@ func (s *Server) routes() []route {
 	return []route{
 		{http.MethodGet, "/api/v1/health", public(), s.health},
 		{http.MethodGet, "/api/v1/cases", api(cases.ScopeCasesRead), s.listCases},
+		{http.MethodGet, "/api/v1/audit", api(cases.ScopeAdmin), s.listAudit},
+
+		{http.MethodGet, "/login", public(), s.loginForm},
+		{http.MethodPost, "/login", public(), s.login},
+		{http.MethodPost, "/logout", console(cases.RoleAgent), s.logout},
+		{http.MethodGet, "/", console(cases.RoleAgent), s.home},
+		{http.MethodGet, "/account/password", console(cases.RoleAgent), s.passwordForm},
+		{http.MethodPost, "/account/password", console(cases.RoleAgent), s.changePassword},
+		{http.MethodGet, "/admin/users", console(cases.RoleAdmin), s.adminUsers},
 	}
 }
 
@@ -41,21 +52,28 @@ func (s *Server) register(r *gin.Engine) {
 
 func registerRoutes(r *gin.Engine, s *Server, table []route) {
 	apiGroup := r.Group("/api/v1", limitJSONBody)
+	pages := r.Group("/", noStore)
 	for _, rt := range table {
+		rel, isAPI := cutPrefix(rt.path, "/api/v1")
 		var chain []gin.HandlerFunc
+		if !isAPI && rt.method != http.MethodGet && rt.method != http.MethodHead {
+			chain = append(chain, s.crossOrigin)
+		}
 		switch {
 		case rt.access.public:
-		case rt.access.scope.Valid():
+		case isAPI && rt.access.scope.Valid():
 			chain = append(chain, s.authenticateToken, s.requireScope(rt.access.scope))
+		case !isAPI && rt.access.role.Valid():
+			chain = append(chain, s.consoleSession, s.requireRole(rt.access.role))
 		default:
-			panic("handlers: route " + rt.method + " " + rt.path + " has no access rule")
+			panic("handlers: route " + rt.method + " " + rt.path + " has no access rule fitting its kind")
 		}
 		chain = append(chain, rt.handle)
-		rel, ok := cutPrefix(rt.path, "/api/v1")
-		if !ok {
-			panic("handlers: route " + rt.path + " is outside /api/v1")
+		if isAPI {
+			apiGroup.Handle(rt.method, rel, chain...)
+		} else {
+			pages.Handle(rt.method, rt.path, chain...)
 		}
-		apiGroup.Handle(rt.method, rel, chain...)
 	}
 }
 

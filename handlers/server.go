@@ -28,6 +28,7 @@ type Server struct {
 	desk   *cases.Desk
 	log    *slog.Logger
 	pages  templates.Set
+	cop    *http.CrossOriginProtection
 	engine *gin.Engine
 }
 
@@ -39,7 +40,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{desk: cfg.Desk, log: cfg.Logger, pages: pages}
+	s := &Server{desk: cfg.Desk, log: cfg.Logger, pages: pages, cop: http.NewCrossOriginProtection()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -66,13 +67,8 @@ func (s *Server) notFound(c *gin.Context) {
 		writeProblem(c, http.StatusNotFound, cases.CodeNotFound, "no such resource", nil)
 		return
 	}
-	s.render(c, http.StatusNotFound, "notfound.html", notFoundPage{Path: c.Request.URL.Path, RequestID: requestID(c)})
-}
-
-// notFoundPage is the view of notfound.html.
-type notFoundPage struct {
-	Path      string
-	RequestID string
+	s.renderError(c, http.StatusNotFound, "Page not found",
+		"There is no page at "+c.Request.URL.Path+". It may have moved, or the link may be mistyped.")
 }
 
 // render writes a page; a template error after headers are sent can only be logged.

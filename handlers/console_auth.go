@@ -1,0 +1,112 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"giftdesk/cases"
+)
+
+const (
+	sessionCookie   = "giftdesk_session"
+	sessionTokenKey = "giftdesk.session_token"
+	mustChangeKey   = "giftdesk.must_change_password"
+	maxFormBody     = 64 << 10
+)
+
+// consoleSession admits a request with a valid session cookie. Without one, the browser is sent
+// to /login with the page it asked for; a user who must choose a password is sent there first.
+func (s *Server) consoleSession(c *gin.Context) {
+	token := sessionToken(c)
+	sess, err := s.desk.Session(c.Request.Context(), token)
+	if err != nil {
+		if errors.Is(err, cases.ErrUnauthenticated) {
+			clearSessionCookie(c)
+			c.Redirect(http.StatusSeeOther, loginURL(c.Request))
+			c.Abort()
+			return
+		}
+		s.failPage(c, err)
+		return
+	}
+	c.Set(principalKey, sess.Principal)
+	c.Set(sessionTokenKey, token)
+	c.Set(mustChangeKey, sess.MustChangePassword)
+	if sess.MustChangePassword && c.FullPath() != "/account/password" && c.FullPath() != "/logout" {
+		c.Redirect(http.StatusSeeOther, "/account/password")
+		c.Abort()
+		return
+	}
+	c.Next()
+}
+
+// requireRole answers a signed-in user without the page's role with a 403 page (R13).
+func (s *Server) requireRole(role cases.Role) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := principal(c).RequireRole(role); err != nil {
+			s.failPage(c, err)
+			return
+		}
+		c.Next()
+	}
+}
+
+// crossOrigin refuses state-changing requests a browser sent from another site (Go's
+// CrossOriginProtection: Sec-Fetch-Site, else Origin against Host).
+func (s *Server) crossOrigin(c *gin.Context) {
+	if err := s.cop.Check(c.Request); err != nil {
+		s.renderError(c, http.StatusForbidden, "Request refused",
+			"This form was sent from another site, so it was not carried out. Open giftdesk directly and try again.")
+		c.Abort()
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBody)
+	c.Next()
+}
+
+// noStore keeps console pages, which show customer data, out of shared and browser caches.
+func noStore(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Next()
+}
+
+func sessionToken(c *gin.Context) string {
+	v, err := c.Cookie(sessionCookie)
+	if err != nil {
+		return ""
+	}
+	return v
+}
+
+func setSessionCookie(c *gin.Context, token string) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: c.Request.TLS != nil, MaxAge: int(cases.SessionAbsoluteTimeout.Seconds())})
+}
+
+func clearSessionCookie(c *gin.Context) {
+	if _, err := c.Cookie(sessionCookie); err != nil {
+		return
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: c.Request.TLS != nil, MaxAge: -1})
+}
+
+func loginURL(r *http.Request) string {
+	if r.Method != http.MethodGet || r.URL.Path == "/" {
+		return "/login"
+	}
+	return "/login?next=" + url.QueryEscape(r.URL.RequestURI())
+}
+
+// safeNext keeps a post-login redirect on this site: a local path, never //host or a scheme.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\r\n") || len(next) > 2000 {
+		return "/"
+	}
+	return next
+}

@@ -1,0 +1,171 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"giftdesk/cases"
+)
+
+// chrome is what the layout needs on every page.
+type chrome struct {
+	User    *cases.Principal
+	IsAdmin bool
+}
+
+func chromeOf(c *gin.Context) chrome {
+	p, ok := c.Get(principalKey)
+	if !ok {
+		return chrome{}
+	}
+	pr := p.(cases.Principal)
+	return chrome{User: &pr, IsAdmin: pr.Role.Includes(cases.RoleAdmin)}
+}
+
+type errorPage struct {
+	Chrome                      chrome
+	Heading, Message, RequestID string
+}
+
+type loginPage struct {
+	Chrome             chrome
+	Email, Error, Next string
+}
+
+type homePage struct {
+	Chrome chrome
+	Notice string
+}
+
+type passwordPage struct {
+	Chrome   chrome
+	Required bool
+	Error    string
+}
+
+type usersPage struct {
+	Chrome chrome
+	Users  []cases.UserView
+}
+
+func (s *Server) loginForm(c *gin.Context) {
+	if _, err := s.desk.Session(c.Request.Context(), sessionToken(c)); err == nil {
+		c.Redirect(http.StatusSeeOther, "/")
+		return
+	}
+	s.render(c, http.StatusOK, "login.html", loginPage{Next: safeNext(c.Query("next"))})
+}
+
+func (s *Server) login(c *gin.Context) {
+	email, next := c.PostForm("email"), safeNext(c.PostForm("next"))
+	signed, err := s.desk.SignIn(c.Request.Context(), cases.SignInInput{Email: email, Password: c.PostForm("password"),
+		ClientIP: c.ClientIP(), UserAgent: c.Request.UserAgent(), RequestID: requestID(c)})
+	var throttled *cases.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		wait := int(math.Ceil(throttled.RetryAfter.Seconds()))
+		c.Header("Retry-After", strconv.Itoa(wait))
+		s.render(c, http.StatusTooManyRequests, "login.html", loginPage{Email: email, Next: next,
+			Error: fmt.Sprintf("Too many failed sign-ins. Try again in %d minute(s).", (wait+59)/60)})
+	case errors.Is(err, cases.ErrUnauthenticated):
+		s.render(c, http.StatusUnauthorized, "login.html", loginPage{Email: email, Next: next,
+			Error: "The email or password is incorrect."})
+	case err != nil:
+		s.failPage(c, err)
+	default:
+		setSessionCookie(c, signed.Token)
+		if signed.MustChangePassword {
+			next = "/account/password"
+		}
+		c.Redirect(http.StatusSeeOther, next)
+	}
+}
+
+func (s *Server) logout(c *gin.Context) {
+	if err := s.desk.SignOut(c.Request.Context(), actor(c), sessionToken(c)); err != nil {
+		s.failPage(c, err)
+		return
+	}
+	clearSessionCookie(c)
+	c.Redirect(http.StatusSeeOther, "/login")
+}
+
+func (s *Server) home(c *gin.Context) {
+	page := homePage{Chrome: chromeOf(c)}
+	if c.Query("password") == "changed" {
+		page.Notice = "Your password is changed. Your other sessions were signed out."
+	}
+	s.render(c, http.StatusOK, "home.html", page)
+}
+
+func (s *Server) passwordForm(c *gin.Context) {
+	s.render(c, http.StatusOK, "password.html", passwordPage{Chrome: chromeOf(c), Required: c.GetBool(mustChangeKey)})
+}
+
+func (s *Server) changePassword(c *gin.Context) {
+	page := passwordPage{Chrome: chromeOf(c), Required: c.GetBool(mustChangeKey)}
+	if c.PostForm("new_password") != c.PostForm("confirm_password") {
+		page.Error = "The two new passwords differ."
+		s.render(c, http.StatusUnprocessableEntity, "password.html", page)
+		return
+	}
+	err := s.desk.ChangePassword(c.Request.Context(), actor(c), sessionToken(c), c.PostForm("current_password"), c.PostForm("new_password"))
+	var re *cases.RuleError
+	if errors.As(err, &re) && re.Code == cases.CodeValidationFailed {
+		page.Error = fieldLabel(re.Field) + " " + re.Message + "."
+		s.render(c, http.StatusUnprocessableEntity, "password.html", page)
+		return
+	}
+	if err != nil {
+		s.failPage(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/?password=changed")
+}
+
+func fieldLabel(field string) string {
+	switch field {
+	case "current_password":
+		return "The current password"
+	case "new_password":
+		return "The new password"
+	}
+	return field
+}
+
+func (s *Server) adminUsers(c *gin.Context) {
+	users, err := s.desk.ListUsers(c.Request.Context(), principal(c))
+	if err != nil {
+		s.failPage(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "users.html", usersPage{Chrome: chromeOf(c), Users: users})
+}
+
+// failPage is fail for people: the status of the error with a page instead of a problem.
+func (s *Server) failPage(c *gin.Context, err error) {
+	status := statusOf(err)
+	switch status {
+	case http.StatusForbidden:
+		s.renderError(c, status, "Not allowed", "Your role does not give access to this page. Ask an administrator if you need it.")
+	case http.StatusServiceUnavailable:
+		c.Header("Retry-After", "5")
+		s.renderError(c, status, "The desk is unavailable", "The database does not answer. Try again in a moment.")
+	case http.StatusNotFound:
+		s.renderError(c, status, "Not found", "There is nothing here.")
+	default:
+		s.log.ErrorContext(c.Request.Context(), "page failed", slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
+		s.renderError(c, http.StatusInternalServerError, "Something went wrong", "The error was logged. Quote the request id below when you report it.")
+	}
+	c.Abort()
+}
+
+func (s *Server) renderError(c *gin.Context, status int, heading, message string) {
+	s.render(c, status, "error.html", errorPage{Chrome: chromeOf(c), Heading: heading, Message: message, RequestID: requestID(c)})
+}
