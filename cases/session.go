@@ -120,7 +120,7 @@ func (d *Desk) SignIn(ctx context.Context, in SignInInput) (SignedIn, error) {
 	p := Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Role: Role(u.Role)}
 	actor.Principal = &p
 	err = d.inTx(ctx, func(tx *gorm.DB) error {
-		if err := models.DeleteLoginFailures(ctx, tx, email, now.Add(-24*time.Hour)); err != nil {
+		if err := models.DeleteLoginFailuresFor(ctx, tx, email); err != nil {
 			return err
 		}
 		s := models.Session{IDHash: hashed, UserID: u.ID, CreatedAt: now, LastSeenAt: now, ClientIP: ip, UserAgent: truncate(in.UserAgent, 512)}
@@ -257,4 +257,14 @@ func (d *Desk) ChangePassword(ctx context.Context, a Actor, sessionToken, curren
 		}
 		return d.audit(ctx, tx, a, "user.password_changed", "user", u.ID, nil, nil)
 	})
+}
+
+// Housekeep deletes sessions past their timeouts and login failures too old to count. Servers
+// run it now and then; any number may run it at once.
+func (d *Desk) Housekeep(ctx context.Context) error {
+	now := d.now()
+	if err := models.DeleteSessionsIdleSince(ctx, d.db, now.Add(-SessionIdleTimeout), now.Add(-SessionAbsoluteTimeout)); err != nil {
+		return storeErr(err)
+	}
+	return storeErr(models.DeleteLoginFailuresBefore(ctx, d.db, now.Add(-LoginFailureWindow)))
 }

@@ -229,3 +229,37 @@ func TestUserAdministration(t *testing.T) {
 		}
 	})
 }
+
+func TestHousekeepingKeepsWhatStillCounts(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		c := newClock()
+		desk := deskWithClock(db, c)
+		addAgent(t, desk, "pat@example.com")
+		old, _ := signIn(desk, "pat@example.com", goodPassword, "10.0.0.1")
+		for i := 0; i < 3; i++ {
+			_, _ = signIn(desk, "", "x", "203.0.113.9") // empty emails still count for the address
+		}
+		c.Advance(31 * time.Minute)
+		fresh, _ := signIn(desk, "pat@example.com", goodPassword, "10.0.0.1")
+		for i := 0; i < cases.LoginFailureLimit-3; i++ {
+			_, _ = signIn(desk, "", "x", "203.0.113.9")
+		}
+		if err := desk.Housekeep(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var sessions int64
+		db.Raw(`SELECT count(*) FROM sessions`).Scan(&sessions)
+		if sessions != 1 {
+			t.Fatalf("%d sessions after housekeeping, want only the fresh one", sessions)
+		}
+		if _, err := desk.Session(context.Background(), fresh.Token); err != nil {
+			t.Fatal("housekeeping ended a live session")
+		}
+		_ = old
+		var failures int64
+		db.Raw(`SELECT count(*) FROM login_failures`).Scan(&failures)
+		if failures != int64(cases.LoginFailureLimit-3) {
+			t.Fatalf("%d failures kept, want the %d inside the window", failures, cases.LoginFailureLimit-3)
+		}
+	})
+}

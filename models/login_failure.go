@@ -32,8 +32,12 @@ func RecentFailureTimes(ctx context.Context, db *gorm.DB, email, clientIP string
 	return
 }
 
-// DeleteLoginFailures forgets the failures for email (after a successful sign-in) and every
-// failure older than before.
-func DeleteLoginFailures(ctx context.Context, db *gorm.DB, email string, before time.Time) error {
-	return db.WithContext(ctx).Where("email = ? OR failed_at < ?", email, before).Delete(&LoginFailure{}).Error
+// DeleteLoginFailuresFor forgets the failures for email, after a successful sign-in.
+func DeleteLoginFailuresFor(ctx context.Context, db *gorm.DB, email string) error {
+	return db.WithContext(ctx).Where("email = ?", email).Delete(&LoginFailure{}).Error
+}
+
+// DeleteLoginFailuresBefore forgets failures too old to count.
+func DeleteLoginFailuresBefore(ctx context.Context, db *gorm.DB, before time.Time) error {
+	return db.WithContext(ctx).Where("failed_at < ?", before).Delete(&LoginFailure{}).Error
 }

@@ -128,6 +128,8 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	background := startBackground(ctx, o.desk, log)
+	defer background()
 	return srv.ListenAndServe(ctx, *addr, func(a net.Addr) {
 		log.Info("listening", slog.String("addr", a.String()))
 		fmt.Fprintf(e.stderr, "giftdesk: serving on http://%s\n", a)
@@ -135,6 +137,25 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 			e.ready(a.String())
 		}
 	})
+}
+
+// subcommands are the two-word commands.
+var subcommands = map[string]func(context.Context, []string, *env) error{
+	"user add":        cmdUserAdd,
+	"user role":       cmdUserRole,
+	"user deactivate": cmdUserActive(false),
+	"user reactivate": cmdUserActive(true),
+	"user password":   cmdUserPassword,
+	"token create":    cmdTokenCreate,
+	"token revoke":    cmdTokenRevoke,
+	"audit verify":    cmdAuditVerify,
+}
+
+// sealBeforeExit chains the events a command wrote (R10): no server may be running to do it.
+func sealBeforeExit(ctx context.Context, o *opened, e *env) {
+	if _, err := o.desk.SealPass(ctx); err != nil {
+		fmt.Fprintf(e.stderr, "giftdesk: warning: the audit events of this command were not chained yet (%s); a running server will chain them\n", oneLine(err.Error()))
+	}
 }
 
 func cmdUserAdd(ctx context.Context, args []string, e *env) error {
@@ -164,6 +185,7 @@ func cmdUserAdd(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return describe(err)
 	}
+	sealBeforeExit(ctx, o, e)
 	fmt.Fprintf(e.stderr, "giftdesk: created %s %s\n", u.Role, u.Email)
 	return nil
 }
@@ -202,8 +224,141 @@ func cmdTokenCreate(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return describe(err)
 	}
+	sealBeforeExit(ctx, o, e)
 	fmt.Fprintln(e.stdout, raw)
-	fmt.Fprintf(e.stderr, "giftdesk: created token %s (%s) for %s; it is shown once\n", view.Prefix, view.Name, view.UserEmail)
+	fmt.Fprintf(e.stderr, "giftdesk: created token %d (%s…, %s) for %s; it is shown once\n", view.ID, view.Prefix, view.Name, view.UserEmail)
+	return nil
+}
+
+// emailFlag parses a subcommand that names one user by --email.
+func emailFlag(name string, args []string, extra func(fs *flag.FlagSet)) (string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	email := fs.String("email", "", "the user's email")
+	if extra != nil {
+		extra(fs)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return "", err
+	}
+	if *email == "" {
+		return "", &usageError{name + ": --email is required"}
+	}
+	return *email, nil
+}
+
+// withDesk opens the migrated desk, runs fn, and chains the events fn wrote.
+func withDesk(ctx context.Context, e *env, fn func(o *opened) error) error {
+	o, err := open(ctx, e, newLogger(e.stderr, slog.LevelWarn), false)
+	if err != nil {
+		return err
+	}
+	defer o.close()
+	if err := fn(o); err != nil {
+		return describe(err)
+	}
+	sealBeforeExit(ctx, o, e)
+	return nil
+}
+
+func cmdUserRole(ctx context.Context, args []string, e *env) error {
+	var role *string
+	email, err := emailFlag("user role", args, func(fs *flag.FlagSet) { role = fs.String("role", "", "agent, supervisor or admin") })
+	if err != nil {
+		return err
+	}
+	if !cases.Role(*role).Valid() {
+		return &usageError{fmt.Sprintf("user role: --role must be agent, supervisor or admin, not %q", *role)}
+	}
+	return withDesk(ctx, e, func(o *opened) error {
+		u, err := o.desk.SetUserRole(ctx, cases.CLIActor, email, cases.Role(*role))
+		if err == nil {
+			fmt.Fprintf(e.stderr, "giftdesk: %s is now %s\n", u.Email, u.Role)
+		}
+		return err
+	})
+}
+
+func cmdUserActive(active bool) func(context.Context, []string, *env) error {
+	name := "user deactivate"
+	if active {
+		name = "user reactivate"
+	}
+	return func(ctx context.Context, args []string, e *env) error {
+		email, err := emailFlag(name, args, nil)
+		if err != nil {
+			return err
+		}
+		return withDesk(ctx, e, func(o *opened) error {
+			change, verb := o.desk.DeactivateUser, "deactivated: their sessions ended and their tokens stopped"
+			if active {
+				change, verb = o.desk.ReactivateUser, "reactivated"
+			}
+			u, err := change(ctx, cases.CLIActor, email)
+			if err == nil {
+				fmt.Fprintf(e.stderr, "giftdesk: %s %s\n", u.Email, verb)
+			}
+			return err
+		})
+	}
+}
+
+func cmdUserPassword(ctx context.Context, args []string, e *env) error {
+	email, err := emailFlag("user password", args, nil)
+	if err != nil {
+		return err
+	}
+	password, err := readPasswordLine(e)
+	if err != nil {
+		return err
+	}
+	return withDesk(ctx, e, func(o *opened) error {
+		u, err := o.desk.ResetPassword(ctx, cases.CLIActor, email, password)
+		if err == nil {
+			fmt.Fprintf(e.stderr, "giftdesk: new password set for %s; they choose their own at next sign-in\n", u.Email)
+		}
+		return err
+	})
+}
+
+func cmdTokenRevoke(ctx context.Context, args []string, e *env) error {
+	fs := flag.NewFlagSet("token revoke", flag.ContinueOnError)
+	id := fs.Int64("id", 0, "the token's id, as token create printed it")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *id <= 0 {
+		return &usageError{"token revoke: --id is required"}
+	}
+	return withDesk(ctx, e, func(o *opened) error {
+		err := o.desk.RevokeToken(ctx, cases.CLIActor, *id)
+		if err == nil {
+			fmt.Fprintf(e.stderr, "giftdesk: token %d revoked\n", *id)
+		}
+		return err
+	})
+}
+
+func cmdAuditVerify(ctx context.Context, args []string, e *env) error {
+	if err := parseFlags(flag.NewFlagSet("audit verify", flag.ContinueOnError), args); err != nil {
+		return err
+	}
+	o, err := open(ctx, e, newLogger(e.stderr, slog.LevelWarn), false)
+	if err != nil {
+		return err
+	}
+	defer o.close()
+	r, err := o.desk.VerifyAudit(ctx)
+	if err != nil {
+		return err
+	}
+	if !r.Intact() {
+		return fmt.Errorf("audit chain broken: %s", r.Problem)
+	}
+	seq, head, err := o.desk.ChainHead(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "audit chain intact: %d events chained, %d waiting to be chained; head seq %d hash %s\n", r.Sealed, r.Pending, seq, head)
 	return nil
 }
 
@@ -248,4 +403,38 @@ func describe(err error) error {
 		return errors.New(re.Message)
 	}
 	return err
+}
+
+// sealEvery is the sealer's period: R10 wants events chained within 2 seconds of commit.
+const sealEvery = 500 * time.Millisecond
+
+// startBackground runs the audit sealer and session housekeeping until ctx ends, and returns a
+// function that waits for them after one last sealing pass.
+func startBackground(ctx context.Context, desk *cases.Desk, log *slog.Logger) func() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		seal := time.NewTicker(sealEvery)
+		defer seal.Stop()
+		housekeep := time.NewTicker(5 * time.Minute)
+		defer housekeep.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_, _ = desk.SealPass(final)
+				cancel()
+				return
+			case <-seal.C:
+				if _, err := desk.SealPass(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("audit sealing pass failed", slog.String("error", err.Error()))
+				}
+			case <-housekeep.C:
+				if err := desk.Housekeep(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("housekeeping failed", slog.String("error", err.Error()))
+				}
+			}
+		}
+	}()
+	return func() { <-done }
 }

@@ -23,8 +23,14 @@ commands:
   migrate                             apply pending database migrations
   user add --email E --name N --role agent|supervisor|admin
                                       create a user; the password is read from standard input
+  user role --email E --role R        change a user's role
+  user deactivate --email E           stop a user at once (sessions and tokens)
+  user reactivate --email E           let a deactivated user sign in again
+  user password --email E             set a new password (from standard input) to change at next sign-in
   token create --email E --name N --scopes s1,s2 [--expires-in 90d]
                                       create an API token and print it alone on standard output
+  token revoke --id N                 revoke an API token
+  audit verify                        check the audit hash chain; exit 0 when intact
 
 configuration comes from GIFTDESK_* environment variables; see README.md.
 `
@@ -79,16 +85,15 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return cmdServe(ctx, rest, e)
 	case "migrate":
 		return cmdMigrate(ctx, rest, e)
-	case "user":
-		if len(rest) > 0 && rest[0] == "add" {
-			return cmdUserAdd(ctx, rest[1:], e)
+	case "user", "token", "audit":
+		sub := ""
+		if len(rest) > 0 {
+			sub = rest[0]
 		}
-		return &usageError{"user: expected 'user add'"}
-	case "token":
-		if len(rest) > 0 && rest[0] == "create" {
-			return cmdTokenCreate(ctx, rest[1:], e)
+		if fn, ok := subcommands[cmd+" "+sub]; ok {
+			return fn(ctx, rest[1:], e)
 		}
-		return &usageError{"token: expected 'token create'"}
+		return &usageError{fmt.Sprintf("%s: unknown subcommand %q", cmd, sub)}
 	case "help", "-h", "-help", "--help":
 		return flag.ErrHelp
 	default:

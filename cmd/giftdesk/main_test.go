@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -278,5 +280,143 @@ func TestTokenLifetimeIsBounded(t *testing.T) {
 		if _, err := parseLifetime(good); err != nil {
 			t.Errorf("--expires-in %s refused: %v", good, err)
 		}
+	}
+}
+
+func TestUserAndTokenAdministrationCommands(t *testing.T) {
+	c := newCLI(t, "")
+	if r := c.run("", "migrate"); r.code != 0 {
+		t.Fatal(r)
+	}
+	if r := c.run("correct horse battery\n", "user", "add", "--email", "pat@example.com", "--name", "Pat", "--role", "agent"); r.code != 0 {
+		t.Fatal(r)
+	}
+	if r := c.run("", "user", "role", "--email", "PAT@example.com", "--role", "supervisor"); r.code != 0 || !strings.Contains(r.stderr, "now supervisor") {
+		t.Fatalf("user role: %+v", r)
+	}
+	oneLineError(t, c.run("", "user", "role", "--email", "nobody@example.com", "--role", "admin"), 1, "no user")
+	if r := c.run("", "user", "role", "--email", "pat@example.com", "--role", "owner"); r.code != 2 {
+		t.Fatalf("unknown role: %+v", r)
+	}
+	if r := c.run("another good password\n", "user", "password", "--email", "pat@example.com"); r.code != 0 {
+		t.Fatalf("user password: %+v", r)
+	}
+	oneLineError(t, c.run("short\n", "user", "password", "--email", "pat@example.com"), 1, "at least 12")
+	r := c.run("", "token", "create", "--email", "pat@example.com", "--name", "jira", "--scopes", "cases:read")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	var id int
+	if _, err := fmt.Sscanf(r.stderr, "giftdesk: created token %d", &id); err != nil {
+		t.Fatalf("token id not printed: %q", r.stderr)
+	}
+	if r := c.run("", "token", "revoke", "--id", fmt.Sprint(id)); r.code != 0 {
+		t.Fatalf("revoke: %+v", r)
+	}
+	oneLineError(t, c.run("", "token", "revoke", "--id", fmt.Sprint(id)), 1, "already revoked")
+	oneLineError(t, c.run("", "token", "revoke", "--id", "99999"), 1, "no token")
+	if r := c.run("", "user", "deactivate", "--email", "pat@example.com"); r.code != 0 || !strings.Contains(r.stderr, "deactivated") {
+		t.Fatalf("deactivate: %+v", r)
+	}
+	if r := c.run("", "user", "reactivate", "--email", "pat@example.com"); r.code != 0 {
+		t.Fatalf("reactivate: %+v", r)
+	}
+	for _, args := range [][]string{{"user", "deactivate"}, {"token", "revoke"}, {"token", "revoke", "--id", "x"}, {"audit"}, {"audit", "fix"}} {
+		if r := c.run("", args...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, r.code)
+		}
+	}
+	// Every command chained its events before exiting.
+	v := c.run("", "audit", "verify")
+	if v.code != 0 || !strings.Contains(v.stdout, "audit chain intact") || !strings.Contains(v.stdout, " 0 waiting") {
+		t.Fatalf("audit verify: %+v", v)
+	}
+}
+
+func TestAuditVerifyFindsTampering(t *testing.T) {
+	for _, d := range modelstest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			url := modelstest.URL(t, d)
+			c := newCLI(t, url)
+			c.vars["GIFTDESK_SECRET_KEY"] = fmt.Sprintf("%x", modelstest.MasterKey)
+			if d == models.SQLite {
+				if r := c.run("", "migrate"); r.code != 0 {
+					t.Fatal(r)
+				}
+			}
+			for i := 0; i < 3; i++ {
+				if r := c.run("correct horse battery\n", "user", "add", "--email", fmt.Sprintf("u%d@example.com", i), "--name", "U", "--role", "agent"); r.code != 0 {
+					t.Fatal(r)
+				}
+			}
+			if r := c.run("", "audit", "verify"); r.code != 0 {
+				t.Fatalf("intact chain: %+v", r)
+			}
+			db, err := models.Open(context.Background(), models.Options{URL: url})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer models.Close(db)
+			modelstest.DisableAppendOnly(t, db, "audit_events")
+			var victim int64
+			db.Raw(`SELECT event_id FROM audit_seals WHERE seq = 2`).Scan(&victim)
+			if err := db.Exec(`UPDATE audit_events SET actor_label = 'someone else' WHERE id = ?`, victim).Error; err != nil {
+				t.Fatal(err)
+			}
+			oneLineError(t, c.run("", "audit", "verify"), 1, fmt.Sprintf("event %d (seq 2) was altered", victim))
+		})
+	}
+}
+
+// TestServeChainsEventsWithinTwoSeconds: a failed sign-in against a running server is an audit
+// event; the server's sealer chains it within 2 seconds (R10).
+func TestServeChainsEventsWithinTwoSeconds(t *testing.T) {
+	url := modelstest.URL(t, models.Postgres)
+	c := newCLI(t, url)
+	c.vars["GIFTDESK_SECRET_KEY"] = fmt.Sprintf("%x", modelstest.MasterKey)
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	done := make(chan int, 1)
+	var errb bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, &env{getenv: func(k string) string { return c.vars[k] },
+			stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errb, ready: func(a string) { addrc <- a }})
+	}()
+	addr := <-addrc
+	db, err := models.Open(context.Background(), models.Options{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer models.Close(db)
+	waitSealed := func() time.Duration {
+		start := time.Now()
+		for time.Since(start) < 5*time.Second {
+			var unsealed int64
+			db.Raw(`SELECT count(*) FROM audit_events e WHERE NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.event_id = e.id)`).Scan(&unsealed)
+			if unsealed == 0 {
+				return time.Since(start)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatal("events still unchained after 5 s")
+		return 0
+	}
+	waitSealed() // the bootstrap admin's creation
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/login", strings.NewReader("email=x%40example.com&password=wrong"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("failed sign-in: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if took := waitSealed(); took > 2*time.Second {
+		t.Fatalf("the event was chained after %s, want within 2 s", took)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exit %d: %s", code, errb.String())
+	}
+	if r := c.run("", "audit", "verify"); r.code != 0 {
+		t.Fatalf("verify after serve: %+v", r)
 	}
 }
