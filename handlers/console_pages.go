@@ -13,10 +13,12 @@ import (
 	"giftdesk/cases"
 )
 
-// chrome is what the layout needs on every page.
+// chrome is what the layout needs on every page. Held is set while the user must choose a
+// password: the navigation would only lead back.
 type chrome struct {
 	User    *cases.Principal
 	IsAdmin bool
+	Held    bool
 }
 
 func chromeOf(c *gin.Context) chrome {
@@ -25,7 +27,7 @@ func chromeOf(c *gin.Context) chrome {
 		return chrome{}
 	}
 	pr := p.(cases.Principal)
-	return chrome{User: &pr, IsAdmin: pr.Role.Includes(cases.RoleAdmin)}
+	return chrome{User: &pr, IsAdmin: pr.Role.Includes(cases.RoleAdmin), Held: c.GetBool(mustChangeKey)}
 }
 
 type errorPage struct {
