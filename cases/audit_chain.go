@@ -34,24 +34,34 @@ func (d *Desk) SealPass(ctx context.Context) (int, error) {
 		if err != nil || !ok {
 			return err
 		}
+		// Taken before reading any event: everything older is final and will be drained below.
+		lowWater, err := models.SealLowWater(ctx, tx)
+		if err != nil {
+			return err
+		}
 		head, err := models.LastSeal(ctx, tx)
 		if err != nil {
 			return err
 		}
+		scan := head
 		for {
-			events, err := models.SealableEvents(ctx, tx, head, sealBatch)
+			events, err := models.SealableEvents(ctx, tx, scan, sealBatch)
 			if err != nil {
 				return err
 			}
 			for i := range events {
 				e := events[i]
-				seal := models.AuditSeal{Seq: head.Seq + 1, EventID: e.ID, SealedAt: d.now()}
+				seal := models.AuditSeal{Seq: head.Seq + 1, EventID: e.ID, SealedAt: d.now(), LowWaterXact: lowWater}
 				seal.Hash = d.chainHash(head.Hash, seal, e)
 				if err := models.InsertSeal(ctx, tx, &seal); err != nil {
 					return err
 				}
-				head = models.SealHead{Seq: seal.Seq, Hash: seal.Hash, EventID: e.ID, XactID: e.XactID}
+				head = models.SealHead{Seq: seal.Seq, Hash: seal.Hash, EventID: e.ID, LowWaterXact: lowWater}
 				sealed++
+			}
+			// The next batch continues from where this one read, not from the new low water.
+			if len(events) > 0 {
+				scan.EventID = events[len(events)-1].ID
 			}
 			if len(events) < sealBatch {
 				return nil

@@ -267,9 +267,9 @@ func mustExec(t *testing.T, db *gorm.DB, sql string, args ...any) {
 }
 
 // TestLateCommitIsNeverSkipped: transaction A records an event and stays open while B records
-// one and commits. A sealing pass must not chain B past A (A's transaction is older than the
-// snapshot's xmin allows); once A commits, both are chained (R10). PostgreSQL only: SQLite
-// serialises writers, so there a late commit cannot happen.
+// one and commits. B is chained at once (a long transaction must not stall the chain); once A
+// commits, its event is chained too, never skipped (R10). PostgreSQL only: SQLite serialises
+// writers, so there a late commit cannot happen.
 func TestLateCommitIsNeverSkipped(t *testing.T) {
 	db := modelstest.Open(t, models.Postgres)
 	ctx := context.Background()
@@ -293,16 +293,44 @@ func TestLateCommitIsNeverSkipped(t *testing.T) {
 	}()
 	<-aInserted
 	event(db, "B")
-	if n := mustSeal(t, desk); n != 0 {
-		t.Fatalf("sealed %d events while an older transaction was still open, want 0", n)
+	if n := mustSeal(t, desk); n != 1 {
+		t.Fatalf("sealed %d events while an older transaction was open, want B alone", n)
+	}
+	event(db, "C")
+	if n := mustSeal(t, desk); n != 1 {
+		t.Fatalf("sealed %d, want C", n)
 	}
 	close(aCommit)
 	<-aDone
-	if n := mustSeal(t, desk); n != 2 {
-		t.Fatalf("sealed %d after the late commit, want 2", n)
+	if n := mustSeal(t, desk); n != 1 {
+		t.Fatalf("sealed %d after the late commit, want A", n)
 	}
 	c.Advance(30 * time.Second)
-	if r := mustVerify(t, desk); !r.Intact() || r.Sealed != 2 {
+	if r := mustVerify(t, desk); !r.Intact() || r.Sealed != 3 || r.Pending != 0 {
 		t.Fatalf("report %+v", r)
+	}
+}
+
+// TestLongTransactionElsewhereDoesNotStallTheChain: a transaction open in another database of the
+// cluster holds the snapshot xmin back; events must still be chained at once.
+func TestLongTransactionElsewhereDoesNotStallTheChain(t *testing.T) {
+	other := modelstest.Open(t, models.Postgres)
+	db := modelstest.Open(t, models.Postgres)
+	holding, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = other.Transaction(func(tx *gorm.DB) error {
+			tx.Exec(`INSERT INTO customer_accounts (account_id, marketplace, created_at, updated_at) VALUES ('LONG1', 'US', now(), now())`)
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	defer func() { close(release); <-done }()
+	desk := deskWithClock(db, newClock())
+	writeEvents(t, db, desk, "l", 5)
+	if n := mustSeal(t, desk); n != 5 {
+		t.Fatalf("sealed %d of 5 while another database held a transaction open", n)
 	}
 }

@@ -37,25 +37,26 @@ func InsertAuditEvent(ctx context.Context, db *gorm.DB, e *AuditEvent) error {
 // AuditSeal chains one event (R10): seq orders the chain, Hash covers the previous hash and the
 // event's canonical encoding.
 type AuditSeal struct {
-	Seq      int64 `gorm:"primaryKey;autoIncrement:false"`
-	EventID  int64
-	Hash     []byte
-	SealedAt time.Time
+	Seq          int64 `gorm:"primaryKey;autoIncrement:false"`
+	EventID      int64
+	Hash         []byte
+	SealedAt     time.Time
+	LowWaterXact *int64
 }
 
-// SealHead is the end of the chain: the last seal and the transaction of its event.
+// SealHead is the end of the chain: the last seal, its event, and the low-water mark of its pass.
 type SealHead struct {
-	Seq     int64
-	Hash    []byte
-	EventID int64
-	XactID  *int64
+	Seq          int64
+	Hash         []byte
+	EventID      int64
+	LowWaterXact *int64
 }
 
 // LastSeal returns the end of the chain, or a zero head when nothing is sealed yet.
 func LastSeal(ctx context.Context, db *gorm.DB) (SealHead, error) {
 	var heads []SealHead
-	err := db.WithContext(ctx).Raw(`SELECT s.seq, s.hash, s.event_id, e.xact_id FROM audit_seals s
-		JOIN audit_events e ON e.id = s.event_id ORDER BY s.seq DESC LIMIT 1`).Scan(&heads).Error
+	err := db.WithContext(ctx).Raw(`SELECT seq, hash, event_id, low_water_xact FROM audit_seals
+		ORDER BY seq DESC LIMIT 1`).Scan(&heads).Error
 	if err != nil || len(heads) == 0 {
 		return SealHead{}, err
 	}

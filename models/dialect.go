@@ -193,21 +193,33 @@ func TrySealerLock(ctx context.Context, tx *gorm.DB) (bool, error) {
 	return ok, err
 }
 
+// SealLowWater returns, on PostgreSQL, the xmin of the current snapshot: every transaction with a
+// smaller id has ended, so every event it wrote is final and visible from now on. nil on SQLite.
+func SealLowWater(ctx context.Context, tx *gorm.DB) (*int64, error) {
+	if DialectOf(tx) != Postgres {
+		return nil, nil
+	}
+	var xmin int64
+	err := tx.WithContext(ctx).Raw(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).Scan(&xmin).Error
+	return &xmin, err
+}
+
 // SealableEvents returns up to limit unsealed events the sealer may chain after head, in chain
-// order. On PostgreSQL only events whose inserting transaction is older than the snapshot's xmin:
-// no transaction that could still insert an earlier event is running, so a late commit is never
-// skipped (R10). Events of one window are taken by transaction id, so the next pass starts at the
-// head's transaction. On SQLite writers are serialised, so every visible event is final.
+// order. Every row it can see was committed by a transaction that is no longer running (R10).
+// On PostgreSQL the scan starts at the low-water mark of the last pass: events of older
+// transactions were all final then and are all sealed, while a transaction that was still running
+// commits its events above the mark, where this scan finds them, so a late commit is never
+// skipped, and a long transaction elsewhere in the cluster delays nothing. On SQLite writers are
+// serialised, so ids grow in commit order.
 func SealableEvents(ctx context.Context, tx *gorm.DB, head SealHead, limit int) ([]AuditEvent, error) {
 	var out []AuditEvent
 	q := tx.WithContext(ctx).Where("NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.event_id = audit_events.id)")
 	if DialectOf(tx) == Postgres {
 		from := int64(0)
-		if head.XactID != nil {
-			from = *head.XactID
+		if head.LowWaterXact != nil {
+			from = *head.LowWaterXact
 		}
-		q = q.Where("xact_id >= ? AND xact_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint", from).
-			Order("xact_id, id")
+		q = q.Where("xact_id >= ?", from).Order("xact_id, id")
 	} else {
 		q = q.Where("id > ?", head.EventID).Order("id")
 	}

@@ -341,7 +341,10 @@ func foundation(d Dialect, fingerprint string) []string {
 			seq BIGINT PRIMARY KEY CHECK (seq >= 1),
 			event_id BIGINT NOT NULL UNIQUE REFERENCES audit_events(id),
 			hash {bytes} NOT NULL CHECK (length(hash) = 32),
-			sealed_at {time} NOT NULL
+			sealed_at {time} NOT NULL,
+			-- PostgreSQL: the snapshot xmin when this seal's pass began. Every event of an older
+			-- transaction was final then and is sealed, so the next pass scans from here.
+			low_water_xact BIGINT
 		)`,
 
 		// Written in the same transaction as the change it announces; delivered after commit.
