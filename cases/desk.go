@@ -22,15 +22,16 @@ type Config struct {
 
 // Desk runs the desk's use cases against one database.
 type Desk struct {
-	db         *gorm.DB
-	keys       Keys
-	thresholds Thresholds
-	now        func() time.Time
+	db             *gorm.DB
+	keys           Keys
+	thresholds     Thresholds
+	now            func() time.Time
+	throttleAudits *onceEvery
 }
 
 // New returns a Desk.
 func New(cfg Config) *Desk {
-	d := &Desk{db: cfg.DB, keys: cfg.Keys, thresholds: cfg.Thresholds, now: cfg.Now}
+	d := &Desk{db: cfg.DB, keys: cfg.Keys, thresholds: cfg.Thresholds, now: cfg.Now, throttleAudits: &onceEvery{period: time.Minute}}
 	if d.thresholds == nil {
 		d.thresholds = DefaultThresholds()
 	}

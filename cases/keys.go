@@ -39,6 +39,7 @@ type Keys struct {
 	Token       []byte
 	Webhook     []byte // encrypts webhook secrets at rest
 	Audit       []byte // keys the audit hash chain, so that rewriting it needs the master key
+	Throttle    []byte // hashes the emails counted by sign-in throttling
 	Fingerprint string // identifies the master key without revealing it; stored in the database
 }
 
@@ -66,6 +67,9 @@ func DeriveKeys(master []byte) (Keys, error) {
 		return Keys{}, err
 	}
 	if k.Audit, err = derive("audit-chain"); err != nil {
+		return Keys{}, err
+	}
+	if k.Throttle, err = derive("login-throttle"); err != nil {
 		return Keys{}, err
 	}
 	if fp, err = derive("fingerprint"); err != nil {

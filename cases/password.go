@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"unicode/utf8"
 
@@ -41,13 +42,23 @@ func CheckPasswordPolicy(pw string) error {
 	return nil
 }
 
+// argonSlots bounds concurrent argon2id work: each run holds 19 MiB and a core, and a burst of
+// sign-in attempts must queue rather than exhaust memory.
+var argonSlots = make(chan struct{}, max(2, runtime.NumCPU()))
+
+func argonKey(pw, salt []byte, iters, mem uint32, threads uint8, keyLen uint32) []byte {
+	argonSlots <- struct{}{}
+	defer func() { <-argonSlots }()
+	return argon2.IDKey(pw, salt, iters, mem, threads, keyLen)
+}
+
 // HashPassword returns the argon2id hash of pw in the PHC string format.
 func HashPassword(pw string) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	key := argonKey([]byte(pw), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemoryKiB, argonTime,
 		argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
@@ -77,7 +88,10 @@ func VerifyPassword(hash, pw string) (bool, error) {
 	if err != nil {
 		return false, errors.New("bad argon2 key")
 	}
-	got := argon2.IDKey([]byte(pw), salt, iters, mem, threads, uint32(len(want)))
+	if mem > 4*argonMemoryKiB || iters > 10 || threads > 8 || len(want) > 64 {
+		return false, errors.New("argon2 parameters out of range")
+	}
+	got := argonKey([]byte(pw), salt, iters, mem, threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,24 +66,78 @@ var timingHash = sync.OnceValue(func() string {
 	return h
 })
 
+// throttleKey is what login_failures stores for an email: a keyed hash, because people type
+// passwords into the email field and the rows live for 15 minutes.
+func (d *Desk) throttleKey(email string) string {
+	m := hmac.New(sha256.New, d.keys.Throttle)
+	m.Write([]byte(email))
+	return "h:" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// cleanText drops what no text column takes: NUL bytes and invalid UTF-8.
+func cleanText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", "")
+}
+
+// attempt is one password check counted against the throttle.
+type attempt struct {
+	key, ip string
+	id      int64
+}
+
+// beginAttempt refuses a locked email or address, then records the attempt as a failure before the
+// password is checked, so that concurrent guesses count each other: of any number sent at once, at
+// most LoginFailureLimit get a password check in a window.
+func (d *Desk) beginAttempt(ctx context.Context, a Actor, email string, now time.Time) (attempt, error) {
+	at := attempt{key: d.throttleKey(email), ip: truncate(cleanText(a.IP), 64)}
+	if err := d.checkThrottle(ctx, at.key, at.ip, now, LoginFailureLimit); err != nil {
+		d.auditThrottled(ctx, a, at)
+		return at, err
+	}
+	f := models.LoginFailure{Email: at.key, ClientIP: at.ip, FailedAt: now}
+	if err := models.InsertLoginFailure(ctx, d.db, &f); err != nil {
+		return at, storeErr(err)
+	}
+	at.id = f.ID
+	if err := d.checkThrottle(ctx, at.key, at.ip, now, LoginFailureLimit+1); err != nil {
+		// Lost the race to other attempts: this one is refused and does not count.
+		_ = models.DeleteLoginFailure(ctx, d.db, at.id)
+		d.auditThrottled(ctx, a, at)
+		return at, err
+	}
+	return at, nil
+}
+
+// auditThrottled records a refused attempt, once a minute per email and address and per server:
+// a client hammering a locked key must not fill the append-only trail at request rate.
+func (d *Desk) auditThrottled(ctx context.Context, a Actor, at attempt) {
+	if !d.throttleAudits.allow(at.key+"|"+at.ip, d.now()) {
+		return
+	}
+	_ = d.inTx(ctx, func(tx *gorm.DB) error {
+		return d.audit(ctx, tx, a, "login.throttled", "login", "throttle", nil, map[string]string{"client_ip": at.ip})
+	})
+}
+
 // SignIn checks an email and password, throttled per email and per client address, and opens a
 // session. Every failure is recorded and audited; the answer never says which part was wrong.
 func (d *Desk) SignIn(ctx context.Context, in SignInInput) (SignedIn, error) {
-	email := truncate(NormalizeEmail(in.Email), 254)
-	ip := truncate(in.ClientIP, 64)
-	actor := Actor{Kind: "user", IP: ip, UserAgent: in.UserAgent, RequestID: in.RequestID}
+	email := truncate(NormalizeEmail(cleanText(in.Email)), 254)
+	actor := Actor{Kind: "user", IP: truncate(cleanText(in.ClientIP), 64), UserAgent: in.UserAgent, RequestID: in.RequestID}
 	now := d.now()
-	if err := d.checkThrottle(ctx, email, ip, now); err != nil {
-		_ = d.inTx(ctx, func(tx *gorm.DB) error {
-			return d.audit(ctx, tx, actor, "login.throttled", "login", "email", nil, map[string]string{"client_ip": ip})
-		})
+	at, err := d.beginAttempt(ctx, actor, email, now)
+	if err != nil {
 		return SignedIn{}, err
 	}
-	u, err := models.UserByEmail(ctx, d.db, email)
-	if err != nil && !errors.Is(err, models.ErrNotFound) {
-		return SignedIn{}, storeErr(err)
+	var u models.User
+	known := false
+	if email != "" && email == NormalizeEmail(in.Email) {
+		u, err = models.UserByEmail(ctx, d.db, email)
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return SignedIn{}, storeErr(err)
+		}
+		known = err == nil
 	}
-	known := err == nil
 	hash := timingHash()
 	if known {
 		hash = u.PasswordHash
@@ -95,9 +150,6 @@ func (d *Desk) SignIn(ctx context.Context, in SignInInput) (SignedIn, error) {
 	}
 	if !known || !ok || !u.Active {
 		err := d.inTx(ctx, func(tx *gorm.DB) error {
-			if err := models.InsertLoginFailure(ctx, tx, &models.LoginFailure{Email: email, ClientIP: ip, FailedAt: now}); err != nil {
-				return err
-			}
 			entity, reason := "login", "unknown email"
 			var id any = "email"
 			if known {
@@ -120,10 +172,10 @@ func (d *Desk) SignIn(ctx context.Context, in SignInInput) (SignedIn, error) {
 	p := Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Role: Role(u.Role)}
 	actor.Principal = &p
 	err = d.inTx(ctx, func(tx *gorm.DB) error {
-		if err := models.DeleteLoginFailuresFor(ctx, tx, email); err != nil {
+		if err := models.DeleteLoginFailuresFor(ctx, tx, at.key); err != nil {
 			return err
 		}
-		s := models.Session{IDHash: hashed, UserID: u.ID, CreatedAt: now, LastSeenAt: now, ClientIP: ip, UserAgent: truncate(in.UserAgent, 512)}
+		s := models.Session{IDHash: hashed, UserID: u.ID, CreatedAt: now, LastSeenAt: now, ClientIP: at.ip, UserAgent: truncate(in.UserAgent, 512)}
 		if err := models.InsertSession(ctx, tx, &s); err != nil {
 			return err
 		}
@@ -135,19 +187,20 @@ func (d *Desk) SignIn(ctx context.Context, in SignInInput) (SignedIn, error) {
 	return SignedIn{Token: token, Principal: p, MustChangePassword: u.MustChangePassword}, nil
 }
 
-func (d *Desk) checkThrottle(ctx context.Context, email, ip string, now time.Time) error {
-	byEmail, byIP, err := models.RecentFailureTimes(ctx, d.db, email, ip, now.Add(-LoginFailureWindow), 4*LoginFailureLimit)
+// checkThrottle refuses a key that has limit failures in the window.
+func (d *Desk) checkThrottle(ctx context.Context, key, ip string, now time.Time, limit int) error {
+	byEmail, byIP, err := models.RecentFailureTimes(ctx, d.db, key, ip, now.Add(-LoginFailureWindow), 4*LoginFailureLimit)
 	if err != nil {
 		return storeErr(err)
 	}
-	// A key is locked while it has LoginFailureLimit failures in the window; the lock lifts when
-	// enough of them have aged out to leave fewer.
+	// A key is locked while it has limit failures in the window; the lock lifts when enough of
+	// them have aged out to leave fewer.
 	var wait time.Duration
 	for _, times := range [][]time.Time{byEmail, byIP} {
-		if len(times) < LoginFailureLimit {
+		if len(times) < limit {
 			continue
 		}
-		release := times[len(times)-LoginFailureLimit].Add(LoginFailureWindow)
+		release := times[len(times)-limit].Add(LoginFailureWindow)
 		if w := release.Sub(now); w > wait {
 			wait = w
 		}
@@ -159,6 +212,26 @@ func (d *Desk) checkThrottle(ctx context.Context, email, ip string, now time.Tim
 		wait = time.Second
 	}
 	return &ThrottledError{RetryAfter: wait}
+}
+
+// onceEvery lets a key through at most once per period (per process), with bounded memory.
+type onceEvery struct {
+	period time.Duration
+	mu     sync.Mutex
+	last   map[string]time.Time
+}
+
+func (o *onceEvery) allow(key string, now time.Time) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.last == nil || len(o.last) > 10000 {
+		o.last = map[string]time.Time{}
+	}
+	if t, ok := o.last[key]; ok && now.Sub(t) < o.period {
+		return false
+	}
+	o.last[key] = now
+	return true
 }
 
 func (d *Desk) newSessionSecret() (string, []byte, error) {
@@ -235,8 +308,19 @@ func (d *Desk) ChangePassword(ctx context.Context, a Actor, sessionToken, curren
 	if err != nil {
 		return storeErr(err)
 	}
+	// Guessing the current password from a stolen session is throttled like signing in.
+	at, err := d.beginAttempt(ctx, a, u.Email, d.now())
+	if err != nil {
+		return err
+	}
 	if ok, _ := VerifyPassword(u.PasswordHash, current); !ok || len(current) > MaxPasswordBytes {
+		_ = d.inTx(ctx, func(tx *gorm.DB) error {
+			return d.audit(ctx, tx, a, "user.password_change_failed", "user", u.ID, nil, map[string]string{"reason": "wrong current password"})
+		})
 		return Invalid("current_password", "is not your current password")
+	}
+	if err := models.DeleteLoginFailure(ctx, d.db, at.id); err != nil {
+		return storeErr(err)
 	}
 	if err := CheckPasswordPolicy(next); err != nil {
 		return Invalid("new_password", err.(*RuleError).Message)

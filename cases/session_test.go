@@ -263,3 +263,64 @@ func TestHousekeepingKeepsWhatStillCounts(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentGuessesAreCounted: forty wrong passwords sent at once must not all get a password
+// check; at most LoginFailureLimit do, the rest are throttled.
+func TestConcurrentGuessesAreCounted(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		desk := deskWithClock(db, newClock())
+		addAgent(t, desk, "pat@example.com")
+		results := make(chan error, 40)
+		for i := 0; i < 40; i++ {
+			go func() {
+				_, err := signIn(desk, "pat@example.com", "wrong password!", "198.51.100.1")
+				results <- err
+			}()
+		}
+		checked, throttled := 0, 0
+		for i := 0; i < 40; i++ {
+			switch err := <-results; {
+			case err == cases.ErrBadCredentials:
+				checked++
+			case errors.Is(err, cases.ErrThrottled):
+				throttled++
+			default:
+				t.Fatalf("attempt: %v", err)
+			}
+		}
+		if checked > cases.LoginFailureLimit || checked+throttled != 40 {
+			t.Fatalf("%d password checks and %d throttled of 40 concurrent attempts: at most %d checks allowed", checked, throttled, cases.LoginFailureLimit)
+		}
+		var stored []string
+		db.Raw(`SELECT email FROM login_failures`).Scan(&stored)
+		for _, e := range stored {
+			if strings.Contains(e, "pat") {
+				t.Fatalf("login_failures holds the email in clear: %q", e)
+			}
+		}
+	})
+}
+
+func TestPasswordChangeGuessesAreThrottled(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		desk := deskWithClock(db, newClock())
+		addAgent(t, desk, "pat@example.com")
+		s, _ := signIn(desk, "pat@example.com", goodPassword, "10.0.0.1")
+		sess, _ := desk.Session(ctx, s.Token)
+		actor := cases.ActorFor(sess.Principal, "10.0.0.1", "test", "")
+		for i := 0; i < cases.LoginFailureLimit; i++ {
+			if err := desk.ChangePassword(ctx, actor, s.Token, "guess number "+itoa(int64(i+1)), "a brand new passphrase"); codeOf(err) != cases.CodeValidationFailed {
+				t.Fatalf("guess %d: %v", i+1, err)
+			}
+		}
+		if err := desk.ChangePassword(ctx, actor, s.Token, goodPassword, "a brand new passphrase"); !errors.Is(err, cases.ErrThrottled) {
+			t.Fatalf("after 10 wrong guesses: %v, want throttled", err)
+		}
+		var audited int64
+		db.Raw(`SELECT count(*) FROM audit_events WHERE action = 'user.password_change_failed'`).Scan(&audited)
+		if audited != int64(cases.LoginFailureLimit) {
+			t.Fatalf("%d failed changes audited, want %d", audited, cases.LoginFailureLimit)
+		}
+	})
+}

@@ -103,9 +103,19 @@ func loginURL(r *http.Request) string {
 }
 
 // safeNext keeps a post-login redirect on this site: a local path, never //host or a scheme.
+// Browsers drop tabs and newlines from URLs and read a backslash as a slash, so "/\t/evil" or
+// "/\\evil" would leave the site: any control character, space or backslash refuses the value.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") || len(next) > 2000 {
+	if len(next) > 2000 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	for i := 0; i < len(next); i++ {
+		if next[i] <= ' ' || next[i] == 0x7f || next[i] == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next

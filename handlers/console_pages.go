@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -71,10 +70,10 @@ func (s *Server) login(c *gin.Context) {
 	var throttled *cases.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
-		wait := int(math.Ceil(throttled.RetryAfter.Seconds()))
-		c.Header("Retry-After", strconv.Itoa(wait))
+		c.Header("Retry-After", retryAfter(err))
+		minutes := int(math.Ceil(throttled.RetryAfter.Minutes()))
 		s.render(c, http.StatusTooManyRequests, "login.html", loginPage{Email: email, Next: next,
-			Error: fmt.Sprintf("Too many failed sign-ins. Try again in %d minute(s).", (wait+59)/60)})
+			Error: fmt.Sprintf("Too many failed sign-ins. Try again in %d minute(s).", minutes)})
 	case errors.Is(err, cases.ErrUnauthenticated):
 		s.render(c, http.StatusUnauthorized, "login.html", loginPage{Email: email, Next: next,
 			Error: "The email or password is incorrect."})
@@ -159,6 +158,9 @@ func (s *Server) failPage(c *gin.Context, err error) {
 	case http.StatusServiceUnavailable:
 		c.Header("Retry-After", "5")
 		s.renderError(c, status, "The desk is unavailable", "The database does not answer. Try again in a moment.")
+	case http.StatusTooManyRequests:
+		c.Header("Retry-After", retryAfter(err))
+		s.renderError(c, status, "Too many attempts", err.Error()+".")
 	case http.StatusNotFound:
 		s.renderError(c, status, "Not found", "There is nothing here.")
 	default:

@@ -95,10 +95,13 @@ func TestLoginFlow(t *testing.T) {
 			t.Fatalf("old session after logout: %d", w.Code)
 		}
 		// Post-login redirects stay on this site.
-		for _, next := range []string{"//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)", "/ok\r\nSet-Cookie: x=1"} {
+		for _, next := range []string{"//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)", "/ok\r\nSet-Cookie: x=1",
+			"/\t/evil.example", "/\n/evil.example", "/ /evil.example", "/%09/evil.example", "/\x7f/evil", "/a/../..//evil.example"} {
 			w := h.loginPost("pat@example.com", "correct horse battery", next, nil)
-			if loc := w.Header().Get("Location"); loc != "/" {
-				t.Errorf("next=%q redirected to %q", next, loc)
+			loc := w.Header().Get("Location")
+			if u, err := url.Parse(loc); err != nil || u.Host != "" || u.Scheme != "" || !strings.HasPrefix(loc, "/") ||
+				strings.HasPrefix(loc, "//") || strings.ContainsAny(loc, "\t\n\r \\") {
+				t.Errorf("next=%q redirected off the site: %q", next, loc)
 			}
 		}
 	})

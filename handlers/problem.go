@@ -3,7 +3,9 @@ package handlers
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -56,6 +58,9 @@ func (s *Server) fail(c *gin.Context, err error) {
 	case errors.Is(err, cases.ErrUnavailable):
 		c.Header("Retry-After", "5")
 		writeProblem(c, http.StatusServiceUnavailable, cases.CodeUnavailable, "the database does not answer; try again shortly", nil)
+	case errors.Is(err, cases.ErrThrottled):
+		c.Header("Retry-After", retryAfter(err))
+		writeProblem(c, http.StatusTooManyRequests, "rate_limited", err.Error(), nil)
 	default:
 		s.log.ErrorContext(c.Request.Context(), "request failed", slog.String("request_id", requestID(c)),
 			slog.String("error", err.Error()))
@@ -81,8 +86,19 @@ func statusOf(err error) int {
 		return http.StatusPreconditionRequired
 	case errors.Is(err, cases.ErrUnavailable):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, cases.ErrThrottled):
+		return http.StatusTooManyRequests
 	case errors.Is(err, cases.ErrInvalid):
 		return http.StatusUnprocessableEntity
 	}
 	return http.StatusInternalServerError
+}
+
+// retryAfter is the Retry-After header of a throttled request, in whole seconds rounded up.
+func retryAfter(err error) string {
+	var te *cases.ThrottledError
+	if errors.As(err, &te) {
+		return strconv.Itoa(int(math.Ceil(te.RetryAfter.Seconds())))
+	}
+	return "60"
 }

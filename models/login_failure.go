@@ -7,7 +7,7 @@ import (
 	"gorm.io/gorm"
 )
 
-// LoginFailure is one failed sign-in.
+// LoginFailure is one failed sign-in. Email holds a keyed hash of the email, not the email.
 type LoginFailure struct {
 	ID       int64
 	Email    string
@@ -40,4 +40,9 @@ func DeleteLoginFailuresFor(ctx context.Context, db *gorm.DB, email string) erro
 // DeleteLoginFailuresBefore forgets failures too old to count.
 func DeleteLoginFailuresBefore(ctx context.Context, db *gorm.DB, before time.Time) error {
 	return db.WithContext(ctx).Where("failed_at < ?", before).Delete(&LoginFailure{}).Error
+}
+
+// DeleteLoginFailure removes one recorded attempt.
+func DeleteLoginFailure(ctx context.Context, db *gorm.DB, id int64) error {
+	return db.WithContext(ctx).Where("id = ?", id).Delete(&LoginFailure{}).Error
 }
