@@ -142,11 +142,13 @@ type AuditReport struct {
 func (r AuditReport) Intact() bool { return r.Problem == "" }
 
 // VerifyAudit recomputes the chain and reports the first event that was altered, removed or
-// inserted out of the chain, or that stayed unchained for more than MaxUnchained.
+// inserted out of the chain, or that stayed unchained for more than MaxUnchained. A break in the
+// chain is reported before lateness: a late seal must not hide tampering further on.
 func (d *Desk) VerifyAudit(ctx context.Context) (AuditReport, error) {
-	var r AuditReport
+	var r, late AuditReport
 	prev := make([]byte, sha256.Size)
 	next := int64(1)
+	var head models.SealHead
 	for {
 		batch, err := models.SealsFrom(ctx, d.db, next, 1000)
 		if err != nil {
@@ -161,29 +163,47 @@ func (d *Desk) VerifyAudit(ctx context.Context) (AuditReport, error) {
 				r.BadEvent, r.BadSeq, r.Problem = s.EventID, s.Seq, fmt.Sprintf("event %d (seq %d) was removed", s.EventID, s.Seq)
 			case !hmac.Equal(d.chainHash(prev, s, e), s.Hash):
 				r.BadEvent, r.BadSeq, r.Problem = e.ID, s.Seq, fmt.Sprintf("event %d (seq %d) was altered, or the chain was rewritten before it", e.ID, s.Seq)
-			case s.SealedAt.Sub(e.OccurredAt) > MaxUnchained:
-				r.BadEvent, r.BadSeq, r.Problem = e.ID, s.Seq, fmt.Sprintf("event %d (seq %d) was chained %s after it was recorded: inserted out of the chain or left unchained too long",
-					e.ID, s.Seq, s.SealedAt.Sub(e.OccurredAt).Round(time.Second))
+			case late.Problem == "" && (s.SealedAt.Sub(e.OccurredAt) > MaxUnchained || e.OccurredAt.Sub(s.SealedAt) > MaxUnchained):
+				late.BadEvent, late.BadSeq, late.Problem = e.ID, s.Seq, fmt.Sprintf("event %d (seq %d) is dated %s and was chained %s: inserted out of the chain or left unchained too long",
+					e.ID, s.Seq, canonicalTime(e.OccurredAt), canonicalTime(s.SealedAt))
 			}
 			if r.Problem != "" {
 				return r, nil
 			}
 			prev, next = s.Hash, next+1
+			head = models.SealHead{Seq: s.Seq, Hash: s.Hash, EventID: s.EventID, LowWaterXact: s.LowWaterXact}
 			r.Sealed++
 		}
 		if len(batch) < 1000 {
 			break
 		}
 	}
-	late, err := models.UnsealedBefore(ctx, d.db, d.now().Add(-MaxUnchained), 1)
+	behind, err := models.UnsealedBehind(ctx, d.db, head, 1)
 	if err != nil {
 		return r, storeErr(err)
 	}
-	if len(late) > 0 {
-		e := late[0]
-		r.BadEvent, r.Problem = e.ID, fmt.Sprintf("event %d has stayed unchained for %s (more than %s)",
-			e.ID, d.now().Sub(e.OccurredAt).Round(time.Second), MaxUnchained)
+	if len(behind) > 0 {
+		r.BadEvent, r.Problem = behind[0].ID, fmt.Sprintf("event %d is not chained although the chain has passed it: inserted out of the chain", behind[0].ID)
 		return r, nil
+	}
+	now := d.now()
+	outside, err := models.UnsealedOutside(ctx, d.db, now.Add(-MaxUnchained), now.Add(MaxUnchained), 1)
+	if err != nil {
+		return r, storeErr(err)
+	}
+	if len(outside) > 0 {
+		e := outside[0]
+		r.BadEvent = e.ID
+		if e.OccurredAt.After(now) {
+			r.Problem = fmt.Sprintf("event %d is dated %s, in the future, and is not chained", e.ID, canonicalTime(e.OccurredAt))
+		} else {
+			r.Problem = fmt.Sprintf("event %d has stayed unchained for %s (more than %s)", e.ID, now.Sub(e.OccurredAt).Round(time.Second), MaxUnchained)
+		}
+		return r, nil
+	}
+	if late.Problem != "" {
+		late.Sealed = r.Sealed
+		return late, nil
 	}
 	events, _, err := models.CountAudit(ctx, d.db)
 	if err != nil {

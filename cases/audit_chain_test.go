@@ -108,7 +108,7 @@ func TestAuditChainSealsAndVerifies(t *testing.T) {
 		}
 		// Sealing it now does not hide that it waited too long.
 		mustSeal(t, desk)
-		if r := mustVerify(t, desk); r.Intact() || !strings.Contains(r.Problem, "after it was recorded") {
+		if r := mustVerify(t, desk); r.Intact() || !strings.Contains(r.Problem, "left unchained too long") {
 			t.Fatalf("late seal: %+v", r)
 		}
 	})
@@ -142,6 +142,21 @@ func TestAuditTamperingIsFound(t *testing.T) {
 			mustExec(t, db, `INSERT INTO audit_events (occurred_at, actor_type, action, entity_type, entity_id) VALUES (?, 'cli', 'user.created', 'user', '999')`,
 				time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 		}, "unchained"},
+		{"dated in the future", func(t *testing.T, db *gorm.DB, victim int64) {
+			mustExec(t, db, `INSERT INTO audit_events (occurred_at, actor_type, action, entity_type, entity_id) VALUES (?, 'cli', 'user.created', 'user', '999')`,
+				time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC))
+		}, "future"},
+		{"hidden behind the head", func(t *testing.T, db *gorm.DB, victim int64) {
+			// Placed where the sealer no longer looks: an old transaction id on PostgreSQL, a
+			// low id on SQLite. Dated now, so only its place betrays it.
+			if models.DialectOf(db) == models.Postgres {
+				mustExec(t, db, `INSERT INTO audit_events (occurred_at, actor_type, action, entity_type, entity_id, xact_id) VALUES (?, 'cli', 'user.created', 'user', '999', 3)`,
+					time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+			} else {
+				mustExec(t, db, `INSERT INTO audit_events (id, occurred_at, actor_type, action, entity_type, entity_id) VALUES (-5, ?, 'cli', 'user.created', 'user', '999')`,
+					time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+			}
+		}, "inserted out of the chain"},
 	}
 	for _, tt := range tamper {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,7 +175,7 @@ func TestAuditTamperingIsFound(t *testing.T) {
 				if r.Intact() || !strings.Contains(r.Problem, tt.expect) {
 					t.Fatalf("after tampering: %+v, want a problem about %q", r, tt.expect)
 				}
-				if tt.expect != "unchained" && r.BadSeq != 2 {
+				if (tt.expect == "altered" || tt.expect == "missing") && r.BadSeq != 2 {
 					t.Fatalf("first bad seq = %d, want 2: %s", r.BadSeq, r.Problem)
 				}
 			})

@@ -226,3 +226,31 @@ func TestDatabaseOutageAnswers503ThenRecovers(t *testing.T) {
 		t.Fatalf("the outage produced a 500: %s", h.logs.String())
 	}
 }
+
+func TestMalformedTextIsRefusedUpFront(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		h := newHarness(t, db)
+		tok := h.token("admin@example.com", cases.RoleAdmin, cases.Scopes...)
+		for _, q := range []string{"entity_id=%00", "entity_id=%ff", "entity_type=%c3", "entity_type=a%00b", "x%00=1"} {
+			w := h.do(request{method: http.MethodGet, path: "/api/v1/audit?" + q, token: tok})
+			expectProblem(t, w, http.StatusBadRequest, "malformed_request")
+		}
+		if w := h.do(request{method: http.MethodGet, path: "/login?next=%00"}); w.Code != http.StatusBadRequest {
+			t.Fatalf("console page with a NUL in the query: %d", w.Code)
+		}
+		// A NUL or broken UTF-8 in a form field is a failed sign-in, not a 500.
+		for _, email := range []string{"a\x00b@example.com", "\xff@example.com"} {
+			if w := h.loginPost(email, "whatever password", "", nil); w.Code != http.StatusUnauthorized {
+				t.Fatalf("email %q: %d", email, w.Code)
+			}
+		}
+		big := h.do(request{method: http.MethodPost, path: "/login", header: sameOrigin,
+			body: strings.NewReader("email=" + strings.Repeat("a", 70<<10) + "&password=x")})
+		if big.Code != http.StatusRequestEntityTooLarge {
+			t.Fatalf("a 70 KiB form: %d, want 413", big.Code)
+		}
+		if strings.Contains(h.logs.String(), `"status":500`) {
+			t.Fatal("hostile text produced a 500")
+		}
+	})
+}

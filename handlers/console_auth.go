@@ -65,6 +65,17 @@ func (s *Server) crossOrigin(c *gin.Context) {
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBody)
+	// Parse now, so that an oversized or broken form is refused as such rather than read as empty.
+	if err := c.Request.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.renderError(c, http.StatusRequestEntityTooLarge, "Form too large", "The form sent more than 64 KiB. Nothing was saved.")
+		} else {
+			s.renderError(c, http.StatusBadRequest, "Bad request", "The form could not be read. Nothing was saved.")
+		}
+		c.Abort()
+		return
+	}
 	c.Next()
 }
 

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -90,3 +92,32 @@ func limitJSONBody(c *gin.Context) {
 	}
 	c.Next()
 }
+
+// rejectMalformedText refuses a path or query string holding NUL bytes or invalid UTF-8 before any
+// handler sees it: no database column takes them, and PostgreSQL answers them with an error.
+func (s *Server) rejectMalformedText(c *gin.Context) {
+	bad := !cleanString(c.Request.URL.Path)
+	if !bad {
+		for k, vs := range c.Request.URL.Query() {
+			if !cleanString(k) {
+				bad = true
+			}
+			for _, v := range vs {
+				bad = bad || !cleanString(v)
+			}
+		}
+	}
+	if !bad {
+		c.Next()
+		return
+	}
+	const msg = "the address holds a NUL byte or invalid UTF-8"
+	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+		writeProblem(c, http.StatusBadRequest, "malformed_request", msg, nil)
+		return
+	}
+	s.renderError(c, http.StatusBadRequest, "Bad request", "The address holds a NUL byte or invalid UTF-8.")
+	c.Abort()
+}
+
+func cleanString(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }

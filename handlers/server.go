@@ -50,7 +50,7 @@ func New(cfg Config) (*Server, error) {
 	// The desk is reached directly or through a proxy the operator configures; until then, trust
 	// no forwarding header, so a client cannot forge its address in the audit trail.
 	_ = r.SetTrustedProxies(nil)
-	r.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders)
+	r.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders, s.rejectMalformedText)
 	s.register(r)
 	r.StaticFS("/static", http.FS(templates.Static()))
 	r.NoRoute(s.notFound)

@@ -103,10 +103,10 @@ func SealsFrom(ctx context.Context, db *gorm.DB, seq int64, limit int) ([]Sealed
 	return out, nil
 }
 
-// UnsealedBefore returns up to limit events recorded before cutoff that no seal names.
-func UnsealedBefore(ctx context.Context, db *gorm.DB, cutoff time.Time, limit int) ([]AuditEvent, error) {
+// UnsealedOutside returns up to limit unsealed events recorded before early or after late.
+func UnsealedOutside(ctx context.Context, db *gorm.DB, early, late time.Time, limit int) ([]AuditEvent, error) {
 	var out []AuditEvent
-	err := db.WithContext(ctx).Where("occurred_at < ? AND NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.event_id = audit_events.id)", cutoff).
+	err := db.WithContext(ctx).Where("(occurred_at < ? OR occurred_at > ?) AND NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.event_id = audit_events.id)", early, late).
 		Order("id").Limit(limit).Find(&out).Error
 	return out, err
 }

@@ -227,6 +227,24 @@ func SealableEvents(ctx context.Context, tx *gorm.DB, head SealHead, limit int) 
 	return out, err
 }
 
+// UnsealedBehind returns up to limit unsealed events that the chain's head says must already be
+// chained: on PostgreSQL from a transaction older than the last pass's low-water mark, on SQLite
+// with an id below the last chained event. Such an event was inserted out of the chain.
+func UnsealedBehind(ctx context.Context, db *gorm.DB, head SealHead, limit int) ([]AuditEvent, error) {
+	var out []AuditEvent
+	q := db.WithContext(ctx).Where("NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.event_id = audit_events.id)")
+	if DialectOf(db) == Postgres {
+		if head.LowWaterXact == nil {
+			return nil, nil
+		}
+		q = q.Where("xact_id < ?", *head.LowWaterXact)
+	} else {
+		q = q.Where("id < ?", head.EventID)
+	}
+	err := q.Order("id").Limit(limit).Find(&out).Error
+	return out, err
+}
+
 // TableExists reports whether table exists in the current schema.
 func TableExists(ctx context.Context, db *gorm.DB, table string) (bool, error) {
 	var n int64
