@@ -167,6 +167,15 @@ func TestDeactivationAndPasswordChangeEndSessions(t *testing.T) {
 		if _, err := desk.AuthenticateToken(ctx, raw); err == nil {
 			t.Fatal("token of a deactivated user accepted")
 		}
+		if _, err := desk.ReactivateUser(ctx, cases.CLIActor, "pat@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := desk.AuthenticateToken(ctx, raw); err == nil {
+			t.Fatal("reactivation brought an old token back")
+		}
+		if _, err := desk.DeactivateUser(ctx, cases.CLIActor, "pat@example.com"); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := signIn(desk, "pat@example.com", "a brand new passphrase", "10.0.0.1"); err != cases.ErrBadCredentials {
 			t.Fatalf("deactivated user signed in: %v", err)
 		}

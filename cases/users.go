@@ -129,17 +129,26 @@ func (d *Desk) updateUser(ctx context.Context, a Actor, email, action string, ch
 				return err
 			}
 		}
+		revoked := int64(0)
+		if action == "user.deactivated" {
+			// Reactivation must not bring old secrets back to life: a returning user gets new tokens.
+			if revoked, err = models.RevokeUserTokens(ctx, tx, u.ID, d.now()); err != nil {
+				return err
+			}
+		}
 		if u, err = models.UserByID(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		after = userView(u)
+		if revoked > 0 {
+			return d.audit(ctx, tx, a, action, "user", u.ID, before, map[string]any{"user": after, "tokens_revoked": revoked})
+		}
 		return d.audit(ctx, tx, a, action, "user", u.ID, before, after)
 	})
 	return after, err
 }
 
-// DeactivateUser stops a user at once: their sessions end, and their tokens answer 401 from the
-// next request on.
+// DeactivateUser stops a user at once: their sessions end and their tokens are revoked.
 func (d *Desk) DeactivateUser(ctx context.Context, a Actor, email string) (UserView, error) {
 	return d.updateUser(ctx, a, email, "user.deactivated", map[string]any{"active": false}, true)
 }

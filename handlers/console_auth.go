@@ -25,7 +25,7 @@ func (s *Server) consoleSession(c *gin.Context) {
 	sess, err := s.desk.Session(c.Request.Context(), token)
 	if err != nil {
 		if errors.Is(err, cases.ErrUnauthenticated) {
-			clearSessionCookie(c)
+			s.clearSessionCookie(c)
 			c.Redirect(http.StatusSeeOther, loginURL(c.Request))
 			c.Abort()
 			return
@@ -93,17 +93,17 @@ func sessionToken(c *gin.Context) string {
 	return v
 }
 
-func setSessionCookie(c *gin.Context, token string) {
+func (s *Server) setSessionCookie(c *gin.Context, token string) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: c.Request.TLS != nil, MaxAge: int(cases.SessionAbsoluteTimeout.Seconds())})
+		SameSite: http.SameSiteLaxMode, Secure: s.overTLS(c.Request), MaxAge: int(cases.SessionAbsoluteTimeout.Seconds())})
 }
 
-func clearSessionCookie(c *gin.Context) {
+func (s *Server) clearSessionCookie(c *gin.Context) {
 	if _, err := c.Cookie(sessionCookie); err != nil {
 		return
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: c.Request.TLS != nil, MaxAge: -1})
+		SameSite: http.SameSiteLaxMode, Secure: s.overTLS(c.Request), MaxAge: -1})
 }
 
 func loginURL(r *http.Request) string {

@@ -80,7 +80,7 @@ func (s *Server) login(c *gin.Context) {
 	case err != nil:
 		s.failPage(c, err)
 	default:
-		setSessionCookie(c, signed.Token)
+		s.setSessionCookie(c, signed.Token)
 		if signed.MustChangePassword {
 			next = "/account/password"
 		}
@@ -93,7 +93,7 @@ func (s *Server) logout(c *gin.Context) {
 		s.failPage(c, err)
 		return
 	}
-	clearSessionCookie(c)
+	s.clearSessionCookie(c)
 	c.Redirect(http.StatusSeeOther, "/login")
 }
 

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"giftdesk/cases"
+	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
 
@@ -230,4 +231,42 @@ func TestNoSecretReachesLogsOrAudit(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestForwardedHeadersOnlyFromTrustedProxies: behind a load balancer the client's address (for the
+// throttle and the audit trail) and HTTPS (for the cookie) come from forwarding headers, which are
+// believed only from the configured proxies.
+func TestForwardedHeadersOnlyFromTrustedProxies(t *testing.T) {
+	db := modelstest.Open(t, models.Postgres)
+	h := newHarness(t, db)
+	h.session("pat@example.com", cases.RoleAgent)
+	trusting, err := New(Config{Desk: h.desk, TrustedProxies: []string{"192.0.2.0/24"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(srv http.Handler, remote string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/login", form(map[string]string{"email": "pat@example.com", "password": "correct horse battery"}))
+		req.RemoteAddr = remote
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.Header.Set("X-Forwarded-For", "203.0.113.5")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, req)
+		return w
+	}
+	lastIP := func() string {
+		var ip string
+		db.Raw(`SELECT client_ip FROM audit_events WHERE action = 'login.succeeded' ORDER BY id DESC LIMIT 1`).Scan(&ip)
+		return ip
+	}
+	if c := cookieFrom(t, post(trusting, "192.0.2.10:4000")); c == nil || !c.Secure || lastIP() != "203.0.113.5" {
+		t.Fatalf("through a trusted proxy: cookie %+v, audited address %q", c, lastIP())
+	}
+	if c := cookieFrom(t, post(trusting, "198.51.100.7:4000")); c == nil || c.Secure || lastIP() != "198.51.100.7" {
+		t.Fatalf("from an untrusted peer: cookie %+v, audited address %q", c, lastIP())
+	}
+	if c := cookieFrom(t, post(h.srv, "192.0.2.10:4000")); c == nil || c.Secure || lastIP() != "192.0.2.10" {
+		t.Fatalf("with no trusted proxy configured: cookie %+v, audited address %q", c, lastIP())
+	}
 }

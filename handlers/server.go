@@ -5,6 +5,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,15 +22,19 @@ import (
 type Config struct {
 	Desk   *cases.Desk
 	Logger *slog.Logger
+	// TrustedProxies are the addresses or CIDR ranges of load balancers whose X-Forwarded-For and
+	// X-Forwarded-Proto headers are believed. Empty: the peer address is the client.
+	TrustedProxies []string
 }
 
 // Server is the HTTP face of a Desk.
 type Server struct {
-	desk   *cases.Desk
-	log    *slog.Logger
-	pages  templates.Set
-	cop    *http.CrossOriginProtection
-	engine *gin.Engine
+	desk    *cases.Desk
+	log     *slog.Logger
+	pages   templates.Set
+	cop     *http.CrossOriginProtection
+	proxies []*net.IPNet
+	engine  *gin.Engine
 }
 
 // New builds the server and its routes. It fails when a page template does not parse, so that a
@@ -47,9 +52,23 @@ func New(cfg Config) (*Server, error) {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	// The desk is reached directly or through a proxy the operator configures; until then, trust
-	// no forwarding header, so a client cannot forge its address in the audit trail.
-	_ = r.SetTrustedProxies(nil)
+	// Forwarding headers are believed only from the operator's load balancers, so a client cannot
+	// forge its address in the audit trail or the sign-in throttle.
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	for _, p := range cfg.TrustedProxies {
+		if !strings.Contains(p, "/") {
+			if strings.Contains(p, ":") {
+				p += "/128"
+			} else {
+				p += "/32"
+			}
+		}
+		if _, n, err := net.ParseCIDR(p); err == nil {
+			s.proxies = append(s.proxies, n)
+		}
+	}
 	r.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders, s.rejectMalformedText)
 	s.register(r)
 	r.StaticFS("/static", http.FS(templates.Static()))
@@ -118,4 +137,26 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 		return err
 	}
 	return nil
+}
+
+// overTLS reports whether the browser reached the desk over HTTPS: directly, or through a trusted
+// proxy that says so in X-Forwarded-Proto.
+func (s *Server) overTLS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if r.Header.Get("X-Forwarded-Proto") != "https" {
+		return false
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	for _, n := range s.proxies {
+		if ip != nil && n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }

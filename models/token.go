@@ -65,3 +65,9 @@ func TokenByID(ctx context.Context, db *gorm.DB, id int64) (APIToken, error) {
 func RevokeToken(ctx context.Context, db *gorm.DB, id int64, now time.Time) error {
 	return db.WithContext(ctx).Model(&APIToken{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error
 }
+
+// RevokeUserTokens revokes every live token of a user and says how many.
+func RevokeUserTokens(ctx context.Context, db *gorm.DB, userID int64, now time.Time) (int64, error) {
+	res := db.WithContext(ctx).Model(&APIToken{}).Where("user_id = ? AND revoked_at IS NULL", userID).Update("revoked_at", now)
+	return res.RowsAffected, res.Error
+}

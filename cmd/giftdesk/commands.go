@@ -124,7 +124,7 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 			return fmt.Errorf("demo data: %v", err)
 		}
 	}
-	srv, err := handlers.New(handlers.Config{Desk: o.desk, Logger: log})
+	srv, err := handlers.New(handlers.Config{Desk: o.desk, Logger: log, TrustedProxies: o.cfg.TrustedProxies})
 	if err != nil {
 		return err
 	}

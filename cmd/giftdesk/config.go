@@ -22,6 +22,7 @@ type config struct {
 	DualApproval        cases.Thresholds
 	APIRate             float64
 	WebhookAllowPrivate bool
+	TrustedProxies      []string
 }
 
 // configError names the variable at fault, for one line on standard error.
@@ -78,6 +79,16 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		c.WebhookAllowPrivate = true
 	default:
 		return nil, &configError{"GIFTDESK_WEBHOOK_ALLOW_PRIVATE", "must be 1 or 0"}
+	}
+	for _, p := range strings.Split(getenv("GIFTDESK_TRUSTED_PROXIES"), ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return nil, &configError{"GIFTDESK_TRUSTED_PROXIES", fmt.Sprintf("%q is not an IP address or CIDR range", p)}
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
 	}
 	return c, nil
 }

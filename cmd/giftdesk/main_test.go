@@ -420,3 +420,18 @@ func TestServeChainsEventsWithinTwoSeconds(t *testing.T) {
 		t.Fatalf("verify after serve: %+v", r)
 	}
 }
+
+func TestTrustedProxiesSetting(t *testing.T) {
+	c := newCLI(t, "")
+	c.vars["GIFTDESK_TRUSTED_PROXIES"] = "10.0.0.0/8, not-an-ip"
+	oneLineError(t, c.run("", "migrate"), 1, "GIFTDESK_TRUSTED_PROXIES")
+	cfg, err := loadConfig(func(k string) string {
+		if k == "GIFTDESK_TRUSTED_PROXIES" {
+			return "10.0.0.0/8, 192.0.2.7,::1"
+		}
+		return ""
+	})
+	if err != nil || len(cfg.TrustedProxies) != 3 {
+		t.Fatalf("config %+v, %v", cfg, err)
+	}
+}
