@@ -17,6 +17,7 @@ type Config struct {
 	DB         *gorm.DB
 	Keys       Keys
 	Thresholds Thresholds       // nil means R5's defaults
+	SLA        SLATargets       // nil means DefaultSLATargets
 	Now        func() time.Time // nil means models.Now
 }
 
@@ -25,6 +26,7 @@ type Desk struct {
 	db             *gorm.DB
 	keys           Keys
 	thresholds     Thresholds
+	sla            SLATargets
 	now            func() time.Time
 	throttleAudits *onceEvery
 }
@@ -37,6 +39,10 @@ func New(cfg Config) *Desk {
 	}
 	if d.now == nil {
 		d.now = models.Now
+	}
+	d.sla = cfg.SLA
+	if d.sla == nil {
+		d.sla = DefaultSLATargets()
 	}
 	return d
 }

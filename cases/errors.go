@@ -24,6 +24,10 @@ var (
 	ErrPrecondition = errors.New("precondition required")
 	// ErrUnavailable: the database does not answer (503).
 	ErrUnavailable = errors.New("database unavailable")
+	// ErrMalformed: the request body is not a JSON object (400).
+	ErrMalformed = errors.New("malformed request")
+	// ErrTooLarge: the request body is over its limit (413).
+	ErrTooLarge = errors.New("request too large")
 )
 
 // The problem codes of SPEC 4.2. They are part of the API contract.
@@ -50,6 +54,7 @@ const (
 	CodeNotFound              = "not_found"
 	CodeUnauthenticated       = "unauthenticated"
 	CodeUnavailable           = "database_unavailable"
+	CodeMalformedJSON         = "malformed_json"
 )
 
 // FieldError names one invalid input field by its JSON name.
@@ -89,6 +94,10 @@ func (e *RuleError) Unwrap() error {
 		return ErrNotFound
 	case CodeUnauthenticated:
 		return ErrUnauthenticated
+	case CodeMalformedJSON:
+		return ErrMalformed
+	case CodeTooLarge:
+		return ErrTooLarge
 	}
 	return ErrInvalid
 }

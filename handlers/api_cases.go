@@ -19,3 +19,36 @@ func (s *Server) listCases(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, page)
 }
+
+// createCase serves POST /api/v1/cases: 201 with the new case, or 200 with the case an already
+// known external reference names.
+func (s *Server) createCase(c *gin.Context) {
+	var in cases.NewCase
+	if err := bindJSON(c, &in); err != nil {
+		s.fail(c, err)
+		return
+	}
+	view, created, err := s.desk.CreateCase(c.Request.Context(), principal(c), actor(c), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		c.Header("Location", "/api/v1/cases/"+view.Ref)
+	}
+	c.Header("ETag", view.ETag())
+	c.JSON(status, view)
+}
+
+// getCase serves GET /api/v1/cases/{ref} with the case's ETag (R12).
+func (s *Server) getCase(c *gin.Context) {
+	view, err := s.desk.GetCase(c.Request.Context(), principal(c), c.Param("ref"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("ETag", view.ETag())
+	c.JSON(http.StatusOK, view)
+}

@@ -88,6 +88,10 @@ func statusOf(err error) int {
 		return http.StatusServiceUnavailable
 	case errors.Is(err, cases.ErrThrottled):
 		return http.StatusTooManyRequests
+	case errors.Is(err, cases.ErrMalformed):
+		return http.StatusBadRequest
+	case errors.Is(err, cases.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, cases.ErrInvalid):
 		return http.StatusUnprocessableEntity
 	}

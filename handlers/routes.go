@@ -32,6 +32,8 @@ func (s *Server) routes() []route {
 	return []route{
 		{http.MethodGet, "/api/v1/health", public(), s.health},
 		{http.MethodGet, "/api/v1/cases", api(cases.ScopeCasesRead), s.listCases},
+		{http.MethodPost, "/api/v1/cases", api(cases.ScopeCasesWrite), s.createCase},
+		{http.MethodGet, "/api/v1/cases/:ref", api(cases.ScopeCasesRead), s.getCase},
 		{http.MethodGet, "/api/v1/audit", api(cases.ScopeAdmin), s.listAudit},
 
 		{http.MethodGet, "/login", public(), s.loginForm},

@@ -25,3 +25,27 @@ func AccountByAccountID(ctx context.Context, db *gorm.DB, accountID string) (Cus
 	err := db.WithContext(ctx).Where("account_id = ?", accountID).Take(&a).Error
 	return a, notFound(err)
 }
+
+// InsertAccount writes a new customer account.
+func InsertAccount(ctx context.Context, db *gorm.DB, a *CustomerAccount) error {
+	return db.WithContext(ctx).Create(a).Error
+}
+
+// UpdateAccountContact writes a newer email and name.
+func UpdateAccountContact(ctx context.Context, db *gorm.DB, id int64, email, name *string, now time.Time) error {
+	return db.WithContext(ctx).Model(&CustomerAccount{}).Where("id = ?", id).
+		Updates(map[string]any{"email": email, "name": name, "updated_at": now}).Error
+}
+
+// AccountsByID returns the accounts with the given ids, by id.
+func AccountsByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]CustomerAccount, error) {
+	var list []CustomerAccount
+	if err := db.WithContext(ctx).Where("id IN ?", ids).Find(&list).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[int64]CustomerAccount, len(list))
+	for _, a := range list {
+		out[a.ID] = a
+	}
+	return out, nil
+}

@@ -65,3 +65,101 @@ func ListCases(ctx context.Context, db *gorm.DB, f CaseFilter) ([]Case, error) {
 	err := q.Order("id DESC").Limit(f.Limit).Find(&out).Error
 	return out, err
 }
+
+// CaseByRef finds a case by its reference.
+func CaseByRef(ctx context.Context, db *gorm.DB, ref string) (Case, error) {
+	var c Case
+	err := db.WithContext(ctx).Where("ref = ?", ref).Take(&c).Error
+	return c, notFound(err)
+}
+
+// CaseByRefForUpdate finds and locks a case.
+func CaseByRefForUpdate(ctx context.Context, tx *gorm.DB, ref string) (Case, error) {
+	var c Case
+	err := ForUpdate(tx.WithContext(ctx)).Where("ref = ?", ref).Take(&c).Error
+	return c, notFound(err)
+}
+
+// CaseByIDForUpdate finds and locks a case by id.
+func CaseByIDForUpdate(ctx context.Context, tx *gorm.DB, id int64) (Case, error) {
+	var c Case
+	err := ForUpdate(tx.WithContext(ctx)).Where("id = ?", id).Take(&c).Error
+	return c, notFound(err)
+}
+
+// UpdateCaseVersioned writes changes to a case only if it is still at version, bumping it; it
+// reports false when another change came first.
+func UpdateCaseVersioned(ctx context.Context, tx *gorm.DB, id, version int64, changes map[string]any) (bool, error) {
+	changes["version"] = version + 1
+	res := tx.WithContext(ctx).Model(&Case{}).Where("id = ? AND version = ?", id, version).Updates(changes)
+	return res.RowsAffected == 1, res.Error
+}
+
+// LinkCases records that two cases share something (a card, an evidence file, a POS
+// transaction), both ways, once.
+func LinkCases(ctx context.Context, tx *gorm.DB, a, b int64, reason string, now time.Time) error {
+	for _, pair := range [][2]int64{{a, b}, {b, a}} {
+		if err := tx.WithContext(ctx).Exec(`INSERT INTO case_links (case_id, other_case_id, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			pair[0], pair[1], reason, now).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LinkedRefs returns the refs of the cases linked to a case.
+func LinkedRefs(ctx context.Context, db *gorm.DB, caseID int64) ([]string, error) {
+	var refs []string
+	err := db.WithContext(ctx).Raw(`SELECT DISTINCT c.ref FROM case_links l JOIN cases c ON c.id = l.other_case_id
+		WHERE l.case_id = ? ORDER BY c.ref`, caseID).Scan(&refs).Error
+	return refs, err
+}
+
+// ExternalRef names a case in a ticketing system.
+type ExternalRef struct {
+	ID         int64
+	CaseID     int64
+	System     string
+	ExternalID string
+	URL        *string
+	CreatedAt  time.Time
+}
+
+// TableName names the table.
+func (ExternalRef) TableName() string { return "case_external_refs" }
+
+// InsertExternalRef writes a reference; a (system, id) already taken is a unique violation.
+func InsertExternalRef(ctx context.Context, tx *gorm.DB, r *ExternalRef) error {
+	return tx.WithContext(ctx).Create(r).Error
+}
+
+// CaseIDByExternal finds the case a ticketing system's id names.
+func CaseIDByExternal(ctx context.Context, db *gorm.DB, system, id string) (int64, error) {
+	var ids []int64
+	err := db.WithContext(ctx).Model(&ExternalRef{}).Where("system = ? AND external_id = ?", system, id).Limit(1).Pluck("case_id", &ids).Error
+	if err != nil || len(ids) == 0 {
+		return 0, notFoundIfEmpty(err)
+	}
+	return ids[0], nil
+}
+
+// ExternalRefsOfCase returns a case's references, oldest first.
+func ExternalRefsOfCase(ctx context.Context, db *gorm.DB, caseID int64) ([]ExternalRef, error) {
+	var out []ExternalRef
+	err := db.WithContext(ctx).Where("case_id = ?", caseID).Order("id").Find(&out).Error
+	return out, err
+}
+
+func notFoundIfEmpty(err error) error {
+	if err != nil {
+		return err
+	}
+	return ErrNotFound
+}
+
+// CaseByID finds a case by id.
+func CaseByID(ctx context.Context, db *gorm.DB, id int64) (Case, error) {
+	var c Case
+	err := db.WithContext(ctx).Where("id = ?", id).Take(&c).Error
+	return c, notFound(err)
+}

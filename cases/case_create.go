@@ -1,0 +1,417 @@
+package cases
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+
+	"giftdesk/models"
+)
+
+var casesRefPattern = regexp.MustCompile(`^GD-[0-9]{6,}$`)
+
+// Flags a case can carry (SPEC §2, R3, R4).
+const (
+	FlagPossibleDuplicate = "possible_duplicate"
+	FlagCrossMarketplace  = "cross_marketplace"
+)
+
+// errRaceLost marks a transaction that lost a unique race to a concurrent request (same card,
+// account or external reference); it is run again and then finds the winner's row.
+var errRaceLost = errors.New("lost a creation race")
+
+// CreateCase opens a case (SPEC 4.2) in one transaction. When the external reference is already
+// known it returns that case with created false instead of a duplicate.
+func (d *Desk) CreateCase(ctx context.Context, p Principal, a Actor, in NewCase) (CaseView, bool, error) {
+	if err := p.RequireScope(ScopeCasesWrite); err != nil {
+		return CaseView{}, false, err
+	}
+	nc, err := d.validateNewCase(in)
+	if err != nil {
+		return CaseView{}, false, err
+	}
+	for attempt := 0; ; attempt++ {
+		var caseID int64
+		created := false
+		err := d.inTx(ctx, func(tx *gorm.DB) error {
+			var err error
+			caseID, created, err = d.createCaseTx(ctx, tx, p, a, nc)
+			if models.IsUniqueViolation(err) {
+				return errRaceLost
+			}
+			return err
+		})
+		if errors.Is(err, errRaceLost) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return CaseView{}, false, err
+		}
+		c, err := models.CaseByID(ctx, d.db, caseID)
+		if err != nil {
+			return CaseView{}, false, storeErr(err)
+		}
+		v, err := d.caseView(ctx, d.db, c)
+		return v, created, storeErr(err)
+	}
+}
+
+// newCase is a validated NewCase.
+type newCase struct {
+	typ                  CaseType
+	priority             Priority
+	summary, description string
+	customer             AccountInput
+	intended             *AccountInput
+	cards                []parsedCard
+	external             *ExternalInput
+	tags                 []string
+}
+
+func (d *Desk) validateNewCase(in NewCase) (newCase, error) {
+	var f fieldErrors
+	nc := newCase{typ: CaseType(in.Type), priority: Priority(in.Priority)}
+	if !nc.typ.Valid() {
+		f.add("type", "must be one of "+joinNames(CaseTypes))
+	}
+	if nc.priority == "" {
+		nc.priority = PriorityNormal
+	} else if !nc.priority.Valid() {
+		f.add("priority", "must be one of "+joinNames(Priorities))
+	}
+	nc.summary = f.text("summary", in.Summary, maxSummaryRunes, true)
+	nc.description = f.text("description", in.Description, maxDescriptionRunes, false)
+	nc.customer = f.account("customer", in.Customer)
+	if in.IntendedAccount != nil {
+		ia := f.account("intended_account", *in.IntendedAccount)
+		nc.intended = &ia
+		if ia.AccountID == nc.customer.AccountID {
+			f.add("intended_account.account_id", "must differ from the customer's account")
+		}
+	} else if nc.typ == TypeWrongAccount {
+		f.add("intended_account", "is required for a wrong_account case: the account the card should have gone to")
+	}
+	if nc.typ.NeedsCards() && len(in.Cards) == 0 {
+		f.add("cards", fmt.Sprintf("a %s case needs at least one card", nc.typ))
+	}
+	if len(in.Cards) > 50 {
+		f.add("cards", "at most 50 cards on a case")
+		in.Cards = in.Cards[:50]
+	}
+	now := d.now()
+	for i, c := range in.Cards {
+		field := fmt.Sprintf("cards[%d]", i)
+		pc := f.card(field, c, d.keys.ClaimCode, now)
+		pc.field = field
+		if pc.in.RedeemedTo != "" && pc.in.RedeemedTo != nc.customer.AccountID &&
+			(nc.intended == nil || pc.in.RedeemedTo != nc.intended.AccountID) {
+			f.add(field+".redeemed_to", "must be the customer's or the intended account's id")
+		}
+		for j, other := range nc.cards {
+			if (pc.hmac != nil && string(pc.hmac) == string(other.hmac)) || (pc.serial != "" && pc.serial == other.serial) {
+				f.add(field, fmt.Sprintf("is the same card as cards[%d]", j))
+			}
+		}
+		nc.cards = append(nc.cards, pc)
+	}
+	nc.external = f.external(in.External)
+	nc.tags = f.tags(in.Tags)
+	return nc, f.err()
+}
+
+// createCaseTx does CreateCase's writes inside tx and returns the case id.
+func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Actor, nc newCase) (int64, bool, error) {
+	now := d.now()
+	if nc.external != nil {
+		id, err := models.CaseIDByExternal(ctx, tx, nc.external.System, nc.external.ID)
+		if err == nil {
+			return id, false, nil
+		}
+		if !errors.Is(err, models.ErrNotFound) {
+			return 0, false, err
+		}
+	}
+	customer, err := d.upsertAccount(ctx, tx, a, "customer", nc.customer)
+	if err != nil {
+		return 0, false, err
+	}
+	flags := []string{}
+	var intended *models.CustomerAccount
+	if nc.intended != nil {
+		acct, err := d.upsertAccount(ctx, tx, a, "intended_account", *nc.intended)
+		if err != nil {
+			return 0, false, err
+		}
+		intended = &acct
+		if *acct.Marketplace != *customer.Marketplace {
+			flags = append(flags, FlagCrossMarketplace) // R4: guide the customer; only money is refused
+		}
+	}
+	accountID := func(id string) *int64 {
+		switch {
+		case id == "":
+			return nil
+		case id == customer.AccountID:
+			return &customer.ID
+		default:
+			return &intended.ID
+		}
+	}
+	// Cards are locked in a fixed order (by claim-code HMAC, then serial) so that two creations
+	// naming the same cards never deadlock, and so that a creation sees a concurrent one's link.
+	order := slices.Clone(nc.cards)
+	slices.SortFunc(order, func(x, y parsedCard) int {
+		if c := bytesCompare(x.hmac, y.hmac); c != 0 {
+			return c
+		}
+		return stringsCompare(x.serial, y.serial)
+	})
+	var cardIDs []int64
+	var codes []StoredCode
+	for _, pc := range order {
+		card, err := d.matchCard(ctx, tx, pc, accountID(pc.in.RedeemedTo), now)
+		if err != nil {
+			return 0, false, err
+		}
+		cardIDs = append(cardIDs, card.ID)
+		if card.ClaimCodeLast4 != nil {
+			codes = append(codes, StoredCode{HMAC: card.ClaimCodeHMAC, Last4: *card.ClaimCodeLast4})
+		}
+	}
+	var others []int64
+	for _, id := range cardIDs {
+		ids, err := models.CasesOfCard(ctx, tx, id, 0)
+		if err != nil {
+			return 0, false, err
+		}
+		for _, o := range ids {
+			if !slices.Contains(others, o) {
+				others = append(others, o)
+			}
+		}
+	}
+	if len(others) > 0 {
+		flags = append(flags, FlagPossibleDuplicate)
+	}
+	// R2: the codes of the case's cards never reach a stored text.
+	red := NewRedactor(d.keys.ClaimCode, codes)
+	tags := make(models.StringList, len(nc.tags))
+	for i, t := range nc.tags {
+		tags[i] = red.Redact(t)
+	}
+	n, err := models.NextCaseNumber(ctx, tx)
+	if err != nil {
+		return 0, false, err
+	}
+	target := d.sla[nc.priority]
+	frd, rd := now.Add(target.FirstResponse), now.Add(target.Resolution)
+	c := models.Case{Ref: fmt.Sprintf("GD-%06d", n), Type: string(nc.typ), Status: string(StatusNew), Priority: string(nc.priority),
+		CustomerAccountID: customer.ID, Summary: red.Redact(nc.summary), Description: red.Redact(nc.description),
+		Tags: tags, Flags: flags, FirstResponseDue: &frd, ResolutionDue: &rd, CreatedByID: &p.UserID,
+		CreatedAt: now, UpdatedAt: now, Version: 1}
+	if intended != nil {
+		c.IntendedAccountID = &intended.ID
+	}
+	if err := models.InsertCase(ctx, tx, &c); err != nil {
+		return 0, false, err
+	}
+	for _, id := range cardIDs {
+		if err := models.LinkCard(ctx, tx, c.ID, id, now); err != nil {
+			return 0, false, err
+		}
+	}
+	if nc.external != nil {
+		r := models.ExternalRef{CaseID: c.ID, System: nc.external.System, ExternalID: red.Redact(nc.external.ID), CreatedAt: now}
+		if nc.external.URL != "" {
+			u := red.Redact(nc.external.URL)
+			r.URL = &u
+		}
+		if err := models.InsertExternalRef(ctx, tx, &r); err != nil {
+			return 0, false, err
+		}
+	}
+	for _, other := range others {
+		if err := d.flagDuplicate(ctx, tx, a, c.ID, other, now); err != nil {
+			return 0, false, err
+		}
+	}
+	view, err := d.caseView(ctx, tx, c)
+	if err != nil {
+		return 0, false, err
+	}
+	if err := d.audit(ctx, tx, a, "case.created", "case", c.Ref, nil, view); err != nil {
+		return 0, false, err
+	}
+	return c.ID, true, d.outbox(ctx, tx, "case.created", view)
+}
+
+// upsertAccount finds an account by id or creates it. Its marketplace is fixed when first
+// recorded; a newer email or name replaces the stored one and is audited.
+func (d *Desk) upsertAccount(ctx context.Context, tx *gorm.DB, a Actor, field string, in AccountInput) (models.CustomerAccount, error) {
+	acct, err := models.AccountByAccountID(ctx, tx, in.AccountID)
+	if errors.Is(err, models.ErrNotFound) {
+		acct = models.CustomerAccount{AccountID: in.AccountID, Marketplace: &in.Marketplace, Email: nilIfEmpty(in.Email),
+			Name: nilIfEmpty(in.Name), CreatedAt: d.now(), UpdatedAt: d.now()}
+		return acct, models.InsertAccount(ctx, tx, &acct)
+	}
+	if err != nil {
+		return acct, err
+	}
+	if acct.Marketplace == nil || *acct.Marketplace != in.Marketplace {
+		return acct, &RuleError{Code: CodeMarketplaceMismatch, Field: field + ".marketplace",
+			Message: fmt.Sprintf("account %s is recorded in another marketplace; an account's marketplace never changes", in.AccountID)}
+	}
+	email, name := acct.Email, acct.Name
+	if in.Email != "" {
+		email = &in.Email
+	}
+	if in.Name != "" {
+		name = &in.Name
+	}
+	if ptrEq(email, acct.Email) && ptrEq(name, acct.Name) {
+		return acct, nil
+	}
+	before := accountView(acct)
+	if err := models.UpdateAccountContact(ctx, tx, acct.ID, email, name, d.now()); err != nil {
+		return acct, err
+	}
+	acct.Email, acct.Name = email, name
+	return acct, d.audit(ctx, tx, a, "account.updated", "account", acct.AccountID, before, accountView(acct))
+}
+
+// matchCard finds the one record of a card (by claim-code HMAC, else serial) or creates it. A
+// later case may fill in what the card lacks, never contradict its face value, currency or
+// marketplace.
+func (d *Desk) matchCard(ctx context.Context, tx *gorm.DB, pc parsedCard, redeemedTo *int64, now time.Time) (models.GiftCard, error) {
+	var card models.GiftCard
+	var err error = models.ErrNotFound
+	if pc.hmac != nil {
+		card, err = models.CardByHMAC(ctx, tx, pc.hmac)
+	}
+	if errors.Is(err, models.ErrNotFound) && pc.serial != "" {
+		card, err = models.CardBySerial(ctx, tx, pc.serial)
+		if err == nil && card.ClaimCodeHMAC != nil && pc.hmac != nil {
+			return card, Invalid(pc.field+".serial", "this serial belongs to a card with another claim code")
+		}
+	}
+	if errors.Is(err, models.ErrNotFound) {
+		card = models.GiftCard{ClaimCodeHMAC: pc.hmac, Marketplace: pc.in.Marketplace, Currency: pc.in.Currency,
+			FaceValueMinor: pc.face, Status: pc.in.Status, RedeemedToAccountID: redeemedTo, RedeemedAt: pc.at,
+			ClaimCodeHints: models.StringList{}, CreatedAt: now, UpdatedAt: now}
+		if pc.code != nil {
+			l4 := pc.code.Last4()
+			card.ClaimCodeLast4, card.ClaimCodeHints = &l4, pc.code.Hints
+		}
+		if pc.serial != "" {
+			card.Serial = &pc.serial
+		}
+		return card, models.InsertCard(ctx, tx, &card)
+	}
+	if err != nil {
+		return card, err
+	}
+	var f fieldErrors
+	if card.FaceValueMinor != pc.face {
+		f.add(pc.field+".face_value_minor", fmt.Sprintf("this card is recorded with face value %s", FormatMinor(card.FaceValueMinor, Currency(card.Currency))))
+	}
+	if card.Currency != pc.in.Currency {
+		f.add(pc.field+".currency", "this card is recorded in "+card.Currency)
+	}
+	if card.Marketplace != pc.in.Marketplace {
+		f.add(pc.field+".marketplace", "this card is recorded in marketplace "+card.Marketplace)
+	}
+	if err := f.err(); err != nil {
+		return card, err
+	}
+	changes := map[string]any{}
+	if card.ClaimCodeHMAC == nil && pc.code != nil {
+		changes["claim_code_hmac"], changes["claim_code_last4"], changes["claim_code_hints"] = pc.hmac, pc.code.Last4(), models.StringList(pc.code.Hints)
+	}
+	if card.Serial == nil && pc.serial != "" {
+		changes["serial"] = pc.serial
+	}
+	if card.Status == "unknown" && pc.in.Status != "unknown" {
+		changes["status"] = pc.in.Status
+	}
+	if card.RedeemedToAccountID == nil && redeemedTo != nil {
+		changes["redeemed_to_account_id"] = *redeemedTo
+	}
+	if card.RedeemedAt == nil && pc.at != nil {
+		changes["redeemed_at"] = *pc.at
+	}
+	if len(changes) == 0 {
+		return card, nil
+	}
+	changes["updated_at"] = now
+	if err := models.UpdateCard(ctx, tx, card.ID, changes); err != nil {
+		return card, err
+	}
+	if pc.hmac != nil {
+		return models.CardByHMAC(ctx, tx, pc.hmac)
+	}
+	return models.CardBySerial(ctx, tx, pc.serial)
+}
+
+// flagDuplicate links two cases that share a card and flags the older one too (R3).
+func (d *Desk) flagDuplicate(ctx context.Context, tx *gorm.DB, a Actor, caseID, other int64, now time.Time) error {
+	if err := models.LinkCases(ctx, tx, caseID, other, "card", now); err != nil {
+		return err
+	}
+	oc, err := models.CaseByIDForUpdate(ctx, tx, other)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(oc.Flags, FlagPossibleDuplicate) {
+		return nil
+	}
+	before := orEmpty([]string(oc.Flags))
+	flags := append(slices.Clone(before), FlagPossibleDuplicate)
+	if _, err := models.UpdateCaseVersioned(ctx, tx, oc.ID, oc.Version, map[string]any{"flags": models.StringList(flags), "updated_at": now}); err != nil {
+		return err
+	}
+	oc.Flags, oc.Version, oc.UpdatedAt = flags, oc.Version+1, now
+	view, err := d.caseView(ctx, tx, oc)
+	if err != nil {
+		return err
+	}
+	if err := d.audit(ctx, tx, a, "case.flagged", "case", oc.Ref, map[string]any{"flags": before}, map[string]any{"flags": flags}); err != nil {
+		return err
+	}
+	return d.outbox(ctx, tx, "case.updated", view)
+}
+
+// outbox writes a webhook event in the transaction of its change.
+func (d *Desk) outbox(ctx context.Context, tx *gorm.DB, event string, payload any) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	return models.InsertOutbox(ctx, tx, &models.OutboxEvent{EventType: event, Payload: models.JSONDoc(b), CreatedAt: d.now()})
+}
+
+func nilIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func ptrEq(a, b *string) bool { return (a == nil && b == nil) || (a != nil && b != nil && *a == *b) }
+
+func bytesCompare(a, b []byte) int { return stringsCompare(string(a), string(b)) }
+
+func stringsCompare(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

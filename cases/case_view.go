@@ -1,0 +1,182 @@
+package cases
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+
+	"giftdesk/models"
+)
+
+// CaseView is a case as SPEC 4.2 shows it. It never carries a claim code.
+type CaseView struct {
+	Ref             string          `json:"ref"`
+	Type            string          `json:"type"`
+	Status          string          `json:"status"`
+	Resolution      *string         `json:"resolution"`
+	Priority        string          `json:"priority"`
+	Summary         string          `json:"summary"`
+	Description     string          `json:"description"`
+	Customer        AccountView     `json:"customer"`
+	IntendedAccount *AccountView    `json:"intended_account"`
+	Cards           []CardView      `json:"cards"`
+	Flags           []string        `json:"flags"`
+	Duplicates      []string        `json:"duplicates"`
+	Assignee        *string         `json:"assignee"`
+	External        *ExternalInput  `json:"external"`
+	Externals       []ExternalInput `json:"externals"`
+	Tags            []string        `json:"tags"`
+	SLA             SLAView         `json:"sla"`
+	CreatedAt       time.Time       `json:"created_at"`
+	UpdatedAt       time.Time       `json:"updated_at"`
+	Version         int64           `json:"version"`
+}
+
+// ETag is the entity tag of this version of the case (R12).
+func (v CaseView) ETag() string { return CaseETag(v.Version) }
+
+// CaseETag renders a case version as an entity tag.
+func CaseETag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
+
+// AccountView is a customer account inside a case.
+type AccountView struct {
+	AccountID   string  `json:"account_id"`
+	Marketplace string  `json:"marketplace"`
+	Email       *string `json:"email"`
+	Name        *string `json:"name"`
+}
+
+// CardView is a card as the desk shows it: masked.
+type CardView struct {
+	ID             int64      `json:"id,string"`
+	Last4          *string    `json:"last4"`
+	Serial         *string    `json:"serial"`
+	FaceValueMinor int64      `json:"face_value_minor"`
+	Currency       string     `json:"currency"`
+	Marketplace    string     `json:"marketplace"`
+	Status         string     `json:"status"`
+	Frozen         bool       `json:"frozen"`
+	RedeemedTo     *string    `json:"redeemed_to"`
+	RedeemedAt     *time.Time `json:"redeemed_at"`
+	Hints          []string   `json:"hints"`
+}
+
+// SLAView says when a case is due and whether it is late.
+type SLAView struct {
+	FirstResponseDue *time.Time `json:"first_response_due"`
+	ResolutionDue    *time.Time `json:"resolution_due"`
+	Breached         bool       `json:"breached"`
+}
+
+// caseView assembles the view of c from db (the pool or a transaction).
+func (d *Desk) caseView(ctx context.Context, db *gorm.DB, c models.Case) (CaseView, error) {
+	v := CaseView{Ref: c.Ref, Type: c.Type, Status: c.Status, Resolution: c.Resolution, Priority: c.Priority,
+		Summary: c.Summary, Description: c.Description, Flags: orEmpty(c.Flags), Tags: orEmpty(c.Tags),
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
+	cards, err := models.CardsOfCase(ctx, db, c.ID)
+	if err != nil {
+		return v, err
+	}
+	ids := []int64{c.CustomerAccountID}
+	if c.IntendedAccountID != nil {
+		ids = append(ids, *c.IntendedAccountID)
+	}
+	for _, card := range cards {
+		if card.RedeemedToAccountID != nil {
+			ids = append(ids, *card.RedeemedToAccountID)
+		}
+	}
+	accounts, err := models.AccountsByID(ctx, db, ids)
+	if err != nil {
+		return v, err
+	}
+	v.Customer = accountView(accounts[c.CustomerAccountID])
+	if c.IntendedAccountID != nil {
+		a := accountView(accounts[*c.IntendedAccountID])
+		v.IntendedAccount = &a
+	}
+	v.Cards = make([]CardView, 0, len(cards))
+	for _, card := range cards {
+		cv := CardView{ID: card.ID, Last4: card.ClaimCodeLast4, Serial: card.Serial, FaceValueMinor: card.FaceValueMinor,
+			Currency: card.Currency, Marketplace: card.Marketplace, Status: card.Status, Frozen: card.Frozen,
+			RedeemedAt: card.RedeemedAt, Hints: orEmpty(card.ClaimCodeHints)}
+		if card.RedeemedToAccountID != nil {
+			id := accounts[*card.RedeemedToAccountID].AccountID
+			cv.RedeemedTo = &id
+		}
+		v.Cards = append(v.Cards, cv)
+	}
+	if v.Duplicates, err = models.LinkedRefs(ctx, db, c.ID); err != nil {
+		return v, err
+	}
+	v.Duplicates = orEmpty(v.Duplicates)
+	if c.AssigneeID != nil {
+		u, err := models.UserByID(ctx, db, *c.AssigneeID)
+		if err != nil {
+			return v, err
+		}
+		v.Assignee = &u.Email
+	}
+	refs, err := models.ExternalRefsOfCase(ctx, db, c.ID)
+	if err != nil {
+		return v, err
+	}
+	v.Externals = make([]ExternalInput, 0, len(refs))
+	for _, r := range refs {
+		e := ExternalInput{System: r.System, ID: r.ExternalID}
+		if r.URL != nil {
+			e.URL = *r.URL
+		}
+		v.Externals = append(v.Externals, e)
+	}
+	if len(v.Externals) > 0 {
+		v.External = &v.Externals[0]
+	}
+	now := d.now()
+	v.SLA = SLAView{FirstResponseDue: c.FirstResponseDue, ResolutionDue: c.ResolutionDue}
+	open := Status(c.Status).Open()
+	v.SLA.Breached = (c.FirstResponseDue != nil && c.FirstRespondedAt == nil && open && now.After(*c.FirstResponseDue)) ||
+		(c.ResolutionDue != nil && open && now.After(*c.ResolutionDue))
+	return v, nil
+}
+
+func accountView(a models.CustomerAccount) AccountView {
+	v := AccountView{AccountID: a.AccountID, Email: a.Email, Name: a.Name}
+	if a.Marketplace != nil {
+		v.Marketplace = *a.Marketplace
+	}
+	return v
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// GetCase returns a case by ref for a principal with cases:read.
+func (d *Desk) GetCase(ctx context.Context, p Principal, ref string) (CaseView, error) {
+	if err := p.RequireScope(ScopeCasesRead); err != nil {
+		return CaseView{}, err
+	}
+	c, err := models.CaseByRef(ctx, d.db, ref)
+	if err == models.ErrNotFound {
+		return CaseView{}, NotFound("case " + safeRef(ref))
+	}
+	if err != nil {
+		return CaseView{}, storeErr(err)
+	}
+	v, err := d.caseView(ctx, d.db, c)
+	return v, storeErr(err)
+}
+
+// safeRef echoes a ref in a message only when it looks like one.
+func safeRef(ref string) string {
+	if len(ref) <= 20 && casesRefPattern.MatchString(ref) {
+		return ref
+	}
+	return "with that ref"
+}

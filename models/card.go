@@ -1,0 +1,77 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// GiftCard is one physical or digital card, known by its claim-code HMAC or its serial.
+type GiftCard struct {
+	ID                  int64
+	ClaimCodeHMAC       []byte `gorm:"column:claim_code_hmac"`
+	ClaimCodeLast4      *string
+	ClaimCodeHints      StringList
+	Serial              *string
+	Marketplace         string
+	Currency            string
+	FaceValueMinor      int64
+	Status              string
+	Frozen              bool
+	RedeemedToAccountID *int64
+	RedeemedAt          *time.Time
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+	Version             int64
+}
+
+// CardByHMAC finds a card by its claim-code HMAC, locking it for the transaction.
+func CardByHMAC(ctx context.Context, tx *gorm.DB, hmac []byte) (GiftCard, error) {
+	var c GiftCard
+	err := ForUpdate(tx.WithContext(ctx)).Where("claim_code_hmac = ?", hmac).Take(&c).Error
+	return c, notFound(err)
+}
+
+// CardBySerial finds a card by serial, locking it for the transaction.
+func CardBySerial(ctx context.Context, tx *gorm.DB, serial string) (GiftCard, error) {
+	var c GiftCard
+	err := ForUpdate(tx.WithContext(ctx)).Where("serial = ?", serial).Take(&c).Error
+	return c, notFound(err)
+}
+
+// InsertCard writes a new card.
+func InsertCard(ctx context.Context, tx *gorm.DB, c *GiftCard) error {
+	if c.Version == 0 {
+		c.Version = 1
+	}
+	return tx.WithContext(ctx).Create(c).Error
+}
+
+// UpdateCard writes the given columns of a card and bumps its version.
+func UpdateCard(ctx context.Context, tx *gorm.DB, id int64, changes map[string]any) error {
+	changes["version"] = gorm.Expr("version + 1")
+	return tx.WithContext(ctx).Model(&GiftCard{}).Where("id = ?", id).Updates(changes).Error
+}
+
+// LinkCard puts a card on a case, once.
+func LinkCard(ctx context.Context, tx *gorm.DB, caseID, cardID int64, now time.Time) error {
+	return tx.WithContext(ctx).Exec(`INSERT INTO case_cards (case_id, card_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+		caseID, cardID, now).Error
+}
+
+// CasesOfCard returns the ids of the cases a card is on, but exceptCase.
+func CasesOfCard(ctx context.Context, tx *gorm.DB, cardID, exceptCase int64) ([]int64, error) {
+	var ids []int64
+	err := tx.WithContext(ctx).Raw(`SELECT case_id FROM case_cards WHERE card_id = ? AND case_id <> ? ORDER BY case_id`, cardID, exceptCase).
+		Scan(&ids).Error
+	return ids, err
+}
+
+// CardsOfCase returns the cards on a case, in the order they were added.
+func CardsOfCase(ctx context.Context, db *gorm.DB, caseID int64) ([]GiftCard, error) {
+	var out []GiftCard
+	err := db.WithContext(ctx).Raw(`SELECT g.* FROM gift_cards g JOIN case_cards cc ON cc.card_id = g.id
+		WHERE cc.case_id = ? ORDER BY cc.added_at, g.id`, caseID).Scan(&out).Error
+	return out, err
+}
