@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -296,7 +297,9 @@ func (d *Desk) matchCard(ctx context.Context, tx *gorm.DB, pc parsedCard, redeem
 	}
 	if errors.Is(err, models.ErrNotFound) && pc.serial != "" {
 		card, err = models.CardBySerial(ctx, tx, pc.serial)
-		if err == nil && card.ClaimCodeHMAC != nil && pc.hmac != nil {
+		// The same code found by serial is the same card (a concurrent creation committed between
+		// the two look-ups); another code is another card.
+		if err == nil && card.ClaimCodeHMAC != nil && pc.hmac != nil && !hmac.Equal(card.ClaimCodeHMAC, pc.hmac) {
 			return card, Invalid(pc.field+".serial", "this serial belongs to a card with another claim code")
 		}
 	}

@@ -249,3 +249,5 @@ func itoa(n int64) string {
 	}
 	return string(b)
 }
+
+func errorsAs(err error, target **cases.RuleError) bool { return errors.As(err, target) }
