@@ -33,8 +33,8 @@ func i64(n int64) *int64 { return &n }
 
 func wrongAccountCase(code, external string) cases.NewCase {
 	in := cases.NewCase{Type: "wrong_account", Summary: "Redeemed on work account, code " + code,
-		Description: "Customer read " + strings.ToLower(code) + " twice",
-		Customer:    cases.AccountInput{AccountID: "A1B2C3D4", Marketplace: "US", Email: "pat@example.com", Name: "Pat Doe"},
+		Description:     "Customer read " + strings.ToLower(code) + " twice",
+		Customer:        cases.AccountInput{AccountID: "A1B2C3D4", Marketplace: "US", Email: "pat@example.com", Name: "Pat Doe"},
 		IntendedAccount: &cases.AccountInput{AccountID: "Z9Y8X7W6", Marketplace: "US"},
 		Cards: []cases.CardInput{{ClaimCode: code, Serial: "6046123412341234", FaceValueMinor: i64(5000), Currency: "USD",
 			Marketplace: "US", Status: "redeemed", RedeemedTo: "A1B2C3D4", RedeemedAt: "2026-11-20T10:00:00Z"}},
