@@ -52,3 +52,19 @@ func (s *Server) getCase(c *gin.Context) {
 	c.Header("ETag", view.ETag())
 	c.JSON(http.StatusOK, view)
 }
+
+// updateCase serves PATCH /api/v1/cases/{ref}: the caller's If-Match must hold the case's ETag.
+func (s *Server) updateCase(c *gin.Context) {
+	var patch cases.CasePatch
+	if err := bindJSON(c, &patch); err != nil {
+		s.fail(c, err)
+		return
+	}
+	view, err := s.desk.UpdateCase(c.Request.Context(), principal(c), actor(c), c.Param("ref"), c.GetHeader("If-Match"), patch)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("ETag", view.ETag())
+	c.JSON(http.StatusOK, view)
+}

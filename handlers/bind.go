@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -29,6 +30,10 @@ func bindJSON(c *gin.Context, dst any) error {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return &cases.RuleError{Code: cases.CodeMalformedJSON, Message: "the body must be a JSON object"}
+	}
+	// encoding/json would quietly replace invalid UTF-8 by U+FFFD: refuse rather than alter.
+	if !utf8.Valid(trimmed) {
+		return &cases.RuleError{Code: cases.CodeMalformedJSON, Message: "the body is not valid UTF-8"}
 	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	if err := dec.Decode(dst); err != nil {

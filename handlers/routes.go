@@ -34,6 +34,7 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/api/v1/cases", api(cases.ScopeCasesRead), s.listCases},
 		{http.MethodPost, "/api/v1/cases", api(cases.ScopeCasesWrite), s.createCase},
 		{http.MethodGet, "/api/v1/cases/:ref", api(cases.ScopeCasesRead), s.getCase},
+		{http.MethodPatch, "/api/v1/cases/:ref", api(cases.ScopeCasesWrite), s.updateCase},
 		{http.MethodGet, "/api/v1/audit", api(cases.ScopeAdmin), s.listAudit},
 
 		{http.MethodGet, "/login", public(), s.loginForm},
