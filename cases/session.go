@@ -350,5 +350,8 @@ func (d *Desk) Housekeep(ctx context.Context) error {
 	if err := models.DeleteSessionsIdleSince(ctx, d.db, now.Add(-SessionIdleTimeout), now.Add(-SessionAbsoluteTimeout)); err != nil {
 		return storeErr(err)
 	}
-	return storeErr(models.DeleteLoginFailuresBefore(ctx, d.db, now.Add(-LoginFailureWindow)))
+	if err := models.DeleteLoginFailuresBefore(ctx, d.db, now.Add(-LoginFailureWindow)); err != nil {
+		return storeErr(err)
+	}
+	return storeErr(models.PurgeIdempotencyKeys(ctx, d.db, now.Add(-IdempotencyWindow)))
 }

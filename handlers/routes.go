@@ -66,6 +66,9 @@ func registerRoutes(r *gin.Engine, s *Server, table []route) {
 		case rt.access.public:
 		case isAPI && rt.access.scope.Valid():
 			chain = append(chain, s.authenticateToken, s.requireScope(rt.access.scope))
+			if rt.method == http.MethodPost {
+				chain = append(chain, s.idempotent)
+			}
 		case !isAPI && rt.access.role.Valid():
 			chain = append(chain, s.consoleSession, s.requireRole(rt.access.role))
 		default:

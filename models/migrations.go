@@ -38,6 +38,7 @@ type migration struct {
 var migrations = []migration{
 	{id: "0001_foundation", statements: foundation},
 	{id: "0002_identity", statements: identity},
+	{id: "0003_idempotency", statements: idempotency},
 }
 
 // Migrate applies pending migrations in one transaction, after checking that the database
