@@ -3,8 +3,11 @@ package cases
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"giftdesk/models"
 )
@@ -21,12 +24,16 @@ type Page[T any] struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-// CaseQuery filters the case list.
+// CaseQuery filters the case list (SPEC 4.2). Every field is as the query string gave it; ""
+// does not filter.
 type CaseQuery struct {
-	Status string
-	Type   string
-	Limit  string // as given; "" means DefaultPageLimit
-	Cursor string
+	Status, Type, Priority, Marketplace, Flag string
+	Assignee                                  string // me, none or an email
+	Q                                         string
+	ExternalSystem, ExternalID                string
+	UpdatedSince                              string // RFC 3339
+	Limit                                     string // "" means DefaultPageLimit
+	Cursor                                    string
 }
 
 // CaseRow is a case as the list shows it.
@@ -53,18 +60,12 @@ func (d *Desk) ListCases(ctx context.Context, p Principal, q CaseQuery) (Page[Ca
 	if err != nil {
 		return Page[CaseRow]{}, err
 	}
-	if q.Status != "" && !Status(q.Status).Valid() {
-		return Page[CaseRow]{}, Invalid("status", "must be one of "+joinNames(Statuses))
-	}
-	if q.Type != "" && !CaseType(q.Type).Valid() {
-		return Page[CaseRow]{}, Invalid("type", "unknown case type")
-	}
-	before, err := decodeCursor(q.Cursor)
+	f, err := d.caseFilter(ctx, p, q)
 	if err != nil {
 		return Page[CaseRow]{}, err
 	}
-	// One extra row tells whether another page follows, without counting.
-	rows, err := models.ListCases(ctx, d.db, models.CaseFilter{Status: q.Status, Type: q.Type, BeforeID: before, Limit: limit + 1})
+	f.Limit = limit + 1 // one extra row tells whether another page follows, without counting
+	rows, err := models.ListCases(ctx, d.db, f)
 	if err != nil {
 		return Page[CaseRow]{}, storeErr(err)
 	}
@@ -79,6 +80,67 @@ func (d *Desk) ListCases(ctx context.Context, p Principal, q CaseQuery) (Page[Ca
 			Flags: c.Flags, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version})
 	}
 	return page, nil
+}
+
+// caseFilter validates a case query and resolves its assignee.
+func (d *Desk) caseFilter(ctx context.Context, p Principal, q CaseQuery) (models.CaseFilter, error) {
+	var f models.CaseFilter
+	var errs fieldErrors
+	if q.Status != "" && !Status(q.Status).Valid() {
+		errs.add("status", "must be one of "+joinNames(Statuses))
+	}
+	if q.Type != "" && !CaseType(q.Type).Valid() {
+		errs.add("type", "must be one of "+joinNames(CaseTypes))
+	}
+	if q.Priority != "" && !Priority(q.Priority).Valid() {
+		errs.add("priority", "must be one of "+joinNames(Priorities))
+	}
+	if q.Marketplace != "" && !Marketplace(strings.ToUpper(q.Marketplace)).Valid() {
+		errs.add("marketplace", "must be one of "+joinNames(Marketplaces()))
+	}
+	if len(q.Flag) > 50 {
+		errs.add("flag", "is longer than any flag")
+	}
+	f.Status, f.Type, f.Priority, f.Marketplace, f.Flag = q.Status, q.Type, q.Priority, strings.ToUpper(q.Marketplace), q.Flag
+	switch a := strings.TrimSpace(q.Assignee); a {
+	case "":
+	case "me":
+		f.AssigneeID = &p.UserID
+	case "none":
+		f.Unassigned = true
+	default:
+		u, err := models.UserByEmail(ctx, d.db, NormalizeEmail(a))
+		if errors.Is(err, models.ErrNotFound) {
+			errs.add("assignee", "must be me, none or the email of a user")
+		} else if err != nil {
+			return f, storeErr(err)
+		} else {
+			f.AssigneeID = &u.ID
+		}
+	}
+	f.Query = strings.TrimSpace(q.Q)
+	if utf8.RuneCountInString(f.Query) > 200 {
+		errs.add("q", "must be at most 200 characters")
+	}
+	if (q.ExternalSystem == "") != (q.ExternalID == "") {
+		errs.add("external_id", "external_system and external_id go together")
+	}
+	f.ExternalSystem, f.ExternalID = strings.ToLower(q.ExternalSystem), q.ExternalID
+	if q.UpdatedSince != "" {
+		t, err := time.Parse(time.RFC3339, q.UpdatedSince)
+		if err != nil {
+			errs.add("updated_since", "must be an RFC 3339 time, e.g. 2026-11-20T10:00:00Z")
+		} else {
+			t = t.UTC()
+			f.UpdatedSince = &t
+		}
+	}
+	before, err := decodeCursor(q.Cursor)
+	if err != nil {
+		errs.add("cursor", "is not a cursor this list returned")
+	}
+	f.BeforeID = before
+	return f, errs.err()
 }
 
 func pageLimit(raw string) (int, error) {

@@ -11,7 +11,10 @@ import (
 // listCases serves GET /api/v1/cases.
 func (s *Server) listCases(c *gin.Context) {
 	page, err := s.desk.ListCases(c.Request.Context(), principal(c), cases.CaseQuery{
-		Status: c.Query("status"), Type: c.Query("type"), Limit: c.Query("limit"), Cursor: c.Query("cursor"),
+		Status: c.Query("status"), Type: c.Query("type"), Priority: c.Query("priority"), Marketplace: c.Query("marketplace"),
+		Flag: c.Query("flag"), Assignee: c.Query("assignee"), Q: c.Query("q"),
+		ExternalSystem: c.Query("external_system"), ExternalID: c.Query("external_id"), UpdatedSince: c.Query("updated_since"),
+		Limit: c.Query("limit"), Cursor: c.Query("cursor"),
 	})
 	if err != nil {
 		s.fail(c, err)

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -40,30 +41,77 @@ func InsertCase(ctx context.Context, db *gorm.DB, c *Case) error {
 	return db.WithContext(ctx).Create(c).Error
 }
 
-// CaseFilter selects a page of cases, newest first.
+// CaseFilter selects a page of cases, newest first. Empty fields do not filter.
 type CaseFilter struct {
-	Status   string
-	Type     string
-	BeforeID int64 // keyset cursor: only cases with a smaller id
-	Limit    int
+	Status, Type, Priority, Marketplace, Flag string
+	AssigneeID                                *int64 // with Unassigned false: cases of this user
+	Unassigned                                bool
+	Query                                     string // ref, account id, email, serial (contains), card last 4 (equals)
+	ExternalSystem, ExternalID                string
+	UpdatedSince                              *time.Time
+	BeforeID                                  int64 // keyset cursor: only cases with a smaller id
+	Limit                                     int
 }
 
-// ListCases returns up to f.Limit cases matching f, newest first. The order is the primary key's,
-// so the page boundary stays put while other cases are inserted.
-func ListCases(ctx context.Context, db *gorm.DB, f CaseFilter) ([]Case, error) {
-	q := db.WithContext(ctx).Model(&Case{})
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
+// caseListQuery builds the list query of f. The order is the primary key's, so a page boundary
+// stays put while other cases are inserted, and the status and assignee indexes serve it.
+func caseListQuery(db *gorm.DB, f CaseFilter) *gorm.DB {
+	q := db.Model(&Case{})
+	eq := map[string]string{"status": f.Status, "type": f.Type, "priority": f.Priority}
+	for _, col := range []string{"status", "type", "priority"} {
+		if eq[col] != "" {
+			q = q.Where("cases."+col+" = ?", eq[col])
+		}
 	}
-	if f.Type != "" {
-		q = q.Where("type = ?", f.Type)
+	if f.Marketplace != "" {
+		q = q.Where("cases.customer_account_id IN (SELECT id FROM customer_accounts WHERE marketplace = ?)", f.Marketplace)
+	}
+	if f.Flag != "" {
+		cond, arg := JSONArrayContains(db, "cases.flags", f.Flag)
+		q = q.Where(cond, arg)
+	}
+	switch {
+	case f.Unassigned:
+		q = q.Where("cases.assignee_id IS NULL")
+	case f.AssigneeID != nil:
+		q = q.Where("cases.assignee_id = ?", *f.AssigneeID)
+	}
+	if f.ExternalSystem != "" && f.ExternalID != "" {
+		q = q.Where("cases.id IN (SELECT case_id FROM case_external_refs WHERE system = ? AND external_id = ?)", f.ExternalSystem, f.ExternalID)
+	}
+	if f.UpdatedSince != nil {
+		q = q.Where("cases.updated_at >= ?", *f.UpdatedSince)
+	}
+	if f.Query != "" {
+		refCond, refArg := ContainsFold(db, "cases.ref", f.Query)
+		acctCond, acctArg := ContainsFold(db, "account_id", f.Query)
+		mailCond, mailArg := ContainsFold(db, "email", f.Query)
+		serialCond, serialArg := ContainsFold(db, "serial", f.Query)
+		q = q.Where("("+refCond+
+			" OR cases.customer_account_id IN (SELECT id FROM customer_accounts WHERE "+acctCond+" OR "+mailCond+")"+
+			" OR cases.id IN (SELECT cc.case_id FROM case_cards cc JOIN gift_cards g ON g.id = cc.card_id WHERE "+serialCond+" OR g.claim_code_last4 = ?))",
+			refArg, acctArg, mailArg, serialArg, strings.ToUpper(f.Query))
 	}
 	if f.BeforeID > 0 {
-		q = q.Where("id < ?", f.BeforeID)
+		q = q.Where("cases.id < ?", f.BeforeID)
 	}
+	return q.Order("cases.id DESC").Limit(f.Limit)
+}
+
+// ListCases returns up to f.Limit cases matching f, newest first. A search runs with a plan made
+// for its own pattern (see WithCustomPlans).
+func ListCases(ctx context.Context, db *gorm.DB, f CaseFilter) ([]Case, error) {
 	var out []Case
-	err := q.Order("id DESC").Limit(f.Limit).Find(&out).Error
-	return out, err
+	run := func(tx *gorm.DB) error { return caseListQuery(tx.WithContext(ctx), f).Find(&out).Error }
+	if f.Query == "" {
+		return out, run(db)
+	}
+	return out, WithCustomPlans(ctx, db, run)
+}
+
+// CaseListSQL renders the list query of f with its arguments inlined, for EXPLAIN in tests.
+func CaseListSQL(db *gorm.DB, f CaseFilter) string {
+	return db.ToSQL(func(tx *gorm.DB) *gorm.DB { return caseListQuery(tx, f).Find(&[]Case{}) })
 }
 
 // CaseByRef finds a case by its reference.
