@@ -83,13 +83,17 @@ func caseListQuery(db *gorm.DB, f CaseFilter) *gorm.DB {
 		q = q.Where("cases.updated_at >= ?", *f.UpdatedSince)
 	}
 	if f.Query != "" {
-		refCond, refArg := ContainsFold(db, "cases.ref", f.Query)
-		acctCond, acctArg := ContainsFold(db, "account_id", f.Query)
-		mailCond, mailArg := ContainsFold(db, "email", f.Query)
-		serialCond, serialArg := ContainsFold(db, "serial", f.Query)
-		q = q.Where("("+refCond+
-			" OR cases.customer_account_id IN (SELECT id FROM customer_accounts WHERE "+acctCond+" OR "+mailCond+")"+
-			" OR cases.id IN (SELECT cc.case_id FROM case_cards cc JOIN gift_cards g ON g.id = cc.card_id WHERE "+serialCond+" OR g.claim_code_last4 = ?))",
+		refCond, refArg := ContainsFold(db, "ref", f.Query)
+		acctCond, acctArg := ContainsFold(db, "a.account_id", f.Query)
+		mailCond, mailArg := ContainsFold(db, "a.email", f.Query)
+		serialCond, serialArg := ContainsFold(db, "g.serial", f.Query)
+		// A union of candidate ids, each branch served by its own index (trigram on PostgreSQL),
+		// rather than an OR that the planner can only answer by filtering every case.
+		q = q.Where("cases.id IN (SELECT id FROM cases WHERE "+refCond+
+			" UNION SELECT c2.id FROM cases c2 JOIN customer_accounts a ON a.id = c2.customer_account_id WHERE "+acctCond+
+			" UNION SELECT c3.id FROM cases c3 JOIN customer_accounts a ON a.id = c3.customer_account_id WHERE "+mailCond+
+			" UNION SELECT cc.case_id FROM case_cards cc JOIN gift_cards g ON g.id = cc.card_id WHERE "+serialCond+
+			" UNION SELECT cc.case_id FROM case_cards cc JOIN gift_cards g ON g.id = cc.card_id WHERE g.claim_code_last4 = ?)",
 			refArg, acctArg, mailArg, serialArg, strings.ToUpper(f.Query))
 	}
 	if f.BeforeID > 0 {
@@ -210,4 +214,11 @@ func CaseByID(ctx context.Context, db *gorm.DB, id int64) (Case, error) {
 	var c Case
 	err := db.WithContext(ctx).Where("id = ?", id).Take(&c).Error
 	return c, notFound(err)
+}
+
+// CaseListStatement renders the list query of f with PostgreSQL placeholders and its arguments,
+// for tests that PREPARE it as the driver does.
+func CaseListStatement(db *gorm.DB, f CaseFilter) (string, []any) {
+	stmt := caseListQuery(db.Session(&gorm.Session{DryRun: true}), f).Find(&[]Case{}).Statement
+	return stmt.SQL.String(), stmt.Vars
 }

@@ -39,6 +39,7 @@ var migrations = []migration{
 	{id: "0001_foundation", statements: foundation},
 	{id: "0002_identity", statements: identity},
 	{id: "0003_idempotency", statements: idempotency},
+	{id: "0004_search", statements: search},
 }
 
 // Migrate applies pending migrations in one transaction, after checking that the database
