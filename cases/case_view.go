@@ -12,26 +12,27 @@ import (
 
 // CaseView is a case as SPEC 4.2 shows it. It never carries a claim code.
 type CaseView struct {
-	Ref             string          `json:"ref"`
-	Type            string          `json:"type"`
-	Status          string          `json:"status"`
-	Resolution      *string         `json:"resolution"`
-	Priority        string          `json:"priority"`
-	Summary         string          `json:"summary"`
-	Description     string          `json:"description"`
-	Customer        AccountView     `json:"customer"`
-	IntendedAccount *AccountView    `json:"intended_account"`
-	Cards           []CardView      `json:"cards"`
-	Flags           []string        `json:"flags"`
-	Duplicates      []string        `json:"duplicates"`
-	Assignee        *string         `json:"assignee"`
-	External        *ExternalInput  `json:"external"`
-	Externals       []ExternalInput `json:"externals"`
-	Tags            []string        `json:"tags"`
-	SLA             SLAView         `json:"sla"`
-	CreatedAt       time.Time       `json:"created_at"`
-	UpdatedAt       time.Time       `json:"updated_at"`
-	Version         int64           `json:"version"`
+	Ref             string             `json:"ref"`
+	Type            string             `json:"type"`
+	Status          string             `json:"status"`
+	Resolution      *string            `json:"resolution"`
+	Priority        string             `json:"priority"`
+	Summary         string             `json:"summary"`
+	Description     string             `json:"description"`
+	Customer        AccountView        `json:"customer"`
+	IntendedAccount *AccountView       `json:"intended_account"`
+	Cards           []CardView         `json:"cards"`
+	Flags           []string           `json:"flags"`
+	Duplicates      []string           `json:"duplicates"`
+	Assignee        *string            `json:"assignee"`
+	External        *ExternalInput     `json:"external"`
+	Externals       []ExternalInput    `json:"externals"`
+	Tags            []string           `json:"tags"`
+	SLA             SLAView            `json:"sla"`
+	Corrections     CorrectionsSummary `json:"corrections"`
+	CreatedAt       time.Time          `json:"created_at"`
+	UpdatedAt       time.Time          `json:"updated_at"`
+	Version         int64              `json:"version"`
 }
 
 // ETag is the entity tag of this version of the case (R12).
@@ -99,14 +100,12 @@ func (d *Desk) caseView(ctx context.Context, db *gorm.DB, c models.Case) (CaseVi
 	}
 	v.Cards = make([]CardView, 0, len(cards))
 	for _, card := range cards {
-		cv := CardView{ID: card.ID, Last4: card.ClaimCodeLast4, Serial: card.Serial, FaceValueMinor: card.FaceValueMinor,
-			Currency: card.Currency, Marketplace: card.Marketplace, Status: card.Status, Frozen: card.Frozen,
-			RedeemedAt: card.RedeemedAt, Hints: orEmpty(card.ClaimCodeHints)}
+		var redeemedTo *string
 		if card.RedeemedToAccountID != nil {
 			id := accounts[*card.RedeemedToAccountID].AccountID
-			cv.RedeemedTo = &id
+			redeemedTo = &id
 		}
-		v.Cards = append(v.Cards, cv)
+		v.Cards = append(v.Cards, cardView(card, redeemedTo))
 	}
 	if v.Duplicates, err = models.LinkedRefs(ctx, db, c.ID); err != nil {
 		return v, err
@@ -134,6 +133,12 @@ func (d *Desk) caseView(ctx context.Context, db *gorm.DB, c models.Case) (CaseVi
 	if len(v.Externals) > 0 {
 		v.External = &v.Externals[0]
 	}
+	counts, err := models.CorrectionCounts(ctx, db, c.ID)
+	if err != nil {
+		return v, err
+	}
+	v.Corrections = CorrectionsSummary{Pending: counts["pending"], Applied: counts["applied"], Denied: counts["denied"],
+		Cancelled: counts["cancelled"], Reversed: counts["reversed"]}
 	now := d.now()
 	v.SLA = SLAView{FirstResponseDue: c.FirstResponseDue, ResolutionDue: c.ResolutionDue}
 	open := Status(c.Status).Open()

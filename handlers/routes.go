@@ -35,6 +35,9 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/api/v1/cases", api(cases.ScopeCasesWrite), s.createCase},
 		{http.MethodGet, "/api/v1/cases/:ref", api(cases.ScopeCasesRead), s.getCase},
 		{http.MethodPatch, "/api/v1/cases/:ref", api(cases.ScopeCasesWrite), s.updateCase},
+		{http.MethodPost, "/api/v1/cases/:ref/cards", api(cases.ScopeCasesWrite), s.addCard},
+		{http.MethodGet, "/api/v1/cards/:id", api(cases.ScopeCasesRead), s.getCard},
+		{http.MethodPatch, "/api/v1/cards/:id", api(cases.ScopeCasesWrite), s.updateCard},
 		{http.MethodGet, "/api/v1/audit", api(cases.ScopeAdmin), s.listAudit},
 
 		{http.MethodGet, "/login", public(), s.loginForm},

@@ -75,3 +75,47 @@ func CardsOfCase(ctx context.Context, db *gorm.DB, caseID int64) ([]GiftCard, er
 		WHERE cc.case_id = ? ORDER BY cc.added_at, g.id`, caseID).Scan(&out).Error
 	return out, err
 }
+
+// CardByID finds a card.
+func CardByID(ctx context.Context, db *gorm.DB, id int64) (GiftCard, error) {
+	var c GiftCard
+	err := db.WithContext(ctx).Where("id = ?", id).Take(&c).Error
+	return c, notFound(err)
+}
+
+// CardByIDForUpdate finds and locks a card.
+func CardByIDForUpdate(ctx context.Context, tx *gorm.DB, id int64) (GiftCard, error) {
+	var c GiftCard
+	err := ForUpdate(tx.WithContext(ctx)).Where("id = ?", id).Take(&c).Error
+	return c, notFound(err)
+}
+
+// CaseRefsOfCard returns the refs of the cases a card is on.
+func CaseRefsOfCard(ctx context.Context, db *gorm.DB, cardID int64) ([]string, error) {
+	var refs []string
+	err := db.WithContext(ctx).Raw(`SELECT c.ref FROM cases c JOIN case_cards cc ON cc.case_id = c.id WHERE cc.card_id = ? ORDER BY c.id`, cardID).
+		Scan(&refs).Error
+	return refs, err
+}
+
+// AppliedOnCard sums the applied, non-reversed transfers and credits on a card (R7).
+func AppliedOnCard(ctx context.Context, db *gorm.DB, cardID int64) (int64, error) {
+	var sum int64
+	err := db.WithContext(ctx).Raw(`SELECT COALESCE(SUM(amount_minor), 0) FROM corrections
+		WHERE card_id = ? AND kind IN ('transfer', 'credit') AND status = 'applied'`, cardID).Scan(&sum).Error
+	return sum, err
+}
+
+// CorrectionCounts counts a case's corrections by status.
+func CorrectionCounts(ctx context.Context, db *gorm.DB, caseID int64) (map[string]int64, error) {
+	var rows []struct {
+		Status string
+		N      int64
+	}
+	err := db.WithContext(ctx).Raw(`SELECT status, count(*) AS n FROM corrections WHERE case_id = ? GROUP BY status`, caseID).Scan(&rows).Error
+	out := map[string]int64{}
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, err
+}

@@ -222,3 +222,9 @@ func CaseListStatement(db *gorm.DB, f CaseFilter) (string, []any) {
 	stmt := caseListQuery(db.Session(&gorm.Session{DryRun: true}), f).Find(&[]Case{}).Statement
 	return stmt.SQL.String(), stmt.Vars
 }
+
+// UpdateCaseTexts rewrites a case's editable texts (after a new card made more of them secret).
+func UpdateCaseTexts(ctx context.Context, tx *gorm.DB, id int64, summary, description string, tags StringList) error {
+	return tx.WithContext(ctx).Model(&Case{}).Where("id = ?", id).
+		Updates(map[string]any{"summary": summary, "description": description, "tags": tags}).Error
+}

@@ -1,0 +1,70 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"giftdesk/cases"
+)
+
+// addCard serves POST /api/v1/cases/{ref}/cards.
+func (s *Server) addCard(c *gin.Context) {
+	var in cases.CardInput
+	if err := bindJSON(c, &in); err != nil {
+		s.fail(c, err)
+		return
+	}
+	view, err := s.desk.AddCard(c.Request.Context(), principal(c), actor(c), c.Param("ref"), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("ETag", view.ETag())
+	c.JSON(http.StatusCreated, view)
+}
+
+// getCard serves GET /api/v1/cards/{id}.
+func (s *Server) getCard(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	card, err := s.desk.GetCard(c.Request.Context(), principal(c), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, card)
+}
+
+// updateCard serves PATCH /api/v1/cards/{id}.
+func (s *Server) updateCard(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var patch cases.CardPatch
+	if err := bindJSON(c, &patch); err != nil {
+		s.fail(c, err)
+		return
+	}
+	card, err := s.desk.UpdateCard(c.Request.Context(), principal(c), actor(c), id, patch)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, card)
+}
+
+// pathID reads the {id} of a route: ids are positive integers sent as strings.
+func pathID(c *gin.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, cases.NotFound("resource")
+	}
+	return id, nil
+}
