@@ -69,6 +69,15 @@ func TestCaseAPI(t *testing.T) {
 		if ok.Code != http.StatusOK || ok.Header().Get("ETag") != `"2"` || !strings.Contains(ok.Body.String(), `"assignee":"agent@example.com"`) {
 			t.Fatalf("patch: %d %s", ok.Code, ok.Body)
 		}
+		// The server log holds no claim code, whatever the requests carried.
+		h.do(request{method: http.MethodPost, path: "/api/v1/cases/" + ref + "/cards", token: tok,
+			body: strings.NewReader(`{"claim_code":"lkjh-gfds-poiu","face_value_minor":100,"currency":"USD","marketplace":"US"}`)})
+		h.do(request{method: http.MethodPost, path: "/api/v1/cases", token: tok, body: strings.NewReader(`{"type":"code_problem","cards":[{"claim_code":"MNBV-CXZL-KJHG-FDSA"}]}`)})
+		for _, code := range []string{"AB12-CDEF34", "AB12CDEF34", "LKJH-GFDS", "LKJHGFDS", "MNBV-CXZL", "MNBVCXZL"} {
+			if strings.Contains(strings.ToUpper(h.logs.String()), code) {
+				t.Fatalf("the server log holds part of a claim code (%s)", code)
+			}
+		}
 		readOnly := h.token("reader@example.com", cases.RoleAgent, cases.ScopeCasesRead)
 		expectProblem(t, h.do(request{method: http.MethodPost, path: "/api/v1/cases", token: readOnly, body: strings.NewReader(caseBody)}), http.StatusForbidden, cases.CodeScopeRequired)
 	})
