@@ -39,10 +39,11 @@ func (d *Desk) CreateCase(ctx context.Context, p Principal, a Actor, in NewCase)
 	}
 	for attempt := 0; ; attempt++ {
 		var caseID int64
+		var view CaseView
 		created := false
 		err := d.inTx(ctx, func(tx *gorm.DB) error {
 			var err error
-			caseID, created, err = d.createCaseTx(ctx, tx, p, a, nc)
+			caseID, view, created, err = d.createCaseTx(ctx, tx, p, a, nc)
 			if models.IsUniqueViolation(err) {
 				return errRaceLost
 			}
@@ -54,12 +55,15 @@ func (d *Desk) CreateCase(ctx context.Context, p Principal, a Actor, in NewCase)
 		if err != nil {
 			return CaseView{}, false, err
 		}
+		if created {
+			return view, true, nil // the view the transaction built and audited
+		}
 		c, err := models.CaseByID(ctx, d.db, caseID)
 		if err != nil {
 			return CaseView{}, false, storeErr(err)
 		}
 		v, err := d.caseView(ctx, d.db, c)
-		return v, created, storeErr(err)
+		return v, false, storeErr(err)
 	}
 }
 
@@ -126,28 +130,29 @@ func (d *Desk) validateNewCase(in NewCase) (newCase, error) {
 	return nc, f.err()
 }
 
-// createCaseTx does CreateCase's writes inside tx and returns the case id.
-func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Actor, nc newCase) (int64, bool, error) {
+// createCaseTx does CreateCase's writes inside tx and returns the case id and, for a new case,
+// its view.
+func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Actor, nc newCase) (int64, CaseView, bool, error) {
 	now := d.now()
 	if nc.external != nil {
 		id, err := models.CaseIDByExternal(ctx, tx, nc.external.System, nc.external.ID)
 		if err == nil {
-			return id, false, nil
+			return id, CaseView{}, false, nil
 		}
 		if !errors.Is(err, models.ErrNotFound) {
-			return 0, false, err
+			return 0, CaseView{}, false, err
 		}
 	}
 	customer, err := d.upsertAccount(ctx, tx, a, "customer", nc.customer)
 	if err != nil {
-		return 0, false, err
+		return 0, CaseView{}, false, err
 	}
 	flags := []string{}
 	var intended *models.CustomerAccount
 	if nc.intended != nil {
 		acct, err := d.upsertAccount(ctx, tx, a, "intended_account", *nc.intended)
 		if err != nil {
-			return 0, false, err
+			return 0, CaseView{}, false, err
 		}
 		intended = &acct
 		if *acct.Marketplace != *customer.Marketplace {
@@ -178,7 +183,7 @@ func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Act
 	for _, pc := range order {
 		card, err := d.matchCard(ctx, tx, pc, accountID(pc.in.RedeemedTo), now)
 		if err != nil {
-			return 0, false, err
+			return 0, CaseView{}, false, err
 		}
 		cardIDs = append(cardIDs, card.ID)
 		if card.ClaimCodeLast4 != nil {
@@ -189,7 +194,7 @@ func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Act
 	for _, id := range cardIDs {
 		ids, err := models.CasesOfCard(ctx, tx, id, 0)
 		if err != nil {
-			return 0, false, err
+			return 0, CaseView{}, false, err
 		}
 		for _, o := range ids {
 			if !slices.Contains(others, o) {
@@ -208,7 +213,7 @@ func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Act
 	}
 	n, err := models.NextCaseNumber(ctx, tx)
 	if err != nil {
-		return 0, false, err
+		return 0, CaseView{}, false, err
 	}
 	target := d.sla[nc.priority]
 	frd, rd := now.Add(target.FirstResponse), now.Add(target.Resolution)
@@ -220,11 +225,11 @@ func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Act
 		c.IntendedAccountID = &intended.ID
 	}
 	if err := models.InsertCase(ctx, tx, &c); err != nil {
-		return 0, false, err
+		return 0, CaseView{}, false, err
 	}
 	for _, id := range cardIDs {
 		if err := models.LinkCard(ctx, tx, c.ID, id, now); err != nil {
-			return 0, false, err
+			return 0, CaseView{}, false, err
 		}
 	}
 	if nc.external != nil {
@@ -234,22 +239,22 @@ func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Act
 			r.URL = &u
 		}
 		if err := models.InsertExternalRef(ctx, tx, &r); err != nil {
-			return 0, false, err
+			return 0, CaseView{}, false, err
 		}
 	}
 	for _, other := range others {
 		if err := d.flagDuplicate(ctx, tx, a, c.ID, other, now); err != nil {
-			return 0, false, err
+			return 0, CaseView{}, false, err
 		}
 	}
 	view, err := d.caseView(ctx, tx, c)
 	if err != nil {
-		return 0, false, err
+		return 0, CaseView{}, false, err
 	}
 	if err := d.audit(ctx, tx, a, "case.created", "case", c.Ref, nil, view); err != nil {
-		return 0, false, err
+		return 0, CaseView{}, false, err
 	}
-	return c.ID, true, d.outbox(ctx, tx, "case.created", view)
+	return c.ID, view, true, d.outbox(ctx, tx, "case.created", view)
 }
 
 // upsertAccount finds an account by id or creates it. Its marketplace is fixed when first

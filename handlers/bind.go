@@ -68,3 +68,6 @@ func jsonKind(goKind string) string {
 	}
 	return "value of another type"
 }
+
+// jsonUnmarshal decodes without the HTTP wrapping, for tests and benchmarks that feed bodies directly.
+func jsonUnmarshal(b []byte, dst any) error { return json.Unmarshal(b, dst) }

@@ -1,0 +1,101 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"giftdesk/cases"
+	"giftdesk/models"
+	"giftdesk/models/modelstest"
+)
+
+// statementCounter counts the statements gorm sends.
+type statementCounter struct {
+	logger.Interface
+	n atomic.Int64
+}
+
+func (s *statementCounter) Trace(context.Context, time.Time, func() (string, int64), error) { s.n.Add(1) }
+func (s *statementCounter) LogMode(logger.LogLevel) logger.Interface                        { return s }
+
+func benchCaseBody(n int64) []byte {
+	return []byte(fmt.Sprintf(`{"type": "wrong_account", "summary": "Redeemed on work account",
+ "description": "The customer redeemed the card on the work account by mistake.",
+ "customer": {"account_id": "CUST%03d", "marketplace": "US", "email": "pat%03d@example.com", "name": "Pat Doe"},
+ "intended_account": {"account_id": "HOME%03d", "marketplace": "US"},
+ "cards": [{"claim_code": "BN%09d", "face_value_minor": 5000, "currency": "USD", "marketplace": "US",
+            "status": "redeemed", "redeemed_to": "CUST%03d", "redeemed_at": "2026-11-20T10:00:00Z"}],
+ "external": {"system": "zendesk", "id": "T%d"}, "tags": ["phone"]}`, n%100, n%100, n%100, n, n%100, n))
+}
+
+// BenchmarkCaseCreateHTTP creates cases through the HTTP API (real TCP, the whole router, token
+// authentication) at 16 concurrent clients on PostgreSQL. Run:
+//
+//	go test -run '^$' -bench BenchmarkCaseCreateHTTP -benchtime 10s ./handlers/
+func BenchmarkCaseCreateHTTP(b *testing.B) {
+	db := modelstest.Open(b, models.Postgres)
+	desk := cases.New(cases.Config{DB: db, Keys: modelstest.Keys})
+	srv, err := New(Config{Desk: desk})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := desk.AddUser(ctx, cases.CLIActor, cases.NewUser{Email: "bench@example.com", Name: "Bench", Role: cases.RoleAgent, Password: "correct horse battery"}); err != nil {
+		b.Fatal(err)
+	}
+	token, _, err := desk.CreateToken(ctx, cases.CLIActor, cases.NewToken{Email: "bench@example.com", Name: "bench", Scopes: []cases.Scope{cases.ScopeCasesWrite}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Statements of one creation, counted at the driver's door.
+	counter := &statementCounter{Interface: logger.Discard}
+	counted := cases.New(cases.Config{DB: db.Session(&gorm.Session{Logger: counter}), Keys: modelstest.Keys})
+	p, _ := counted.AuthenticateToken(ctx, token)
+	counter.n.Store(0)
+	var in cases.NewCase
+	if err := bindBody(benchCaseBody(1_000_000_000), &in); err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := counted.CreateCase(ctx, p, cases.ActorFor(p, "", "", ""), in); err != nil {
+		b.Fatal(err)
+	}
+	statements := counter.n.Load()
+
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var seq atomic.Int64
+	b.SetParallelism(8) // 16 clients on 2 cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/api/v1/cases", bytes.NewReader(benchCaseBody(seq.Add(1))))
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(statements), "stmts/create")
+}
+
+func bindBody(body []byte, dst any) error {
+	return jsonUnmarshal(body, dst)
+}
