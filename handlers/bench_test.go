@@ -24,8 +24,10 @@ type statementCounter struct {
 	n atomic.Int64
 }
 
-func (s *statementCounter) Trace(context.Context, time.Time, func() (string, int64), error) { s.n.Add(1) }
-func (s *statementCounter) LogMode(logger.LogLevel) logger.Interface                        { return s }
+func (s *statementCounter) Trace(context.Context, time.Time, func() (string, int64), error) {
+	s.n.Add(1)
+}
+func (s *statementCounter) LogMode(logger.LogLevel) logger.Interface { return s }
 
 func benchCaseBody(n int64) []byte {
 	return []byte(fmt.Sprintf(`{"type": "wrong_account", "summary": "Redeemed on work account",
