@@ -194,3 +194,19 @@ func (d *Desk) ListUsers(ctx context.Context, p Principal) ([]UserView, error) {
 	}
 	return out, nil
 }
+
+// PrincipalByEmail returns the principal of an active user, for commands that act as one (demo
+// data); it carries every right of the user's role.
+func (d *Desk) PrincipalByEmail(ctx context.Context, email string) (Principal, error) {
+	u, err := models.UserByEmail(ctx, d.db, NormalizeEmail(email))
+	if err != nil || !u.Active {
+		return Principal{}, Invalid("email", "no active user has this email")
+	}
+	return Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Role: Role(u.Role)}, nil
+}
+
+// HasNoCases reports whether the desk holds no case yet.
+func (d *Desk) HasNoCases(ctx context.Context) (bool, error) {
+	page, err := models.ListCases(ctx, d.db, models.CaseFilter{Limit: 1})
+	return len(page) == 0, storeErr(err)
+}

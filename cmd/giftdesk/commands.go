@@ -47,7 +47,7 @@ func open(ctx context.Context, e *env, log *slog.Logger, migrate bool) (*opened,
 	if err != nil {
 		return nil, fmt.Errorf("GIFTDESK_DATABASE_URL: %v", err)
 	}
-	o := &opened{cfg: cfg, db: db, desk: cases.New(cases.Config{DB: db, Keys: keys, Thresholds: cfg.DualApproval})}
+	o := &opened{cfg: cfg, db: db, desk: cases.New(cases.Config{DB: db, Keys: keys, Thresholds: cfg.DualApproval, SLA: cfg.SLA})}
 	if migrate {
 		err = models.Migrate(ctx, db, keys.Fingerprint)
 	} else {

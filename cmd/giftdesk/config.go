@@ -23,6 +23,7 @@ type config struct {
 	APIRate             float64
 	WebhookAllowPrivate bool
 	TrustedProxies      []string
+	SLA                 cases.SLATargets
 }
 
 // configError names the variable at fault, for one line on standard error.
@@ -65,6 +66,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		return nil, &configError{"GIFTDESK_DUAL_APPROVAL", err.Error()}
 	}
 	c.DualApproval = t
+	if c.SLA, err = cases.ParseSLATargets(getenv("GIFTDESK_SLA")); err != nil {
+		return nil, &configError{"GIFTDESK_SLA", err.Error()}
+	}
 	c.APIRate = 50
 	if raw := strings.TrimSpace(getenv("GIFTDESK_API_RATE")); raw != "" {
 		r, err := strconv.ParseFloat(raw, 64)

@@ -435,3 +435,33 @@ func TestTrustedProxiesSetting(t *testing.T) {
 		t.Fatalf("config %+v, %v", cfg, err)
 	}
 }
+
+func TestDemoLoadsUsersAndCasesOnce(t *testing.T) {
+	c := newCLI(t, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	var errb bytes.Buffer
+	addrc := make(chan string, 1)
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--demo", "--addr", "127.0.0.1:0"}, &env{getenv: func(k string) string { return c.vars[k] },
+			stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errb, ready: func(a string) { addrc <- a }})
+	}()
+	select {
+	case <-addrc:
+	case code := <-done:
+		t.Fatalf("serve --demo exited %d: %s", code, errb.String())
+	}
+	cancel()
+	<-done
+	if !strings.Contains(errb.String(), "loaded 3 demo cases") || strings.Count(errb.String(), "demo supervisor") != 2 {
+		t.Fatalf("demo output: %s", errb.String())
+	}
+	if strings.Contains(strings.ToUpper(errb.String()), "WXYZ-2026") {
+		t.Fatal("a demo claim code reached the output")
+	}
+	if r := c.run("", "audit", "verify"); r.code != 0 {
+		t.Fatalf("verify after demo: %+v", r)
+	}
+	c.vars["GIFTDESK_SLA"] = "urgent=2h"
+	oneLineError(t, c.run("", "migrate"), 1, "GIFTDESK_SLA")
+}
