@@ -127,6 +127,40 @@ func (d *Desk) validateNewCase(in NewCase) (newCase, error) {
 	}
 	nc.external = f.external(in.External)
 	nc.tags = f.tags(in.Tags)
+	// R2 before anything is looked up or stored: the request's own cards are the case's cards.
+	var codes []StoredCode
+	for _, pc := range nc.cards {
+		if pc.code != nil {
+			codes = append(codes, StoredCode{HMAC: pc.hmac, Last4: pc.code.Last4()})
+		}
+		if pc.code != nil && pc.serial != "" && pc.serial == pc.code.Reveal() {
+			f.add(pc.field+".serial", "is the claim code itself: the serial is the printed number on the card, not the code")
+		}
+	}
+	red := NewRedactor(d.keys.ClaimCode, codes)
+	if nc.external != nil {
+		nc.external.ID, nc.external.URL = red.Redact(nc.external.ID), red.Redact(nc.external.URL)
+		if red.Redact(nc.external.System) != nc.external.System {
+			f.add("external.system", "holds a claim code")
+		}
+	}
+	for field, acct := range map[string]*AccountInput{"customer": &nc.customer, "intended_account": nc.intended} {
+		if acct == nil {
+			continue
+		}
+		acct.Name = red.Redact(acct.Name)
+		if red.Redact(acct.Email) != acct.Email {
+			f.add(field+".email", "holds a claim code of this case")
+		}
+		if red.Redact(acct.AccountID) != acct.AccountID {
+			f.add(field+".account_id", "holds a claim code of this case")
+		}
+	}
+	for _, pc := range nc.cards {
+		if pc.serial != "" && red.Redact(pc.serial) != pc.serial {
+			f.add(pc.field+".serial", "holds a claim code of this case")
+		}
+	}
 	return nc, f.err()
 }
 
@@ -309,6 +343,9 @@ func (d *Desk) matchCard(ctx context.Context, tx *gorm.DB, pc parsedCard, redeem
 		}
 	}
 	if errors.Is(err, models.ErrNotFound) {
+		if err := d.checkSerialFree(ctx, tx, pc, 0); err != nil {
+			return card, err
+		}
 		card = models.GiftCard{ClaimCodeHMAC: pc.hmac, Marketplace: pc.in.Marketplace, Currency: pc.in.Currency,
 			FaceValueMinor: pc.face, Status: pc.in.Status, RedeemedToAccountID: redeemedTo, RedeemedAt: pc.at,
 			ClaimCodeHints: models.StringList{}, CreatedAt: now, UpdatedAt: now}
@@ -334,7 +371,13 @@ func (d *Desk) matchCard(ctx context.Context, tx *gorm.DB, pc parsedCard, redeem
 	if card.Marketplace != pc.in.Marketplace {
 		f.add(pc.field+".marketplace", "this card is recorded in marketplace "+card.Marketplace)
 	}
+	if card.Serial != nil && pc.serial != "" && *card.Serial != pc.serial {
+		f.add(pc.field+".serial", "this card is recorded with serial "+*card.Serial)
+	}
 	if err := f.err(); err != nil {
+		return card, err
+	}
+	if err := d.checkSerialFree(ctx, tx, pc, card.ID); err != nil {
 		return card, err
 	}
 	changes := map[string]any{}
@@ -364,6 +407,32 @@ func (d *Desk) matchCard(ctx context.Context, tx *gorm.DB, pc parsedCard, redeem
 		return models.CardByHMAC(ctx, tx, pc.hmac)
 	}
 	return models.CardBySerial(ctx, tx, pc.serial)
+}
+
+// checkSerialFree refuses a serial that another card record holds, or that is the claim code of
+// another card (R1: it would be stored in clear). cardID is the record being matched, 0 for new.
+func (d *Desk) checkSerialFree(ctx context.Context, tx *gorm.DB, pc parsedCard, cardID int64) error {
+	if pc.serial == "" {
+		return nil
+	}
+	if other, err := models.CardBySerial(ctx, tx, pc.serial); err == nil && other.ID != cardID {
+		if pc.hmac != nil && hmac.Equal(other.ClaimCodeHMAC, pc.hmac) {
+			return errRaceLost // the same card, committed by a concurrent request since we looked: run again
+		}
+		return Invalid(pc.field+".serial", "this serial belongs to another card record; check the serial and the claim code")
+	} else if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	if code, err := ParseClaimCode(pc.serial); err == nil {
+		other, err := models.CardByHMAC(ctx, tx, d.keys.ClaimCode.Sum(code))
+		if err == nil && other.ID != cardID {
+			return Invalid(pc.field+".serial", "this is the claim code of a card the desk knows, not a serial")
+		}
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }
 
 // flagDuplicate links two cases that share a card and flags the older one too (R3).

@@ -239,7 +239,8 @@ func contains(list []string, s string) bool {
 }
 
 func (f *fieldErrors) external(e *ExternalInput) *ExternalInput {
-	if e == nil {
+	// An empty string counts as absent (SPEC 4.2), so an object of empty strings is no reference.
+	if e == nil || (strings.TrimSpace(e.System) == "" && strings.TrimSpace(e.ID) == "" && strings.TrimSpace(e.URL) == "") {
 		return nil
 	}
 	out := &ExternalInput{System: strings.ToLower(strings.TrimSpace(e.System)), ID: f.text("external.id", e.ID, 128, true),

@@ -167,7 +167,7 @@ func foundation(d Dialect, fingerprint string) []string {
 			case_id BIGINT NOT NULL REFERENCES cases(id),
 			system TEXT NOT NULL CHECK (length(system) BETWEEN 1 AND 64),
 			external_id TEXT NOT NULL CHECK (length(external_id) BETWEEN 1 AND ` + redacted(128) + `),
-			url TEXT CHECK (length(url) <= 2000),
+			url TEXT CHECK (length(url) <= ` + redacted(2000) + `),
 			created_at {time} NOT NULL,
 			CONSTRAINT case_external_refs_key UNIQUE (system, external_id)
 		)`,
