@@ -71,6 +71,9 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 	if err != nil {
 		return CaseView{}, err
 	}
+	if c.Status == string(StatusClosed) {
+		return CaseView{}, &RuleError{Code: CodeInvalidTransition, Field: "status", Message: "a closed case is final: no card can be added"}
+	}
 	var redeemedTo *int64
 	if pc.in.RedeemedTo != "" {
 		acct, err := models.AccountByAccountID(ctx, tx, pc.in.RedeemedTo)
@@ -84,10 +87,14 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 	if err != nil {
 		return CaseView{}, err
 	}
-	others, err := models.CasesOfCard(ctx, tx, card.ID, c.ID)
+	on, err := models.CasesOfCard(ctx, tx, card.ID, 0)
 	if err != nil {
 		return CaseView{}, err
 	}
+	if slices.Contains(on, c.ID) {
+		return d.caseView(ctx, tx, c) // already on the case: nothing changes
+	}
+	others := on
 	if err := models.LinkCard(ctx, tx, c.ID, card.ID, now); err != nil {
 		return CaseView{}, err
 	}
@@ -243,6 +250,10 @@ func (d *Desk) UpdateCard(ctx context.Context, p Principal, a Actor, id int64, p
 		}
 		changes["updated_at"] = d.now()
 		if err := models.UpdateCard(ctx, tx, card.ID, changes); err != nil {
+			return err
+		}
+		// The card shows in its cases' JSON: their ETags must change with it (R12).
+		if err := models.TouchCasesOfCard(ctx, tx, card.ID, d.now()); err != nil {
 			return err
 		}
 		if out, err = d.cardDetail(ctx, tx, id); err != nil {

@@ -321,6 +321,10 @@ func (d *Desk) upsertAccount(ctx context.Context, tx *gorm.DB, a Actor, field st
 	if err := models.UpdateAccountContact(ctx, tx, acct.ID, email, name, d.now()); err != nil {
 		return acct, err
 	}
+	// The account shows in its cases' JSON: their ETags must change with it (R12).
+	if err := models.TouchCasesOfAccount(ctx, tx, acct.ID, d.now()); err != nil {
+		return acct, err
+	}
 	acct.Email, acct.Name = email, name
 	return acct, d.audit(ctx, tx, a, "account.updated", "account", acct.AccountID, before, accountView(acct))
 }

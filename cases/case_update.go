@@ -81,6 +81,9 @@ func (d *Desk) UpdateCase(ctx context.Context, p Principal, a Actor, ref, ifMatc
 		if err != nil {
 			return err
 		}
+		if len(changes) > 0 && c.Status == string(StatusClosed) {
+			return &RuleError{Code: CodeInvalidTransition, Field: "status", Message: "a closed case is final: nothing on it changes"}
+		}
 		if len(changes) == 0 {
 			view, err = d.caseView(ctx, tx, c)
 			return err

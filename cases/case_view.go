@@ -25,8 +25,8 @@ type CaseView struct {
 	Flags           []string           `json:"flags"`
 	Duplicates      []string           `json:"duplicates"`
 	Assignee        *string            `json:"assignee"`
-	External        *ExternalInput     `json:"external"`
-	Externals       []ExternalInput    `json:"externals"`
+	External        *ExternalView      `json:"external"`
+	Externals       []ExternalView     `json:"externals"`
 	Tags            []string           `json:"tags"`
 	SLA             SLAView            `json:"sla"`
 	Corrections     CorrectionsSummary `json:"corrections"`
@@ -40,6 +40,13 @@ func (v CaseView) ETag() string { return CaseETag(v.Version) }
 
 // CaseETag renders a case version as an entity tag.
 func CaseETag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
+
+// ExternalView is a case's reference in a ticketing system; URL is null when none was given.
+type ExternalView struct {
+	System string  `json:"system"`
+	ID     string  `json:"id"`
+	URL    *string `json:"url"`
+}
 
 // AccountView is a customer account inside a case.
 type AccountView struct {
@@ -122,13 +129,9 @@ func (d *Desk) caseView(ctx context.Context, db *gorm.DB, c models.Case) (CaseVi
 	if err != nil {
 		return v, err
 	}
-	v.Externals = make([]ExternalInput, 0, len(refs))
+	v.Externals = make([]ExternalView, 0, len(refs))
 	for _, r := range refs {
-		e := ExternalInput{System: r.System, ID: r.ExternalID}
-		if r.URL != nil {
-			e.URL = *r.URL
-		}
-		v.Externals = append(v.Externals, e)
+		v.Externals = append(v.Externals, ExternalView{System: r.System, ID: r.ExternalID, URL: r.URL})
 	}
 	if len(v.Externals) > 0 {
 		v.External = &v.Externals[0]

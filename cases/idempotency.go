@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -30,9 +31,10 @@ func IdempotencyOwner(p Principal) string {
 	return "user:" + strconv.FormatInt(p.UserID, 10)
 }
 
-// RequestHash is what a key is bound to: the method, the path and the body.
-func RequestHash(method, path string, body []byte) []byte {
-	h := sha256.New()
+// RequestHash is what a key is bound to: the method, the path and the body. It is keyed: a body
+// may hold a claim code, and a plain hash of a short, predictable body could be guessed offline.
+func (d *Desk) RequestHash(method, path string, body []byte) []byte {
+	h := hmac.New(sha256.New, d.keys.Idempotency)
 	h.Write([]byte(method + " " + path + "\n"))
 	h.Write(body)
 	return h.Sum(nil)

@@ -40,6 +40,7 @@ type Keys struct {
 	Webhook     []byte // encrypts webhook secrets at rest
 	Audit       []byte // keys the audit hash chain, so that rewriting it needs the master key
 	Throttle    []byte // hashes the emails counted by sign-in throttling
+	Idempotency []byte // keys the hash of remembered requests, whose bodies may hold claim codes
 	Fingerprint string // identifies the master key without revealing it; stored in the database
 }
 
@@ -70,6 +71,9 @@ func DeriveKeys(master []byte) (Keys, error) {
 		return Keys{}, err
 	}
 	if k.Throttle, err = derive("login-throttle"); err != nil {
+		return Keys{}, err
+	}
+	if k.Idempotency, err = derive("idempotency"); err != nil {
 		return Keys{}, err
 	}
 	if fp, err = derive("fingerprint"); err != nil {

@@ -26,7 +26,7 @@ func TestReviewRegressionsCaseCreation(t *testing.T) {
 		in.Cards[0].Serial = ""
 		in.External = &cases.ExternalInput{System: "zendesk", ID: "ticket PLMKOIJN7788", URL: "https://t.example/" + strings.Repeat("plmkoijn7788/", 150)}
 		first, created, err := try(in)
-		if err != nil || !created || strings.Contains(strings.ToUpper(first.External.ID+first.External.URL), "PLMKOIJN7788") {
+		if err != nil || !created || strings.Contains(strings.ToUpper(first.External.ID+*first.External.URL), "PLMKOIJN7788") {
 			t.Fatalf("first: %v %v external %+v", created, err, first.External)
 		}
 		again, created, err := try(in)
@@ -93,4 +93,69 @@ func TestReviewRegressionsCaseCreation(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestReviewRegressionsFinalityAndETags(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		desk := newDesk(db)
+		p := agentPrincipal(t, db)
+		a := cases.ActorFor(p, "", "", "")
+		v := create(t, desk, p, wrongAccountCase(testCode, ""))
+		if v.External != nil {
+			t.Fatalf("no external reference given: %+v", v.External)
+		}
+		// A card's change moves the ETag of the cases showing it.
+		freeze := true
+		if _, err := desk.UpdateCard(ctx, p, a, mustCardID(t, v), cases.CardPatch{Frozen: &freeze}); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := desk.GetCase(ctx, p, v.Ref)
+		if after.ETag() == v.ETag() || !after.Cards[0].Frozen {
+			t.Fatalf("ETag %s after freezing a card, was %s", after.ETag(), v.ETag())
+		}
+		// So does a newer email of its customer, recorded by another case.
+		other := wrongAccountCase("EDCR-FVTG-BYHN", "")
+		other.Cards[0].Serial = ""
+		other.Customer.Email = "pat.new@example.com"
+		create(t, desk, p, other)
+		again, _ := desk.GetCase(ctx, p, v.Ref)
+		if again.ETag() == after.ETag() || *again.Customer.Email != "pat.new@example.com" {
+			t.Fatalf("ETag %s after the customer's email changed, was %s", again.ETag(), after.ETag())
+		}
+		// Adding a card already on the case changes nothing.
+		same, err := desk.AddCard(ctx, p, a, v.Ref, cases.CardInput{ClaimCode: testCode, Serial: "6046123412341234", FaceValueMinor: i64(5000), Currency: "USD", Marketplace: "US"})
+		if err != nil || same.Version != again.Version {
+			t.Fatalf("re-adding a card: version %d, was %d, %v", same.Version, again.Version, err)
+		}
+		// Closed is final: no field changes, no card is added.
+		cur := again
+		for _, body := range []string{`{"status":"resolved","resolution":"no_action"}`, `{"status":"closed"}`} {
+			if cur, err = desk.UpdateCase(ctx, p, a, v.Ref, cur.ETag(), patchJSON(t, body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, body := range []string{`{"priority":"urgent"}`, `{"tags":["late"]}`, `{"assignee":"agent@example.com"}`} {
+			if _, err := desk.UpdateCase(ctx, p, a, v.Ref, cur.ETag(), patchJSON(t, body)); codeOf(err) != cases.CodeInvalidTransition {
+				t.Errorf("%s on a closed case: %v", body, err)
+			}
+		}
+		if _, err := desk.AddCard(ctx, p, a, v.Ref, cases.CardInput{ClaimCode: "UJMI-KOLP-QAZX", FaceValueMinor: i64(100), Currency: "USD", Marketplace: "US"}); codeOf(err) != cases.CodeInvalidTransition {
+			t.Fatalf("card added to a closed case: %v", err)
+		}
+		// The idempotency hash is keyed: another desk key gives another hash.
+		otherKeys := modelstest.Keys
+		otherKeys.Idempotency = []byte("another idempotency key of 32 b.")
+		if string(desk.RequestHash("POST", "/x", []byte("{}"))) == string(cases.New(cases.Config{DB: db, Keys: otherKeys}).RequestHash("POST", "/x", []byte("{}"))) {
+			t.Fatal("the request hash does not depend on the key")
+		}
+	})
+}
+
+func mustCardID(t *testing.T, v cases.CaseView) int64 {
+	t.Helper()
+	if len(v.Cards) == 0 {
+		t.Fatal("case without cards")
+	}
+	return v.Cards[0].ID
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 
@@ -44,7 +45,7 @@ func (s *Server) idempotent(c *gin.Context) {
 	}
 	c.Request.Body = io.NopCloser(bytes.NewReader(body))
 	owner := cases.IdempotencyOwner(principal(c))
-	stored, err := s.desk.BeginIdempotent(c.Request.Context(), owner, key, cases.RequestHash(c.Request.Method, c.Request.URL.Path, body))
+	stored, err := s.desk.BeginIdempotent(c.Request.Context(), owner, key, s.desk.RequestHash(c.Request.Method, c.Request.URL.Path, body))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -68,7 +69,9 @@ func (s *Server) idempotent(c *gin.Context) {
 			ans.Headers[h] = v
 		}
 	}
-	if err := s.desk.FinishIdempotent(c.Request.Context(), owner, key, ans); err != nil && w.Status() < http.StatusInternalServerError {
+	// A client that hung up must not leave its key in progress for a day.
+	finish := context.WithoutCancel(c.Request.Context())
+	if err := s.desk.FinishIdempotent(finish, owner, key, ans); err != nil && w.Status() < http.StatusInternalServerError {
 		s.log.WarnContext(c.Request.Context(), "idempotent answer not stored", "request_id", requestID(c), "error", err.Error())
 	}
 }

@@ -228,3 +228,15 @@ func UpdateCaseTexts(ctx context.Context, tx *gorm.DB, id int64, summary, descri
 	return tx.WithContext(ctx).Model(&Case{}).Where("id = ?", id).
 		Updates(map[string]any{"summary": summary, "description": description, "tags": tags}).Error
 }
+
+// TouchCasesOfCard moves the version of every case a card is on, because the card shows in them.
+func TouchCasesOfCard(ctx context.Context, tx *gorm.DB, cardID int64, now time.Time) error {
+	return tx.WithContext(ctx).Exec(`UPDATE cases SET version = version + 1, updated_at = ?
+		WHERE id IN (SELECT case_id FROM case_cards WHERE card_id = ?)`, now, cardID).Error
+}
+
+// TouchCasesOfAccount moves the version of every case naming an account.
+func TouchCasesOfAccount(ctx context.Context, tx *gorm.DB, accountID int64, now time.Time) error {
+	return tx.WithContext(ctx).Exec(`UPDATE cases SET version = version + 1, updated_at = ?
+		WHERE customer_account_id = ? OR intended_account_id = ?`, now, accountID, accountID).Error
+}
