@@ -122,6 +122,9 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 	if err := models.UpdateCaseTexts(ctx, tx, c.ID, red.Redact(c.Summary), red.Redact(c.Description), tags); err != nil {
 		return CaseView{}, err
 	}
+	if err := models.RedactExternalRefs(ctx, tx, c.ID, red.Redact); err != nil {
+		return CaseView{}, err
+	}
 	if c, err = models.CaseByID(ctx, tx, c.ID); err != nil {
 		return CaseView{}, err
 	}

@@ -23,6 +23,7 @@ func TestAddCardAndCardEndpoints(t *testing.T) {
 		in := wrongAccountCase(testCode, "")
 		in.Summary = "customer also has LKJH-GFDS-POIU"
 		in.Tags = []string{"lkjh gfds poiu"}
+		in.External = &cases.ExternalInput{System: "jira", ID: "code LKJHGFDSPOIU", URL: "https://jira.example/lkjh-gfds-poiu"}
 		first := create(t, desk, p, in)
 		if !strings.Contains(first.Summary, "LKJH-GFDS-POIU") {
 			t.Fatal("precondition: the second code is not yet a card of the case")
@@ -34,6 +35,9 @@ func TestAddCardAndCardEndpoints(t *testing.T) {
 		v, err := desk.AddCard(ctx, p, a, first.Ref, added)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if v.External == nil || strings.Contains(strings.ToUpper(v.External.ID+*v.External.URL), "LKJH") {
+			t.Fatalf("external reference kept the new card's code: %+v", v.External)
 		}
 		if len(v.Cards) != 2 || strings.Contains(strings.ToUpper(v.Summary), "LKJH") || v.Summary != "customer also has [claim code ••••POIU]" || v.Tags[0] != "[claim code ••••POIU]" {
 			t.Fatalf("after adding the card: cards %d, summary %q, tags %v", len(v.Cards), v.Summary, v.Tags)

@@ -240,3 +240,28 @@ func TouchCasesOfAccount(ctx context.Context, tx *gorm.DB, accountID int64, now 
 	return tx.WithContext(ctx).Exec(`UPDATE cases SET version = version + 1, updated_at = ?
 		WHERE customer_account_id = ? OR intended_account_id = ?`, now, accountID, accountID).Error
 }
+
+// RedactExternalRefs rewrites a case's references with redact (a new card made more of them
+// secret). Only changed rows are written.
+func RedactExternalRefs(ctx context.Context, tx *gorm.DB, caseID int64, redact func(string) string) error {
+	refs, err := ExternalRefsOfCase(ctx, tx, caseID)
+	if err != nil {
+		return err
+	}
+	for _, r := range refs {
+		id := redact(r.ExternalID)
+		url := r.URL
+		if url != nil {
+			u := redact(*url)
+			url = &u
+		}
+		if id == r.ExternalID && (url == nil || *url == *r.URL) {
+			continue
+		}
+		if err := tx.WithContext(ctx).Model(&ExternalRef{}).Where("id = ?", r.ID).
+			Updates(map[string]any{"external_id": id, "url": url}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
