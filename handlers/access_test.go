@@ -130,3 +130,19 @@ func TestScopesCoverEveryRoleRequirement(t *testing.T) {
 		}
 	}
 }
+
+// TestNoRouteChangesHistory: R9 has no endpoint that updates or deletes communications,
+// postings, approvals or audit events.
+func TestNoRouteChangesHistory(t *testing.T) {
+	s := &Server{}
+	for _, rt := range s.routes() {
+		if rt.method == http.MethodGet || rt.method == http.MethodPost {
+			continue
+		}
+		for _, history := range []string{"communications", "postings", "approvals", "audit"} {
+			if strings.Contains(rt.path, history) {
+				t.Errorf("%s %s changes append-only history", rt.method, rt.path)
+			}
+		}
+	}
+}

@@ -36,6 +36,8 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/api/v1/cases/:ref", api(cases.ScopeCasesRead), s.getCase},
 		{http.MethodPatch, "/api/v1/cases/:ref", api(cases.ScopeCasesWrite), s.updateCase},
 		{http.MethodPost, "/api/v1/cases/:ref/cards", api(cases.ScopeCasesWrite), s.addCard},
+		{http.MethodPost, "/api/v1/cases/:ref/communications", api(cases.ScopeCasesWrite), s.addCommunication},
+		{http.MethodGet, "/api/v1/cases/:ref/communications", api(cases.ScopeCasesRead), s.listCommunications},
 		{http.MethodGet, "/api/v1/cards/:id", api(cases.ScopeCasesRead), s.getCard},
 		{http.MethodPatch, "/api/v1/cards/:id", api(cases.ScopeCasesWrite), s.updateCard},
 		{http.MethodGet, "/api/v1/audit", api(cases.ScopeAdmin), s.listAudit},
