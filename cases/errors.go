@@ -28,6 +28,8 @@ var (
 	ErrMalformed = errors.New("malformed request")
 	// ErrTooLarge: the request body is over its limit (413).
 	ErrTooLarge = errors.New("request too large")
+	// ErrUnsupportedMedia: an upload of a type the desk does not take (415).
+	ErrUnsupportedMedia = errors.New("unsupported media type")
 )
 
 // The problem codes of SPEC 4.2. They are part of the API contract.
@@ -98,6 +100,8 @@ func (e *RuleError) Unwrap() error {
 		return ErrMalformed
 	case CodeTooLarge:
 		return ErrTooLarge
+	case CodeUnsupportedMediaType:
+		return ErrUnsupportedMedia
 	}
 	return ErrInvalid
 }

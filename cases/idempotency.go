@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"hash"
 	"strconv"
 	"time"
 
@@ -34,10 +35,16 @@ func IdempotencyOwner(p Principal) string {
 // RequestHash is what a key is bound to: the method, the path and the body. It is keyed: a body
 // may hold a claim code, and a plain hash of a short, predictable body could be guessed offline.
 func (d *Desk) RequestHash(method, path string, body []byte) []byte {
-	h := hmac.New(sha256.New, d.keys.Idempotency)
-	h.Write([]byte(method + " " + path + "\n"))
+	h := d.RequestHasher(method, path)
 	h.Write(body)
 	return h.Sum(nil)
+}
+
+// RequestHasher returns RequestHash as a stream, for bodies too large to hold.
+func (d *Desk) RequestHasher(method, path string) hash.Hash {
+	h := hmac.New(sha256.New, d.keys.Idempotency)
+	h.Write([]byte(method + " " + path + "\n"))
+	return h
 }
 
 // validKey accepts 1–255 visible ASCII characters, as the usual UUIDs and ticket ids are.

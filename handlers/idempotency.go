@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 
 	"github.com/gin-gonic/gin"
 
@@ -38,14 +39,26 @@ func (s *Server) idempotent(c *gin.Context) {
 		c.Next()
 		return
 	}
-	body, err := io.ReadAll(c.Request.Body)
+	// The body is hashed on its way to a temporary file: an upload is never held whole in memory.
+	spool, err := os.CreateTemp("", "giftdesk-request-*")
 	if err != nil {
-		s.fail(c, &cases.RuleError{Code: cases.CodeTooLarge, Message: "the body is larger than allowed"})
+		s.fail(c, err)
 		return
 	}
-	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	defer os.Remove(spool.Name())
+	defer spool.Close()
+	hash := s.desk.RequestHasher(c.Request.Method, c.Request.URL.Path)
+	if _, err := io.Copy(io.MultiWriter(spool, hash), c.Request.Body); err != nil {
+		s.fail(c, uploadError(err))
+		return
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Request.Body = spool
 	owner := cases.IdempotencyOwner(principal(c))
-	stored, err := s.desk.BeginIdempotent(c.Request.Context(), owner, key, s.desk.RequestHash(c.Request.Method, c.Request.URL.Path, body))
+	stored, err := s.desk.BeginIdempotent(c.Request.Context(), owner, key, hash.Sum(nil))
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -92,6 +92,8 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, cases.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, cases.ErrUnsupportedMedia):
+		return http.StatusUnsupportedMediaType
 	case errors.Is(err, cases.ErrInvalid):
 		return http.StatusUnprocessableEntity
 	}

@@ -38,6 +38,9 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/api/v1/cases/:ref/cards", api(cases.ScopeCasesWrite), s.addCard},
 		{http.MethodPost, "/api/v1/cases/:ref/communications", api(cases.ScopeCasesWrite), s.addCommunication},
 		{http.MethodGet, "/api/v1/cases/:ref/communications", api(cases.ScopeCasesRead), s.listCommunications},
+		{http.MethodPost, uploadPath, api(cases.ScopeCasesWrite), s.addEvidence},
+		{http.MethodGet, "/api/v1/evidence/:id/file", api(cases.ScopeCasesRead), s.evidenceFile},
+		{http.MethodPost, "/api/v1/evidence/:id/verify", api(cases.ScopeCasesWrite), s.verifyEvidence},
 		{http.MethodGet, "/api/v1/cards/:id", api(cases.ScopeCasesRead), s.getCard},
 		{http.MethodPatch, "/api/v1/cards/:id", api(cases.ScopeCasesWrite), s.updateCard},
 		{http.MethodGet, "/api/v1/audit", api(cases.ScopeAdmin), s.listAudit},
@@ -58,12 +61,21 @@ func (s *Server) register(r *gin.Engine) {
 	registerRoutes(r, s, s.routes())
 }
 
+// uploadPath is the one route whose body is a multipart upload, with its own limit.
+const uploadPath = "/api/v1/cases/:ref/evidence"
+
 func registerRoutes(r *gin.Engine, s *Server, table []route) {
-	apiGroup := r.Group("/api/v1", limitJSONBody)
+	apiGroup := r.Group("/api/v1")
 	pages := r.Group("/", noStore)
 	for _, rt := range table {
 		rel, isAPI := cutPrefix(rt.path, "/api/v1")
 		var chain []gin.HandlerFunc
+		switch {
+		case rt.path == uploadPath:
+			chain = append(chain, limitUpload)
+		case isAPI:
+			chain = append(chain, limitJSONBody)
+		}
 		if !isAPI && rt.method != http.MethodGet && rt.method != http.MethodHead {
 			chain = append(chain, s.crossOrigin)
 		}

@@ -1,0 +1,125 @@
+package models
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// EvidenceChunkSize is the size of the chunks evidence bytes are stored in: a file is never held
+// whole in memory, on the way in or out.
+const EvidenceChunkSize = 256 << 10
+
+// EvidenceFile is the content of an uploaded file, stored once per sha256.
+type EvidenceFile struct {
+	ID          int64
+	SHA256      string `gorm:"column:sha256"`
+	Size        int64
+	ContentType string
+	CreatedAt   time.Time
+}
+
+// Evidence is one upload on a case.
+type Evidence struct {
+	ID               int64
+	CaseID           int64
+	FileID           int64
+	Kind             string
+	FileName         string
+	UploadedByID     int64
+	UploadedAt       time.Time
+	StoreName        *string
+	StoreLocation    *string
+	PurchasedAt      *string
+	AmountMinor      *int64
+	Currency         *string
+	CardLast4        *string `gorm:"column:card_last4"`
+	PosTransactionID *string
+	Note             string
+	Verification     string
+	VerifiedByID     *int64
+	VerifiedAt       *time.Time
+	VerificationNote *string
+	Flags            StringList
+}
+
+// TableName names the table.
+func (Evidence) TableName() string { return "evidence" }
+
+// StoreEvidenceFile writes r (of size bytes) as the file with this sha256 unless it is stored
+// already, reading and writing one chunk at a time, and returns the file's id.
+func StoreEvidenceFile(ctx context.Context, tx *gorm.DB, sha string, size int64, contentType string, r io.Reader, now time.Time) (int64, error) {
+	f := EvidenceFile{SHA256: sha, Size: size, ContentType: contentType, CreatedAt: now}
+	inserted, err := InsertIgnoringConflict(ctx, tx, &f, "sha256")
+	if err != nil {
+		return 0, err
+	}
+	if !inserted {
+		var id int64
+		err := tx.WithContext(ctx).Raw(`SELECT id FROM evidence_files WHERE sha256 = ?`, sha).Scan(&id).Error
+		return id, err
+	}
+	buf := make([]byte, EvidenceChunkSize)
+	for seq := 0; ; seq++ {
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			if err := tx.WithContext(ctx).Exec(`INSERT INTO evidence_file_chunks (file_id, seq, data) VALUES (?, ?, ?)`, f.ID, seq, buf[:n]).Error; err != nil {
+				return 0, err
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return f.ID, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// InsertEvidence writes an upload's row.
+func InsertEvidence(ctx context.Context, tx *gorm.DB, e *Evidence) error {
+	return tx.WithContext(ctx).Create(e).Error
+}
+
+// EvidenceByID finds an upload and its file.
+func EvidenceByID(ctx context.Context, db *gorm.DB, id int64) (Evidence, EvidenceFile, error) {
+	var e Evidence
+	if err := db.WithContext(ctx).Where("id = ?", id).Take(&e).Error; err != nil {
+		return e, EvidenceFile{}, notFound(err)
+	}
+	var f EvidenceFile
+	err := db.WithContext(ctx).Where("id = ?", e.FileID).Take(&f).Error
+	return e, f, notFound(err)
+}
+
+// EvidenceByIDForUpdate finds and locks an upload.
+func EvidenceByIDForUpdate(ctx context.Context, tx *gorm.DB, id int64) (Evidence, error) {
+	var e Evidence
+	err := ForUpdate(tx.WithContext(ctx)).Where("id = ?", id).Take(&e).Error
+	return e, notFound(err)
+}
+
+// UpdateEvidence writes the given columns of an upload.
+func UpdateEvidence(ctx context.Context, tx *gorm.DB, id int64, changes map[string]any) error {
+	return tx.WithContext(ctx).Model(&Evidence{}).Where("id = ?", id).Updates(changes).Error
+}
+
+// CasesWithEvidence returns the ids of other cases holding the same file or POS transaction.
+func CasesWithEvidence(ctx context.Context, tx *gorm.DB, fileID int64, pos *string, exceptCase int64) (byFile, byPOS []int64, err error) {
+	if err = tx.WithContext(ctx).Raw(`SELECT DISTINCT case_id FROM evidence WHERE file_id = ? AND case_id <> ? ORDER BY case_id`, fileID, exceptCase).
+		Scan(&byFile).Error; err != nil || pos == nil {
+		return
+	}
+	err = tx.WithContext(ctx).Raw(`SELECT DISTINCT case_id FROM evidence WHERE pos_transaction_id = ? AND case_id <> ? ORDER BY case_id`, *pos, exceptCase).
+		Scan(&byPOS).Error
+	return
+}
+
+// EvidenceChunk reads chunk seq of a file.
+func EvidenceChunk(ctx context.Context, db *gorm.DB, fileID int64, seq int) ([]byte, error) {
+	var data []byte
+	err := db.WithContext(ctx).Raw(`SELECT data FROM evidence_file_chunks WHERE file_id = ? AND seq = ?`, fileID, seq).Row().Scan(&data)
+	return data, err
+}
