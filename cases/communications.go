@@ -93,6 +93,8 @@ func (d *Desk) AddCommunication(ctx context.Context, p Principal, a Actor, ref s
 			f.add("occurred_at", "must be an RFC 3339 time, e.g. 2026-11-20T10:00:00Z")
 		case t.After(now.Add(maxFutureOccurredAt)):
 			f.add("occurred_at", "must not be more than 5 minutes in the future")
+		case t.UTC().Year() < 1900:
+			f.add("occurred_at", "must be a date after 1900")
 		default:
 			occurred = t.UTC().Truncate(time.Microsecond)
 		}
@@ -128,6 +130,9 @@ func (d *Desk) AddCommunication(ctx context.Context, p Principal, a Actor, ref s
 		if err != nil {
 			return err
 		}
+		if c.Status == string(StatusClosed) {
+			return &RuleError{Code: CodeInvalidTransition, Field: "status", Message: "a closed case is final: nothing is added to it"}
+		}
 		if supersedes != nil {
 			old, err := models.CommunicationByID(ctx, tx, *supersedes)
 			if errors.Is(err, models.ErrNotFound) || (err == nil && old.CaseID != c.ID) {
@@ -151,7 +156,12 @@ func (d *Desk) AddCommunication(ctx context.Context, p Principal, a Actor, ref s
 			return err
 		}
 		if direction == "outbound" {
-			if err := models.MarkFirstResponse(ctx, tx, c.ID, occurred, now); err != nil {
+			// Never before the case existed: a back-dated reply must not meet the deadline.
+			respondedAt := occurred
+			if respondedAt.Before(c.CreatedAt) {
+				respondedAt = c.CreatedAt
+			}
+			if err := models.MarkFirstResponse(ctx, tx, c.ID, respondedAt, now); err != nil {
 				return err
 			}
 		}

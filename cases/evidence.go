@@ -50,10 +50,11 @@ type Spooled struct {
 	Head   []byte
 }
 
-// SpoolUpload copies r to a temporary file, never holding it in memory, and refuses it with 413
-// once it passes MaxEvidenceBytes.
-func SpoolUpload(r io.Reader) (*Spooled, error) {
-	f, err := os.CreateTemp("", "giftdesk-upload-*")
+// SpoolUpload copies r to a temporary file in dir (on disk, beside the data: the system's temp
+// folder may live in memory), never holding it in memory, and refuses it with 413 once it passes
+// MaxEvidenceBytes.
+func SpoolUpload(r io.Reader, dir string) (*Spooled, error) {
+	f, err := os.CreateTemp(dir, "giftdesk-upload-*")
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +151,16 @@ func safeFileName(name string) string {
 	if name == "." || name == "/" {
 		name = ""
 	}
-	return truncate(name, 255)
+	return truncate(name, 4096)
+}
+
+// truncateRunes cuts s to at most n characters.
+func truncateRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
 }
 
 func (d *Desk) evidenceFields(in EvidenceFields) (models.Evidence, error) {
@@ -195,8 +205,15 @@ func (d *Desk) evidenceFields(in EvidenceFields) (models.Evidence, error) {
 			f.add("purchased_at", "must be an RFC 3339 time or a YYYY-MM-DD date")
 		case t.After(now.Add(maxFutureOccurredAt)) || (len(s) == 10 && t.After(now)):
 			f.add("purchased_at", "must not be in the future")
+		case t.UTC().Year() < 1900:
+			f.add("purchased_at", "must be a date after 1900")
 		default:
-			e.PurchasedAt = &s
+			// Stored normalised: a date as a date, a time in UTC at second precision.
+			norm := t.Format("2006-01-02")
+			if len(s) != 10 {
+				norm = t.UTC().Truncate(time.Second).Format(time.RFC3339)
+			}
+			e.PurchasedAt = &norm
 		}
 	}
 	if s := strings.ToUpper(strings.TrimSpace(in.CardLast4)); s != "" {
@@ -260,13 +277,28 @@ func (d *Desk) AddEvidence(ctx context.Context, p Principal, a Actor, ref string
 				*s = red.Redact(*s)
 			}
 		}
-		e.Note, e.FileName = red.Redact(e.Note), red.Redact(e.FileName)
+		// Redacted before it is cut, so that a code at the end is neither half kept nor overlong.
+		e.Note, e.FileName = red.Redact(e.Note), truncateRunes(red.Redact(e.FileName), 255)
 		e.CaseID, e.FileID, e.UploadedByID, e.UploadedAt = c.ID, fileID, p.UserID, now
-		if e.CardLast4 != nil {
-			cards, err := models.CardsOfCase(ctx, tx, c.ID)
+		cards, err := models.CardsOfCase(ctx, tx, c.ID)
+		if err != nil {
+			return err
+		}
+		if e.Currency != nil {
+			// A receipt is in the currency of the case: its customer's marketplace or one of its cards.
+			acct, err := models.AccountsByID(ctx, tx, []int64{c.CustomerAccountID})
 			if err != nil {
 				return err
 			}
+			ok := acct[c.CustomerAccountID].Marketplace != nil && string(Marketplace(*acct[c.CustomerAccountID].Marketplace).Currency()) == *e.Currency
+			for _, card := range cards {
+				ok = ok || card.Currency == *e.Currency
+			}
+			if !ok {
+				return &RuleError{Code: CodeMarketplaceMismatch, Field: "currency", Message: "the receipt's currency is not the case's: neither the customer's marketplace nor a card's"}
+			}
+		}
+		if e.CardLast4 != nil {
 			if !slices.ContainsFunc(cards, func(card models.GiftCard) bool {
 				return (card.ClaimCodeLast4 != nil && *card.ClaimCodeLast4 == *e.CardLast4) ||
 					(card.Serial != nil && strings.HasSuffix(*card.Serial, *e.CardLast4))
@@ -283,6 +315,11 @@ func (d *Desk) AddEvidence(ctx context.Context, p Principal, a Actor, ref string
 		}
 		if err := models.InsertEvidence(ctx, tx, &e); err != nil {
 			return err
+		}
+		if len(byFile)+len(byPOS) > 0 {
+			if err := models.FlagEvidenceOnOtherCases(ctx, tx, fileID, e.PosTransactionID, c.ID, FlagPossibleDuplicate); err != nil {
+				return err
+			}
 		}
 		links := map[string][]int64{"evidence_file": byFile, "pos_transaction": byPOS}
 		for _, reason := range []string{"evidence_file", "pos_transaction"} {
@@ -374,7 +411,7 @@ func (d *Desk) VerifyEvidence(ctx context.Context, p Principal, a Actor, id int6
 	if verdict != "verified" && verdict != "rejected" {
 		f.add("verdict", "must be verified or rejected")
 	}
-	note = f.text("note", note, 2000, verdict == "rejected")
+	note = f.text("note", note, 2000, true)
 	if err := f.err(); err != nil {
 		return EvidenceView{}, err
 	}
@@ -389,6 +426,11 @@ func (d *Desk) VerifyEvidence(ctx context.Context, p Principal, a Actor, id int6
 		}
 		if e.UploadedByID == p.UserID {
 			return Forbidden(CodeFourEyes, "the person who uploaded evidence cannot verify it")
+		}
+		if c, err := models.CaseByID(ctx, tx, e.CaseID); err != nil {
+			return err
+		} else if c.Status == string(StatusClosed) {
+			return &RuleError{Code: CodeInvalidTransition, Field: "status", Message: "a closed case is final: its evidence is not verified any more"}
 		}
 		if e.Verification != "unverified" {
 			return &RuleError{Code: CodeAlreadyDecided, Message: "this evidence is already " + e.Verification}

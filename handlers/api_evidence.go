@@ -12,14 +12,29 @@ import (
 	"giftdesk/cases"
 )
 
-// maxUploadBody bounds an evidence upload: the file plus its form fields and multipart framing.
-const maxUploadBody = cases.MaxEvidenceBytes + 1<<20
+// maxUploadBody bounds an evidence upload, fields and framing included (issue 15: a declared
+// length over 10 MiB is refused at once).
+const maxUploadBody = cases.MaxEvidenceBytes
 
-// limitUpload refuses a declared Content-Length over the upload limit before reading, and stops a
-// body that grows past it while streaming.
-func limitUpload(c *gin.Context) {
+// maxUploadParts bounds the parts of an upload: the contract has eleven fields and one file.
+const maxUploadParts = 32
+
+// uploadFields are the form fields SPEC 4.2 defines; other parts are drained unread.
+var uploadFields = map[string]bool{"kind": true, "store_name": true, "store_location": true, "purchased_at": true,
+	"amount_minor": true, "currency": true, "card_last4": true, "pos_transaction_id": true, "note": true}
+
+// limitUpload refuses a declared Content-Length over the upload limit before reading, stops a
+// body that grows past it while streaming, and lets a bounded number of uploads run at once.
+func (s *Server) limitUpload(c *gin.Context) {
 	if c.Request.ContentLength > maxUploadBody {
 		writeProblem(c, http.StatusRequestEntityTooLarge, cases.CodeTooLarge, "evidence uploads are at most 10 MiB", nil)
+		return
+	}
+	select {
+	case s.uploads <- struct{}{}:
+		defer func() { <-s.uploads }()
+	case <-c.Request.Context().Done():
+		c.Abort()
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxUploadBody)
@@ -53,7 +68,7 @@ func (s *Server) addEvidence(c *gin.Context) {
 			file.Close()
 		}
 	}()
-	for {
+	for parts := 0; ; parts++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			break
@@ -62,28 +77,41 @@ func (s *Server) addEvidence(c *gin.Context) {
 			s.fail(c, uploadError(err))
 			return
 		}
-		if part.FormName() == "file" {
+		if parts == maxUploadParts {
+			s.fail(c, &cases.RuleError{Code: cases.CodeMalformedJSON, Message: "an upload has one file and at most a few fields"})
+			return
+		}
+		name := part.FormName()
+		switch {
+		case name == "file":
 			if file != nil {
 				s.fail(c, cases.Invalid("file", "send one file per upload"))
 				return
 			}
-			if file, err = cases.SpoolUpload(part); err != nil {
+			if file, err = cases.SpoolUpload(part, s.tempDir); err != nil {
 				s.fail(c, uploadError(err))
 				return
 			}
 			fields["file_name"] = part.FileName()
-			continue
+		case uploadFields[name]:
+			value, err := io.ReadAll(io.LimitReader(part, 64<<10+1))
+			if err != nil {
+				s.fail(c, uploadError(err))
+				return
+			}
+			if len(value) > 64<<10 {
+				s.fail(c, cases.Invalid(name, "is longer than 64 KiB"))
+				return
+			}
+			fields[name] = string(value)
+		default:
+			// Unknown parts are drained unread: they cost bandwidth, never memory, and their
+			// names are never echoed.
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				s.fail(c, uploadError(err))
+				return
+			}
 		}
-		value, err := io.ReadAll(io.LimitReader(part, 64<<10+1))
-		if err != nil {
-			s.fail(c, uploadError(err))
-			return
-		}
-		if len(value) > 64<<10 {
-			s.fail(c, cases.Invalid(part.FormName(), "is longer than 64 KiB"))
-			return
-		}
-		fields[part.FormName()] = string(value)
 	}
 	if file == nil {
 		s.fail(c, cases.Invalid("file", "is required"))
@@ -120,6 +148,10 @@ func (s *Server) evidenceFile(c *gin.Context) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Cache-Control", "private, no-store")
+	// Many small ranges would each fetch a chunk from the database: past a few, send the file.
+	if strings.Count(c.Request.Header.Get("Range"), ",") >= 5 {
+		c.Request.Header.Del("Range")
+	}
 	http.ServeContent(c.Writer, c.Request, "", content.UploadedAt, content)
 }
 

@@ -200,3 +200,70 @@ func idText(id int64) string {
 	_ = json.Unmarshal(b, &v)
 	return v.ID
 }
+
+// Findings of the hostile review of issue 15, each kept as a test.
+func TestEvidenceReviewRegressions(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		h := newHarness(t, db)
+		agent := h.token("agent@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite)
+		second := h.token("agent2@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite)
+		ref := h.newCase(agent, "r1")
+		// Dates that Go parses but no column or JSON takes, and long fractions: 4xx or normalised.
+		for _, date := range []string{"0000-01-01T00:00:00+01:00", "1899-12-31"} {
+			if w := h.upload(agent, ref, map[string]string{"kind": "receipt", "amount_minor": "100", "currency": "USD", "purchased_at": date}, "r.png", pngBytes); w.Code != http.StatusUnprocessableEntity {
+				t.Errorf("purchased_at %s: %d %s", date, w.Code, w.Body)
+			}
+		}
+		long := h.upload(agent, ref, map[string]string{"kind": "receipt", "amount_minor": "100", "currency": "USD",
+			"purchased_at": "2026-01-01T00:00:00." + strings.Repeat("0", 60) + "Z"}, "r.png", pngBytes)
+		if long.Code != http.StatusCreated || !strings.Contains(long.Body.String(), `"purchased_at":"2026-01-01T00:00:00Z"`) {
+			t.Fatalf("long fraction: %d %s", long.Code, long.Body)
+		}
+		comm := h.do(request{method: http.MethodPost, path: "/api/v1/cases/" + ref + "/communications", token: agent,
+			body: strings.NewReader(`{"channel":"phone","direction":"inbound","occurred_at":"0000-01-01T00:00:00+01:00","body":"x"}`)})
+		expectProblem(t, comm, http.StatusUnprocessableEntity, cases.CodeValidationFailed)
+		// A long file name ending in the case's code: redacted, then cut; never a 500.
+		name := strings.Repeat("n", 240) + "AB12CDEF34GH56.png"
+		if w := h.upload(agent, ref, map[string]string{"kind": "other"}, name, append(pngBytes, 1)); w.Code != http.StatusCreated || strings.Contains(w.Body.String(), "CDEF34") {
+			t.Fatalf("long file name: %d %s", w.Code, w.Body)
+		}
+		// Unknown parts are drained and never echoed; too many parts are refused.
+		odd := map[string]string{"kind": "other", strings.Repeat("z", 2000): "v"}
+		if w := h.upload(agent, ref, odd, "o.png", append(pngBytes, 2)); w.Code != http.StatusCreated || strings.Contains(w.Body.String(), "zzzz") {
+			t.Fatalf("unknown field: %d", w.Code)
+		}
+		many := map[string]string{"kind": "other"}
+		for i := 0; i < 40; i++ {
+			many["x"+idText(int64(i+1))] = "1"
+		}
+		if w := h.upload(agent, ref, many, "m.png", append(pngBytes, 3)); w.Code != http.StatusBadRequest {
+			t.Fatalf("40 parts: %d", w.Code)
+		}
+		// A receipt in another currency than the case's.
+		if w := h.upload(agent, ref, map[string]string{"kind": "receipt", "amount_minor": "100", "currency": "JPY", "purchased_at": "2026-11-01"}, "j.png", append(pngBytes, 4)); w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), cases.CodeMarketplaceMismatch) {
+			t.Fatalf("JPY receipt on a US case: %d %s", w.Code, w.Body)
+		}
+		// Many ranges get the whole file.
+		var ev cases.EvidenceView
+		_ = json.Unmarshal(long.Body.Bytes(), &ev)
+		ranges := h.do(request{method: http.MethodGet, path: "/api/v1/evidence/" + idText(ev.ID) + "/file", token: agent,
+			header: map[string]string{"Range": "bytes=0-0,1-1,2-2,3-3,4-4,5-5,6-6"}})
+		if ranges.Code != http.StatusOK || ranges.Body.Len() != len(pngBytes) {
+			t.Fatalf("many ranges: %d, %d bytes", ranges.Code, ranges.Body.Len())
+		}
+		// A verdict needs a note.
+		verify := h.do(request{method: http.MethodPost, path: "/api/v1/evidence/" + idText(ev.ID) + "/verify", token: second, body: strings.NewReader(`{"verdict":"verified"}`)})
+		expectProblem(t, verify, http.StatusUnprocessableEntity, cases.CodeValidationFailed)
+		// The earlier upload learns of a later duplicate.
+		other := h.newCase(agent, "r2")
+		h.upload(agent, other, map[string]string{"kind": "other"}, "copy.png", pngBytes)
+		again := h.do(request{method: http.MethodPost, path: "/api/v1/evidence/" + idText(ev.ID) + "/verify", token: second,
+			body: strings.NewReader(`{"verdict":"rejected","note":"duplicate of another case"}`)})
+		if again.Code != http.StatusOK || !strings.Contains(again.Body.String(), cases.FlagPossibleDuplicate) {
+			t.Fatalf("earlier evidence after a duplicate: %d %s", again.Code, again.Body)
+		}
+		if strings.Contains(h.logs.String(), `"status":500`) {
+			t.Fatal("a 500 in the log")
+		}
+	})
+}

@@ -40,7 +40,7 @@ func (s *Server) idempotent(c *gin.Context) {
 		return
 	}
 	// The body is hashed on its way to a temporary file: an upload is never held whole in memory.
-	spool, err := os.CreateTemp("", "giftdesk-request-*")
+	spool, err := os.CreateTemp(s.tempDir, "giftdesk-request-*")
 	if err != nil {
 		s.fail(c, err)
 		return

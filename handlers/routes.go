@@ -72,7 +72,7 @@ func registerRoutes(r *gin.Engine, s *Server, table []route) {
 		var chain []gin.HandlerFunc
 		switch {
 		case rt.path == uploadPath:
-			chain = append(chain, limitUpload)
+			chain = append(chain, s.limitUpload)
 		case isAPI:
 			chain = append(chain, limitJSONBody)
 		}

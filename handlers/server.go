@@ -25,6 +25,10 @@ type Config struct {
 	// TrustedProxies are the addresses or CIDR ranges of load balancers whose X-Forwarded-For and
 	// X-Forwarded-Proto headers are believed. Empty: the peer address is the client.
 	TrustedProxies []string
+	// TempDir receives uploads while they are checked; "" means the system's temporary folder.
+	TempDir string
+	// MaxUploads bounds the uploads running at once (default 8); more wait their turn.
+	MaxUploads int
 }
 
 // Server is the HTTP face of a Desk.
@@ -34,6 +38,8 @@ type Server struct {
 	pages   templates.Set
 	cop     *http.CrossOriginProtection
 	proxies []*net.IPNet
+	tempDir string
+	uploads chan struct{}
 	engine  *gin.Engine
 }
 
@@ -45,7 +51,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{desk: cfg.Desk, log: cfg.Logger, pages: pages, cop: http.NewCrossOriginProtection()}
+	s := &Server{desk: cfg.Desk, log: cfg.Logger, pages: pages, cop: http.NewCrossOriginProtection(), tempDir: cfg.TempDir}
+	if cfg.MaxUploads <= 0 {
+		cfg.MaxUploads = 8
+	}
+	s.uploads = make(chan struct{}, cfg.MaxUploads)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -123,3 +123,36 @@ func EvidenceChunk(ctx context.Context, db *gorm.DB, fileID int64, seq int) ([]b
 	err := db.WithContext(ctx).Raw(`SELECT data FROM evidence_file_chunks WHERE file_id = ? AND seq = ?`, fileID, seq).Row().Scan(&data)
 	return data, err
 }
+
+// FlagEvidenceOnOtherCases adds flag to the evidence of other cases holding the same file or POS
+// transaction, so that the earlier upload says what the later one found.
+func FlagEvidenceOnOtherCases(ctx context.Context, tx *gorm.DB, fileID int64, pos *string, exceptCase int64, flag string) error {
+	q := tx.WithContext(ctx).Where("case_id <> ?", exceptCase)
+	if pos != nil {
+		q = q.Where("file_id = ? OR pos_transaction_id = ?", fileID, *pos)
+	} else {
+		q = q.Where("file_id = ?", fileID)
+	}
+	var rows []Evidence
+	if err := q.Find(&rows).Error; err != nil {
+		return err
+	}
+	for _, e := range rows {
+		if containsString(e.Flags, flag) {
+			continue
+		}
+		if err := UpdateEvidence(ctx, tx, e.ID, map[string]any{"flags": append(StringList{}, append(e.Flags, flag)...)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

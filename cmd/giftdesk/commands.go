@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -124,7 +126,11 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 			return fmt.Errorf("demo data: %v", err)
 		}
 	}
-	srv, err := handlers.New(handlers.Config{Desk: o.desk, Logger: log, TrustedProxies: o.cfg.TrustedProxies})
+	tempDir, err := uploadDir(o.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	srv, err := handlers.New(handlers.Config{Desk: o.desk, Logger: log, TrustedProxies: o.cfg.TrustedProxies, TempDir: tempDir})
 	if err != nil {
 		return err
 	}
@@ -437,4 +443,20 @@ func startBackground(ctx context.Context, desk *cases.Desk, log *slog.Logger) fu
 		}
 	}()
 	return func() { <-done }
+}
+
+// uploadDir returns $GIFTDESK_DATA_DIR/uploads, where uploads wait while they are checked, and
+// removes what a killed server left there.
+func uploadDir(dataDir string) (string, error) {
+	dir := filepath.Join(dataDir, "uploads")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("GIFTDESK_DATA_DIR: cannot create %s: %v", dir, unwrapPathError(err))
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(dir, "giftdesk-*"))
+	for _, f := range leftovers {
+		if st, err := os.Stat(f); err == nil && time.Since(st.ModTime()) > time.Hour {
+			_ = os.Remove(f)
+		}
+	}
+	return dir, nil
 }
