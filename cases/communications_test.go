@@ -120,6 +120,16 @@ func TestCommunications(t *testing.T) {
 		if strings.Contains(strings.ToUpper(dumpDatabase(t, db)), "AB12CDEF34") {
 			t.Fatal("a communication stored the claim code")
 		}
+		// A closed case takes no new entry.
+		cur, _ := desk.GetCase(ctx, p, w.Ref)
+		for _, body := range []string{`{"status":"resolved","resolution":"no_action"}`, `{"status":"closed"}`} {
+			if cur, err = desk.UpdateCase(ctx, p, a, w.Ref, cur.ETag(), patchJSON(t, body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := add(w.Ref, cases.NewCommunication{Channel: "phone", Direction: "inbound", Body: "too late"}); codeOf(err) != cases.CodeInvalidTransition {
+			t.Fatalf("entry on a closed case: %v", err)
+		}
 	})
 }
 
