@@ -64,15 +64,9 @@ func (d *Desk) AddCard(ctx context.Context, p Principal, a Actor, ref string, in
 }
 
 func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, pc parsedCard) (CaseView, error) {
-	c, err := models.CaseByRefForUpdate(ctx, tx, ref)
-	if errors.Is(err, models.ErrNotFound) {
-		return CaseView{}, NotFound("case " + safeRef(ref))
-	}
+	c, err := lockOpenCase(ctx, tx, ref)
 	if err != nil {
 		return CaseView{}, err
-	}
-	if c.Status == string(StatusClosed) {
-		return CaseView{}, &RuleError{Code: CodeInvalidTransition, Field: "status", Message: "a closed case is final: no card can be added"}
 	}
 	var redeemedTo *int64
 	if pc.in.RedeemedTo != "" {

@@ -82,7 +82,7 @@ func (d *Desk) UpdateCase(ctx context.Context, p Principal, a Actor, ref, ifMatc
 			return err
 		}
 		if len(changes) > 0 && c.Status == string(StatusClosed) {
-			return &RuleError{Code: CodeInvalidTransition, Field: "status", Message: "a closed case is final: nothing on it changes"}
+			return errCaseClosed
 		}
 		if len(changes) == 0 {
 			view, err = d.caseView(ctx, tx, c)

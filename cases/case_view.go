@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -187,4 +188,23 @@ func safeRef(ref string) string {
 		return ref
 	}
 	return "with that ref"
+}
+
+// errCaseClosed refuses any addition to a closed case (R11: closed is final).
+var errCaseClosed = &RuleError{Code: CodeInvalidTransition, Field: "status", Message: "a closed case is final: nothing is added to it or changed on it"}
+
+// lockOpenCase locks the case with ref for the transaction: not found is a 404, and a closed case
+// takes nothing more.
+func lockOpenCase(ctx context.Context, tx *gorm.DB, ref string) (models.Case, error) {
+	c, err := models.CaseByRefForUpdate(ctx, tx, ref)
+	if errors.Is(err, models.ErrNotFound) {
+		return c, NotFound("case " + safeRef(ref))
+	}
+	if err != nil {
+		return c, err
+	}
+	if c.Status == string(StatusClosed) {
+		return c, errCaseClosed
+	}
+	return c, nil
 }

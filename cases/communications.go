@@ -123,15 +123,9 @@ func (d *Desk) AddCommunication(ctx context.Context, p Principal, a Actor, ref s
 	}
 	var view CommunicationView
 	err := d.inTx(ctx, func(tx *gorm.DB) error {
-		c, err := models.CaseByRefForUpdate(ctx, tx, ref)
-		if errors.Is(err, models.ErrNotFound) {
-			return NotFound("case " + safeRef(ref))
-		}
+		c, err := lockOpenCase(ctx, tx, ref)
 		if err != nil {
 			return err
-		}
-		if c.Status == string(StatusClosed) {
-			return &RuleError{Code: CodeInvalidTransition, Field: "status", Message: "a closed case is final: nothing is added to it"}
 		}
 		if supersedes != nil {
 			old, err := models.CommunicationByID(ctx, tx, *supersedes)

@@ -250,15 +250,9 @@ func (d *Desk) AddEvidence(ctx context.Context, p Principal, a Actor, ref string
 	}
 	var view EvidenceView
 	err = d.inTx(ctx, func(tx *gorm.DB) error {
-		c, err := models.CaseByRefForUpdate(ctx, tx, ref)
-		if errors.Is(err, models.ErrNotFound) {
-			return NotFound("case " + safeRef(ref))
-		}
+		c, err := lockOpenCase(ctx, tx, ref)
 		if err != nil {
 			return err
-		}
-		if c.Status == string(StatusClosed) {
-			return &RuleError{Code: CodeInvalidTransition, Field: "status", Message: "a closed case is final: no evidence can be added"}
 		}
 		now := d.now()
 		if _, err := file.file.Seek(0, io.SeekStart); err != nil {
