@@ -82,7 +82,7 @@ func registerRoutes(r *gin.Engine, s *Server, table []route) {
 		switch {
 		case rt.access.public:
 		case isAPI && rt.access.scope.Valid():
-			chain = append(chain, s.authenticateToken, s.requireScope(rt.access.scope))
+			chain = append(chain, s.authenticateToken, s.rateLimit, s.requireScope(rt.access.scope))
 			if rt.method == http.MethodPost {
 				chain = append(chain, s.idempotent)
 			}

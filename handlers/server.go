@@ -29,6 +29,9 @@ type Config struct {
 	TempDir string
 	// MaxUploads bounds the uploads running at once (default 8); more wait their turn.
 	MaxUploads int
+	// APIRate is GIFTDESK_API_RATE: requests per second per API token, burst twice that; 0 is
+	// no limit.
+	APIRate float64
 }
 
 // Server is the HTTP face of a Desk.
@@ -40,6 +43,7 @@ type Server struct {
 	proxies []*net.IPNet
 	tempDir string
 	uploads chan struct{}
+	limiter *tokenLimiter
 	engine  *gin.Engine
 }
 
@@ -56,6 +60,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxUploads = 8
 	}
 	s.uploads = make(chan struct{}, cfg.MaxUploads)
+	s.limiter = newTokenLimiter(cfg.APIRate)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

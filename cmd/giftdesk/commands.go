@@ -130,7 +130,7 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	srv, err := handlers.New(handlers.Config{Desk: o.desk, Logger: log, TrustedProxies: o.cfg.TrustedProxies, TempDir: tempDir})
+	srv, err := handlers.New(handlers.Config{Desk: o.desk, Logger: log, TrustedProxies: o.cfg.TrustedProxies, TempDir: tempDir, APIRate: o.cfg.APIRate})
 	if err != nil {
 		return err
 	}
