@@ -57,6 +57,7 @@ const (
 	CodeUnauthenticated       = "unauthenticated"
 	CodeUnavailable           = "database_unavailable"
 	CodeMalformedJSON         = "malformed_json"
+	CodeRequesterOnly         = "requester_only"
 )
 
 // FieldError names one invalid input field by its JSON name.
@@ -84,7 +85,7 @@ func (e *RuleError) Error() string {
 // Unwrap returns the sentinel of e's code.
 func (e *RuleError) Unwrap() error {
 	switch e.Code {
-	case CodeFourEyes, CodeRoleRequired, CodeScopeRequired:
+	case CodeFourEyes, CodeRoleRequired, CodeScopeRequired, CodeRequesterOnly:
 		return ErrForbidden
 	case CodeStaleVersion:
 		return ErrStale

@@ -1,0 +1,410 @@
+package cases
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"giftdesk/models"
+)
+
+// NewCorrection is the body of POST /api/v1/cases/{ref}/corrections (SPEC 4.2).
+type NewCorrection struct {
+	Kind        string `json:"kind"`
+	AmountMinor *int64 `json:"amount_minor"`
+	Currency    string `json:"currency"`
+	FromAccount string `json:"from_account"`
+	ToAccount   string `json:"to_account"`
+	CardID      string `json:"card_id"`
+	Reason      string `json:"reason"`
+	Reverses    string `json:"reverses"`
+}
+
+// ApprovalView is one approval of a correction.
+type ApprovalView struct {
+	By   string    `json:"by"`
+	At   time.Time `json:"at"`
+	Note string    `json:"note"`
+}
+
+// CorrectionView is a correction as SPEC 4.2 shows it.
+type CorrectionView struct {
+	ID                int64          `json:"id,string"`
+	Case              string         `json:"case"`
+	Kind              string         `json:"kind"`
+	Status            string         `json:"status"`
+	AmountMinor       int64          `json:"amount_minor"`
+	Currency          string         `json:"currency"`
+	FromAccount       string         `json:"from_account"`
+	ToAccount         string         `json:"to_account"`
+	CardID            *string        `json:"card_id"`
+	Reason            string         `json:"reason"`
+	RequiredApprovals int            `json:"required_approvals"`
+	Approvals         []ApprovalView `json:"approvals"`
+	RequestedBy       string         `json:"requested_by"`
+	DenialReason      *string        `json:"denial_reason"`
+	Reverses          *string        `json:"reverses"`
+	ReversedBy        *string        `json:"reversed_by"`
+	CreatedAt         time.Time      `json:"created_at"`
+	DecidedAt         *time.Time     `json:"decided_at"`
+}
+
+func (d *Desk) correctionView(ctx context.Context, db *gorm.DB, c models.Correction) (CorrectionView, error) {
+	v := CorrectionView{ID: c.ID, Kind: c.Kind, Status: c.Status, AmountMinor: c.AmountMinor, Currency: c.Currency,
+		CardID: idString(c.CardID), Reason: c.Reason, RequiredApprovals: c.RequiredApprovals, DenialReason: c.DenialReason,
+		Reverses: idString(c.ReversesID), CreatedAt: c.CreatedAt, DecidedAt: c.DecidedAt, Approvals: []ApprovalView{}}
+	kase, err := models.CaseByID(ctx, db, c.CaseID)
+	if err != nil {
+		return v, err
+	}
+	v.Case = kase.Ref
+	accts, err := models.AccountsByID(ctx, db, []int64{c.FromAccountID, c.ToAccountID})
+	if err != nil {
+		return v, err
+	}
+	v.FromAccount, v.ToAccount = accts[c.FromAccountID].AccountID, accts[c.ToAccountID].AccountID
+	u, err := models.UserByID(ctx, db, c.RequestedByID)
+	if err != nil {
+		return v, err
+	}
+	v.RequestedBy = u.Email
+	var reversal []int64
+	if err := db.WithContext(ctx).Model(&models.Correction{}).Where("reverses_id = ? AND status IN ('pending', 'applied')", c.ID).
+		Pluck("id", &reversal).Error; err != nil {
+		return v, err
+	}
+	if len(reversal) > 0 {
+		v.ReversedBy = idString(&reversal[0])
+	}
+	return v, nil
+}
+
+// RequestCorrection records a pending correction on a case after every request-time guard:
+// R4 marketplace_mismatch, R6 evidence_required, R7 exceeds_face_value (pending requests count,
+// so two requests cannot together promise more than the card holds), already_reversed and
+// card_frozen. The case moves to pending_approval. No money moves until a supervisor approves.
+func (d *Desk) RequestCorrection(ctx context.Context, p Principal, a Actor, ref string, in NewCorrection) (CorrectionView, error) {
+	if err := p.RequireScope(ScopeCorrectionsWrite); err != nil {
+		return CorrectionView{}, err
+	}
+	var f fieldErrors
+	kind := strings.TrimSpace(in.Kind)
+	if kind != "transfer" && kind != "credit" && kind != "reversal" {
+		f.add("kind", "must be transfer, credit or reversal")
+	}
+	reason := f.text("reason", in.Reason, 2000, true)
+	if kind != "reversal" {
+		if in.AmountMinor == nil || *in.AmountMinor <= 0 || *in.AmountMinor > maxFaceValueMinor {
+			f.add("amount_minor", "must be a positive amount in minor units")
+		}
+		if !Currency(strings.ToUpper(in.Currency)).Valid() {
+			f.add("currency", "must be one of "+joinNames(Currencies()))
+		}
+	}
+	if err := f.err(); err != nil {
+		return CorrectionView{}, err
+	}
+	var view CorrectionView
+	err := d.inTx(ctx, func(tx *gorm.DB) error {
+		kase, err := lockOpenCase(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if !Status(kase.Status).Open() {
+			return &RuleError{Code: CodeInvalidTransition, Field: "status", Message: "corrections are requested on open cases; reopen it first"}
+		}
+		red, err := d.caseRedactor(ctx, tx, kase.ID)
+		if err != nil {
+			return err
+		}
+		c := models.Correction{CaseID: kase.ID, Kind: kind, Status: "pending", Reason: red.Redact(reason), RequestedByID: p.UserID,
+			CreatedAt: d.now(), UpdatedAt: d.now()}
+		if kind == "reversal" {
+			err = d.reversalRequest(ctx, tx, kase, in, &c)
+		} else {
+			err = d.moneyRequest(ctx, tx, kase, in, &c)
+		}
+		if err != nil {
+			return err
+		}
+		c.RequiredApprovals = d.thresholds.RequiredApprovals(c.AmountMinor, Currency(c.Currency))
+		if err := models.InsertCorrection(ctx, tx, &c); err != nil {
+			if models.IsUniqueViolation(err) {
+				return &RuleError{Code: CodeAlreadyReversed, Field: "reverses", Message: "this correction already has a reversal"}
+			}
+			return err
+		}
+		if kase.Status != string(StatusPendingApproval) {
+			if _, err := models.UpdateCaseVersioned(ctx, tx, kase.ID, kase.Version, map[string]any{"status": string(StatusPendingApproval), "updated_at": d.now()}); err != nil {
+				return err
+			}
+		}
+		if view, err = d.correctionView(ctx, tx, c); err != nil {
+			return err
+		}
+		if err := d.audit(ctx, tx, a, "correction.requested", "correction", c.ID, nil, view); err != nil {
+			return err
+		}
+		return d.outbox(ctx, tx, "correction.requested", view)
+	})
+	return view, err
+}
+
+// moneyRequest fills a transfer or credit and applies its request-time guards.
+func (d *Desk) moneyRequest(ctx context.Context, tx *gorm.DB, kase models.Case, in NewCorrection, c *models.Correction) error {
+	c.AmountMinor, c.Currency = *in.AmountMinor, strings.ToUpper(in.Currency)
+	account := func(field, id string) (models.CustomerAccount, error) {
+		acct, err := models.AccountByAccountID(ctx, tx, strings.TrimSpace(id))
+		if errors.Is(err, models.ErrNotFound) || (err == nil && acct.ID != kase.CustomerAccountID && (kase.IntendedAccountID == nil || acct.ID != *kase.IntendedAccountID)) {
+			return acct, Invalid(field, "must be the case's customer or intended account")
+		}
+		return acct, err
+	}
+	var from, to models.CustomerAccount
+	var err error
+	toID := strings.TrimSpace(in.ToAccount)
+	if toID == "" {
+		accts, err := models.AccountsByID(ctx, tx, []int64{kase.CustomerAccountID})
+		if err != nil {
+			return err
+		}
+		toID = accts[kase.CustomerAccountID].AccountID
+	}
+	if to, err = account("to_account", toID); err != nil {
+		return err
+	}
+	if c.Kind == "credit" {
+		if strings.TrimSpace(in.FromAccount) != "" {
+			return Invalid("from_account", "a credit comes from the desk's account for the case type; leave from_account out")
+		}
+		if from, err = models.AccountByAccountID(ctx, tx, CaseType(kase.Type).CreditSource()); err != nil {
+			return err
+		}
+	} else if from, err = account("from_account", in.FromAccount); err != nil {
+		return err
+	}
+	if from.ID == to.ID || to.IsSystem {
+		return Invalid("to_account", "must be a customer account other than from_account")
+	}
+	c.FromAccountID, c.ToAccountID = from.ID, to.ID
+	// R4: money never crosses marketplaces; system accounts hold every currency.
+	for _, acct := range []models.CustomerAccount{from, to} {
+		if !acct.IsSystem && acct.Marketplace != nil && string(Marketplace(*acct.Marketplace).Currency()) != c.Currency {
+			return &RuleError{Code: CodeMarketplaceMismatch, Field: "currency", Message: fmt.Sprintf("account %s is in marketplace %s, not %s", acct.AccountID, *acct.Marketplace, c.Currency)}
+		}
+	}
+	cards, err := models.CardsOfCase(ctx, tx, kase.ID)
+	if err != nil {
+		return err
+	}
+	var card *models.GiftCard
+	if s := strings.TrimSpace(in.CardID); s != "" {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return Invalid("card_id", "must be the id of a card on the case")
+		}
+		// Locked: two requests on one card are checked one after the other (R7).
+		locked, err := models.CardByIDForUpdate(ctx, tx, id)
+		onCase := false
+		for _, k := range cards {
+			onCase = onCase || k.ID == id
+		}
+		if errors.Is(err, models.ErrNotFound) || !onCase {
+			return Invalid("card_id", "must be the id of a card on the case")
+		}
+		if err != nil {
+			return err
+		}
+		card = &locked
+		c.CardID = &locked.ID
+	} else if c.Kind == "transfer" || len(cards) > 0 {
+		return Invalid("card_id", "name the card this correction is about")
+	}
+	if card != nil {
+		if card.Currency != c.Currency {
+			return &RuleError{Code: CodeMarketplaceMismatch, Field: "currency", Message: "the card is in " + card.Currency}
+		}
+		if card.Frozen && !(c.Kind == "credit" && kase.Type == string(TypeScamVictim)) {
+			return &RuleError{Code: CodeCardFrozen, Field: "card_id", Message: "this card is frozen: only a credit on a scam_victim case may name it"}
+		}
+	}
+	// R6: evidence before money.
+	switch {
+	case c.Kind == "credit" && kase.Type == string(TypeUnactivatedCard):
+		ok, err := models.VerifiedReceiptCovers(ctx, tx, kase.ID, c.AmountMinor, c.Currency)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &RuleError{Code: CodeEvidenceRequired, Message: "a credit on an unactivated card needs a verified receipt on the case for at least this amount"}
+		}
+	case c.Kind == "transfer" && kase.Type == string(TypeWrongAccount):
+		if card.RedeemedToAccountID == nil || *card.RedeemedToAccountID != from.ID {
+			return &RuleError{Code: CodeEvidenceRequired, Message: "a transfer needs its card recorded as redeemed to the from_account"}
+		}
+	}
+	// R7: what the card is promised, pending requests included, never exceeds its face value.
+	if card != nil {
+		committed, err := models.CommittedOnCard(ctx, tx, card.ID)
+		if err != nil {
+			return err
+		}
+		if committed+c.AmountMinor > card.FaceValueMinor {
+			return &RuleError{Code: CodeExceedsFaceValue, Field: "amount_minor", Message: fmt.Sprintf("the card's face value is %s and %s is already applied or requested on it",
+				FormatMinor(card.FaceValueMinor, Currency(card.Currency)), FormatMinor(committed, Currency(card.Currency)))}
+		}
+	}
+	return nil
+}
+
+// reversalRequest fills a reversal from its original: same card, amount and currency, accounts
+// swapped. It is never refused by R7's sum; a correction is reversed at most once.
+func (d *Desk) reversalRequest(ctx context.Context, tx *gorm.DB, kase models.Case, in NewCorrection, c *models.Correction) error {
+	id, err := strconv.ParseInt(strings.TrimSpace(in.Reverses), 10, 64)
+	if err != nil || id <= 0 {
+		return Invalid("reverses", "must be the id of an applied correction of this case")
+	}
+	orig, err := models.CorrectionByIDForUpdate(ctx, tx, id)
+	if errors.Is(err, models.ErrNotFound) || (err == nil && orig.CaseID != kase.ID) {
+		return Invalid("reverses", "must be the id of an applied correction of this case")
+	}
+	if err != nil {
+		return err
+	}
+	live, err := models.LiveReversal(ctx, tx, orig.ID)
+	if err != nil {
+		return err
+	}
+	if orig.Status == "reversed" || live {
+		return &RuleError{Code: CodeAlreadyReversed, Field: "reverses", Message: "this correction is already reversed, or its reversal is pending"}
+	}
+	if orig.Status != "applied" || orig.Kind == "reversal" {
+		return Invalid("reverses", "only an applied transfer or credit can be reversed")
+	}
+	c.ReversesID, c.CardID = &orig.ID, orig.CardID
+	c.AmountMinor, c.Currency = orig.AmountMinor, orig.Currency
+	c.FromAccountID, c.ToAccountID = orig.ToAccountID, orig.FromAccountID
+	return nil
+}
+
+// CancelCorrection withdraws a pending correction; only its requester may (SPEC 4.2). When no
+// correction of the case is pending any more, the case goes back to investigating (R11).
+func (d *Desk) CancelCorrection(ctx context.Context, p Principal, a Actor, id int64) (CorrectionView, error) {
+	if err := p.RequireScope(ScopeCorrectionsWrite); err != nil {
+		return CorrectionView{}, err
+	}
+	var view CorrectionView
+	err := d.inTx(ctx, func(tx *gorm.DB) error {
+		c, err := models.CorrectionByIDForUpdate(ctx, tx, id)
+		if errors.Is(err, models.ErrNotFound) {
+			return NotFound("correction")
+		}
+		if err != nil {
+			return err
+		}
+		if c.RequestedByID != p.UserID {
+			return Forbidden(CodeRequesterOnly, "only the requester can cancel a correction")
+		}
+		if c.Status != "pending" {
+			return &RuleError{Code: CodeAlreadyDecided, Message: "this correction is already " + c.Status}
+		}
+		before, err := d.correctionView(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		if _, err := models.UpdateCorrection(ctx, tx, c.ID, c.Version, map[string]any{"status": "cancelled", "updated_at": d.now()}); err != nil {
+			return err
+		}
+		c.Status = "cancelled"
+		if err := d.leavePendingApproval(ctx, tx, c.CaseID); err != nil {
+			return err
+		}
+		if view, err = d.correctionView(ctx, tx, c); err != nil {
+			return err
+		}
+		return d.audit(ctx, tx, a, "correction.cancelled", "correction", c.ID, before, view)
+	})
+	return view, err
+}
+
+// leavePendingApproval moves a case back to investigating once none of its corrections is
+// pending (R11: the system enters and leaves pending_approval).
+func (d *Desk) leavePendingApproval(ctx context.Context, tx *gorm.DB, caseID int64) error {
+	kase, err := models.CaseByIDForUpdate(ctx, tx, caseID)
+	if err != nil || kase.Status != string(StatusPendingApproval) {
+		return err
+	}
+	n, err := models.PendingOnCase(ctx, tx, caseID)
+	if err != nil || n > 0 {
+		return err
+	}
+	_, err = models.UpdateCaseVersioned(ctx, tx, kase.ID, kase.Version, map[string]any{"status": string(StatusInvestigating), "updated_at": d.now()})
+	return err
+}
+
+// GetCorrection returns a correction.
+func (d *Desk) GetCorrection(ctx context.Context, p Principal, id int64) (CorrectionView, error) {
+	if err := p.RequireScope(ScopeCasesRead); err != nil {
+		return CorrectionView{}, err
+	}
+	c, err := models.CorrectionByID(ctx, d.db, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return CorrectionView{}, NotFound("correction")
+	}
+	if err != nil {
+		return CorrectionView{}, storeErr(err)
+	}
+	v, err := d.correctionView(ctx, d.db, c)
+	return v, storeErr(err)
+}
+
+// ListCorrections returns corrections, newest first, by status (pending: the approval queue) and case.
+func (d *Desk) ListCorrections(ctx context.Context, p Principal, status, caseRef, limitRaw, cursor string) (Page[CorrectionView], error) {
+	if err := p.RequireScope(ScopeCasesRead); err != nil {
+		return Page[CorrectionView]{}, err
+	}
+	limit, err := pageLimit(limitRaw)
+	if err != nil {
+		return Page[CorrectionView]{}, err
+	}
+	if status != "" && !contains([]string{"pending", "applied", "denied", "cancelled", "reversed"}, status) {
+		return Page[CorrectionView]{}, Invalid("status", "must be pending, applied, denied, cancelled or reversed")
+	}
+	before, err := decodeCursor(cursor)
+	if err != nil {
+		return Page[CorrectionView]{}, err
+	}
+	f := models.CorrectionFilter{Status: status, BeforeID: before, Limit: limit + 1}
+	if caseRef != "" {
+		kase, err := models.CaseByRef(ctx, d.db, caseRef)
+		if errors.Is(err, models.ErrNotFound) {
+			return Page[CorrectionView]{}, Invalid("case", "no case has this ref")
+		}
+		if err != nil {
+			return Page[CorrectionView]{}, storeErr(err)
+		}
+		f.CaseID = kase.ID
+	}
+	rows, err := models.ListCorrections(ctx, d.db, f)
+	if err != nil {
+		return Page[CorrectionView]{}, storeErr(err)
+	}
+	page := Page[CorrectionView]{Data: make([]CorrectionView, 0, len(rows))}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
+	}
+	for _, c := range rows {
+		v, err := d.correctionView(ctx, d.db, c)
+		if err != nil {
+			return Page[CorrectionView]{}, storeErr(err)
+		}
+		page.Data = append(page.Data, v)
+	}
+	return page, nil
+}

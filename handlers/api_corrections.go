@@ -1,0 +1,64 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"giftdesk/cases"
+)
+
+// requestCorrection serves POST /api/v1/cases/{ref}/corrections.
+func (s *Server) requestCorrection(c *gin.Context) {
+	var in cases.NewCorrection
+	if err := bindJSON(c, &in); err != nil {
+		s.fail(c, err)
+		return
+	}
+	view, err := s.desk.RequestCorrection(c.Request.Context(), principal(c), actor(c), c.Param("ref"), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, view)
+}
+
+// cancelCorrection serves POST /api/v1/corrections/{id}/cancel.
+func (s *Server) cancelCorrection(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	view, err := s.desk.CancelCorrection(c.Request.Context(), principal(c), actor(c), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, view)
+}
+
+// getCorrection serves GET /api/v1/corrections/{id}.
+func (s *Server) getCorrection(c *gin.Context) {
+	id, err := pathID(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	view, err := s.desk.GetCorrection(c.Request.Context(), principal(c), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, view)
+}
+
+// listCorrections serves GET /api/v1/corrections.
+func (s *Server) listCorrections(c *gin.Context) {
+	page, err := s.desk.ListCorrections(c.Request.Context(), principal(c), c.Query("status"), c.Query("case"), c.Query("limit"), c.Query("cursor"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}

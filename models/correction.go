@@ -1,0 +1,117 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Correction is a requested balance correction (SPEC §2).
+type Correction struct {
+	ID                int64
+	CaseID            int64
+	Kind              string
+	Status            string
+	AmountMinor       int64
+	Currency          string
+	FromAccountID     int64
+	ToAccountID       int64
+	CardID            *int64
+	Reason            string
+	RequestedByID     int64
+	RequiredApprovals int
+	ReversesID        *int64
+	DenialReason      *string
+	DecidedByID       *int64
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	DecidedAt         *time.Time
+	ReversedAt        *time.Time
+	Version           int64
+}
+
+// InsertCorrection writes a request.
+func InsertCorrection(ctx context.Context, tx *gorm.DB, c *Correction) error {
+	if c.Version == 0 {
+		c.Version = 1
+	}
+	return tx.WithContext(ctx).Create(c).Error
+}
+
+// CorrectionByIDForUpdate finds and locks a correction.
+func CorrectionByIDForUpdate(ctx context.Context, tx *gorm.DB, id int64) (Correction, error) {
+	var c Correction
+	err := ForUpdate(tx.WithContext(ctx)).Where("id = ?", id).Take(&c).Error
+	return c, notFound(err)
+}
+
+// CorrectionByID finds a correction.
+func CorrectionByID(ctx context.Context, db *gorm.DB, id int64) (Correction, error) {
+	var c Correction
+	err := db.WithContext(ctx).Where("id = ?", id).Take(&c).Error
+	return c, notFound(err)
+}
+
+// CommittedOnCard sums what a card is promised: applied, non-reversed transfers and credits, plus
+// pending ones (R7 at request time).
+func CommittedOnCard(ctx context.Context, db *gorm.DB, cardID int64) (int64, error) {
+	var sum int64
+	err := db.WithContext(ctx).Raw(`SELECT COALESCE(SUM(amount_minor), 0) FROM corrections
+		WHERE card_id = ? AND kind IN ('transfer', 'credit') AND status IN ('applied', 'pending')`, cardID).Scan(&sum).Error
+	return sum, err
+}
+
+// LiveReversal reports whether a correction has a pending or applied reversal.
+func LiveReversal(ctx context.Context, db *gorm.DB, id int64) (bool, error) {
+	var n int64
+	err := db.WithContext(ctx).Model(&Correction{}).Where("reverses_id = ? AND status IN ('pending', 'applied')", id).Count(&n).Error
+	return n > 0, err
+}
+
+// PendingOnCase counts a case's pending corrections.
+func PendingOnCase(ctx context.Context, db *gorm.DB, caseID int64) (int64, error) {
+	var n int64
+	err := db.WithContext(ctx).Model(&Correction{}).Where("case_id = ? AND status = 'pending'", caseID).Count(&n).Error
+	return n, err
+}
+
+// UpdateCorrection writes the given columns of a correction if it is still at version.
+func UpdateCorrection(ctx context.Context, tx *gorm.DB, id, version int64, changes map[string]any) (bool, error) {
+	changes["version"] = version + 1
+	res := tx.WithContext(ctx).Model(&Correction{}).Where("id = ? AND version = ?", id, version).Updates(changes)
+	return res.RowsAffected == 1, res.Error
+}
+
+// VerifiedReceiptCovers reports whether a case has a verified receipt of at least amount in currency.
+func VerifiedReceiptCovers(ctx context.Context, db *gorm.DB, caseID, amount int64, currency string) (bool, error) {
+	var n int64
+	err := db.WithContext(ctx).Model(&Evidence{}).Where("case_id = ? AND kind = 'receipt' AND verification = 'verified' AND amount_minor >= ? AND currency = ?",
+		caseID, amount, currency).Count(&n).Error
+	return n > 0, err
+}
+
+// CorrectionFilter selects corrections, newest first.
+type CorrectionFilter struct {
+	Status   string
+	CaseID   int64
+	BeforeID int64
+	Limit    int
+}
+
+// ListCorrections returns corrections matching f.
+func ListCorrections(ctx context.Context, db *gorm.DB, f CorrectionFilter) ([]Correction, error) {
+	q := db.WithContext(ctx).Model(&Correction{})
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.CaseID > 0 {
+		q = q.Where("case_id = ?", f.CaseID)
+	}
+	if f.BeforeID > 0 {
+		q = q.Where("id < ?", f.BeforeID)
+	}
+	var out []Correction
+	err := q.Order("id DESC").Limit(f.Limit).Find(&out).Error
+	return out, err
+}
