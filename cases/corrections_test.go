@@ -32,7 +32,9 @@ func TestCorrectionRequests(t *testing.T) {
 		a := cases.ActorFor(p, "", "", "")
 		v := create(t, desk, p, wrongAccountCase(testCode, ""))
 		card := strconv.FormatInt(v.Cards[0].ID, 10)
-		req := func(in cases.NewCorrection) (cases.CorrectionView, error) { return desk.RequestCorrection(ctx, p, a, v.Ref, in) }
+		req := func(in cases.NewCorrection) (cases.CorrectionView, error) {
+			return desk.RequestCorrection(ctx, p, a, v.Ref, in)
+		}
 		transfer := func(amount int64) cases.NewCorrection {
 			return cases.NewCorrection{Kind: "transfer", AmountMinor: &amount, Currency: "USD", FromAccount: "A1B2C3D4", ToAccount: "Z9Y8X7W6", CardID: card, Reason: "redeemed on the wrong account"}
 		}
@@ -52,7 +54,11 @@ func TestCorrectionRequests(t *testing.T) {
 			code string
 		}{
 			{func() cases.NewCorrection { c := transfer(100); c.Currency = "EUR"; return c }(), cases.CodeMarketplaceMismatch},
-			{func() cases.NewCorrection { c := transfer(100); c.FromAccount, c.ToAccount = "Z9Y8X7W6", "A1B2C3D4"; return c }(), cases.CodeEvidenceRequired},
+			{func() cases.NewCorrection {
+				c := transfer(100)
+				c.FromAccount, c.ToAccount = "Z9Y8X7W6", "A1B2C3D4"
+				return c
+			}(), cases.CodeEvidenceRequired},
 			{func() cases.NewCorrection { c := transfer(100); c.FromAccount = "system:goodwill"; return c }(), cases.CodeValidationFailed},
 			{func() cases.NewCorrection { c := transfer(100); c.CardID = ""; return c }(), cases.CodeValidationFailed},
 			{func() cases.NewCorrection { c := transfer(100); c.CardID = "999999"; return c }(), cases.CodeValidationFailed},
