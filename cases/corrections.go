@@ -73,6 +73,17 @@ func (d *Desk) correctionView(ctx context.Context, db *gorm.DB, c models.Correct
 		return v, err
 	}
 	v.RequestedBy = u.Email
+	approvals, err := models.ApprovalsOf(ctx, db, c.ID)
+	if err != nil {
+		return v, err
+	}
+	for _, ap := range approvals {
+		by := ""
+		if u, err := models.UserByID(ctx, db, ap.ApproverID); err == nil {
+			by = u.Email
+		}
+		v.Approvals = append(v.Approvals, ApprovalView{By: by, At: ap.CreatedAt, Note: ap.Note})
+	}
 	var reversal []int64
 	if err := db.WithContext(ctx).Model(&models.Correction{}).Where("reverses_id = ? AND status IN ('pending', 'applied')", c.ID).
 		Pluck("id", &reversal).Error; err != nil {
@@ -300,13 +311,11 @@ func (d *Desk) CancelCorrection(ctx context.Context, p Principal, a Actor, id in
 	}
 	var view CorrectionView
 	err := d.inTx(ctx, func(tx *gorm.DB) error {
-		c, err := models.CorrectionByIDForUpdate(ctx, tx, id)
-		if errors.Is(err, models.ErrNotFound) {
-			return NotFound("correction")
-		}
+		dec, err := d.lockDecision(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		c := dec.corr
 		if c.RequestedByID != p.UserID {
 			return Forbidden(CodeRequesterOnly, "only the requester can cancel a correction")
 		}

@@ -62,3 +62,53 @@ func (s *Server) listCorrections(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, page)
 }
+
+// decideCorrection serves POST /api/v1/corrections/{id}/approve and /deny.
+func (s *Server) decideCorrection(approve bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, err := pathID(c)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		var in struct {
+			Note   string `json:"note"`
+			Reason string `json:"reason"`
+		}
+		if err := bindJSON(c, &in); err != nil {
+			s.fail(c, err)
+			return
+		}
+		var view cases.CorrectionView
+		if approve {
+			view, err = s.desk.ApproveCorrection(c.Request.Context(), principal(c), actor(c), id, in.Note)
+		} else {
+			view, err = s.desk.DenyCorrection(c.Request.Context(), principal(c), actor(c), id, in.Reason)
+		}
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, view)
+	}
+}
+
+// account serves GET /api/v1/accounts/{id} and /postings.
+func (s *Server) account(c *gin.Context) {
+	ledger, err := s.desk.Account(c.Request.Context(), principal(c), c.Param("id"), c.Query("limit"), c.Query("cursor"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, ledger)
+}
+
+// postings serves GET /api/v1/accounts/{id}/postings: all postings, newest first, paginated.
+func (s *Server) postings(c *gin.Context) {
+	ledger, err := s.desk.Account(c.Request.Context(), principal(c), c.Param("id"), c.Query("limit"), c.Query("cursor"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"data": ledger.Postings, "next_cursor": ledger.NextCursor})
+}

@@ -115,3 +115,69 @@ func ListCorrections(ctx context.Context, db *gorm.DB, f CorrectionFilter) ([]Co
 	err := q.Order("id DESC").Limit(f.Limit).Find(&out).Error
 	return out, err
 }
+
+// Approval is one supervisor's approval of a correction (append-only).
+type Approval struct {
+	ID            int64
+	CorrectionID  int64
+	RequestedByID int64
+	ApproverID    int64
+	Note          string
+	CreatedAt     time.Time
+}
+
+// TableName names the table.
+func (Approval) TableName() string { return "correction_approvals" }
+
+// InsertApproval records an approval once per approver; a repeat is ignored (R5: it counts once).
+func InsertApproval(ctx context.Context, tx *gorm.DB, a *Approval) (bool, error) {
+	return InsertIgnoringConflict(ctx, tx, a, "correction_id", "approver_id")
+}
+
+// ApprovalsOf returns a correction's approvals, oldest first.
+func ApprovalsOf(ctx context.Context, db *gorm.DB, correctionID int64) ([]Approval, error) {
+	var out []Approval
+	err := db.WithContext(ctx).Where("correction_id = ?", correctionID).Order("id").Find(&out).Error
+	return out, err
+}
+
+// Posting is one ledger line: an applied correction moves amount from one account to another in
+// two postings that sum to zero.
+type Posting struct {
+	ID           int64
+	CorrectionID int64
+	AccountID    int64
+	AmountMinor  int64
+	Currency     string
+	CreatedAt    time.Time
+}
+
+// InsertPostings writes a correction's two postings.
+func InsertPostings(ctx context.Context, tx *gorm.DB, p []Posting) error {
+	return tx.WithContext(ctx).Create(&p).Error
+}
+
+// Balances sums an account's postings per currency.
+func Balances(ctx context.Context, db *gorm.DB, accountID int64) (map[string]int64, error) {
+	var rows []struct {
+		Currency string
+		Sum      int64
+	}
+	err := db.WithContext(ctx).Raw(`SELECT currency, SUM(amount_minor) AS sum FROM postings WHERE account_id = ? GROUP BY currency`, accountID).Scan(&rows).Error
+	out := map[string]int64{}
+	for _, r := range rows {
+		out[r.Currency] = r.Sum
+	}
+	return out, err
+}
+
+// PostingsOf returns up to limit postings of an account, newest first, before id beforeID (0: from the newest).
+func PostingsOf(ctx context.Context, db *gorm.DB, accountID, beforeID int64, limit int) ([]Posting, error) {
+	q := db.WithContext(ctx).Where("account_id = ?", accountID)
+	if beforeID > 0 {
+		q = q.Where("id < ?", beforeID)
+	}
+	var out []Posting
+	err := q.Order("id DESC").Limit(limit).Find(&out).Error
+	return out, err
+}

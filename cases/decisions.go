@@ -1,0 +1,270 @@
+package cases
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"giftdesk/models"
+)
+
+// decision is what a decision holds locked. Lock order, everywhere a correction is decided or
+// requested: the case, then the card, then the corrections by id (an original before its
+// reversal). One order means two decisions never wait on each other in a circle.
+type decision struct {
+	kase models.Case
+	card *models.GiftCard
+	corr models.Correction
+	orig *models.Correction // the reversed correction, for a reversal
+}
+
+func (d *Desk) lockDecision(ctx context.Context, tx *gorm.DB, id int64) (decision, error) {
+	var dec decision
+	plain, err := models.CorrectionByID(ctx, tx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return dec, NotFound("correction")
+	}
+	if err != nil {
+		return dec, err
+	}
+	if dec.kase, err = models.CaseByIDForUpdate(ctx, tx, plain.CaseID); err != nil {
+		return dec, err
+	}
+	if plain.CardID != nil {
+		card, err := models.CardByIDForUpdate(ctx, tx, *plain.CardID)
+		if err != nil {
+			return dec, err
+		}
+		dec.card = &card
+	}
+	if plain.ReversesID != nil {
+		orig, err := models.CorrectionByIDForUpdate(ctx, tx, *plain.ReversesID)
+		if err != nil {
+			return dec, err
+		}
+		dec.orig = &orig
+	}
+	dec.corr, err = models.CorrectionByIDForUpdate(ctx, tx, id)
+	return dec, err
+}
+
+// ApproveCorrection records a supervisor's approval (R5): never the requester's (four_eyes), only
+// a supervisor's or admin's (role_required), once per supervisor. At the deciding approval every
+// guard is checked again under lock and the correction is applied in the same transaction (R7,
+// R8): status, postings, audit event and outbox row. However many approve at once, it applies once.
+func (d *Desk) ApproveCorrection(ctx context.Context, p Principal, a Actor, id int64, note string) (CorrectionView, error) {
+	if err := p.RequireScope(ScopeCorrectionsDeny); err != nil {
+		return CorrectionView{}, err
+	}
+	var f fieldErrors
+	note = f.text("note", note, 2000, false)
+	if err := f.err(); err != nil {
+		return CorrectionView{}, err
+	}
+	var view CorrectionView
+	err := d.inTx(ctx, func(tx *gorm.DB) error {
+		dec, err := d.lockDecision(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		c := dec.corr
+		if c.RequestedByID == p.UserID {
+			return Forbidden(CodeFourEyes, "the requester of a correction cannot decide it")
+		}
+		if c.Status != "pending" {
+			return &RuleError{Code: CodeAlreadyDecided, Message: "this correction is already " + c.Status}
+		}
+		red, err := d.caseRedactor(ctx, tx, c.CaseID)
+		if err != nil {
+			return err
+		}
+		if _, err := models.InsertApproval(ctx, tx, &models.Approval{CorrectionID: c.ID, RequestedByID: c.RequestedByID,
+			ApproverID: p.UserID, Note: red.Redact(note), CreatedAt: d.now()}); err != nil {
+			return err
+		}
+		approvals, err := models.ApprovalsOf(ctx, tx, c.ID)
+		if err != nil {
+			return err
+		}
+		action := "correction.approved"
+		if len(approvals) >= c.RequiredApprovals {
+			if err := d.apply(ctx, tx, dec, p); err != nil {
+				return err
+			}
+			action = "correction.applied"
+			if c, err = models.CorrectionByID(ctx, tx, c.ID); err != nil {
+				return err
+			}
+		}
+		if view, err = d.correctionView(ctx, tx, c); err != nil {
+			return err
+		}
+		if err := d.audit(ctx, tx, a, action, "correction", c.ID, nil, view); err != nil {
+			return err
+		}
+		if action == "correction.applied" {
+			event := "correction.applied"
+			if c.Kind == "reversal" {
+				event = "correction.reversed"
+			}
+			return d.outbox(ctx, tx, event, view)
+		}
+		return nil
+	})
+	return view, err
+}
+
+// apply moves the money of a locked, approved correction.
+func (d *Desk) apply(ctx context.Context, tx *gorm.DB, dec decision, p Principal) error {
+	c, now := dec.corr, d.now()
+	if c.Kind == "reversal" {
+		if dec.orig == nil || dec.orig.Status != "applied" {
+			return &RuleError{Code: CodeAlreadyReversed, Message: "the reversed correction is no longer applied"}
+		}
+	} else if dec.card != nil {
+		// R7 again, under lock: what is applied plus this never exceeds the face value. Pending
+		// requests are not counted here: this one is among them.
+		applied, err := models.AppliedOnCard(ctx, tx, dec.card.ID)
+		if err != nil {
+			return err
+		}
+		if applied+c.AmountMinor > dec.card.FaceValueMinor {
+			return &RuleError{Code: CodeExceedsFaceValue, Message: fmt.Sprintf("applying it would take %s from a card of %s",
+				FormatMinor(applied+c.AmountMinor, Currency(c.Currency)), FormatMinor(dec.card.FaceValueMinor, Currency(c.Currency)))}
+		}
+		if dec.card.Frozen && !(c.Kind == "credit" && dec.kase.Type == string(TypeScamVictim)) {
+			return &RuleError{Code: CodeCardFrozen, Message: "the card was frozen after the request"}
+		}
+	}
+	if ok, err := models.UpdateCorrection(ctx, tx, c.ID, c.Version, map[string]any{"status": "applied", "decided_by_id": p.UserID,
+		"decided_at": now, "updated_at": now}); err != nil || !ok {
+		if err == nil {
+			err = &RuleError{Code: CodeAlreadyDecided, Message: "this correction was decided meanwhile"}
+		}
+		return err
+	}
+	if err := models.InsertPostings(ctx, tx, []models.Posting{
+		{CorrectionID: c.ID, AccountID: c.FromAccountID, AmountMinor: -c.AmountMinor, Currency: c.Currency, CreatedAt: now},
+		{CorrectionID: c.ID, AccountID: c.ToAccountID, AmountMinor: c.AmountMinor, Currency: c.Currency, CreatedAt: now},
+	}); err != nil {
+		return err
+	}
+	if dec.orig != nil {
+		if ok, err := models.UpdateCorrection(ctx, tx, dec.orig.ID, dec.orig.Version, map[string]any{"status": "reversed", "reversed_at": now, "updated_at": now}); err != nil || !ok {
+			if err == nil {
+				err = &RuleError{Code: CodeAlreadyReversed, Message: "the reversed correction changed meanwhile"}
+			}
+			return err
+		}
+	}
+	return d.leavePendingApproval(ctx, tx, c.CaseID)
+}
+
+// DenyCorrection refuses a pending correction with a reason (R5).
+func (d *Desk) DenyCorrection(ctx context.Context, p Principal, a Actor, id int64, reason string) (CorrectionView, error) {
+	if err := p.RequireScope(ScopeCorrectionsDeny); err != nil {
+		return CorrectionView{}, err
+	}
+	var f fieldErrors
+	reason = f.text("reason", reason, 2000, true)
+	if err := f.err(); err != nil {
+		return CorrectionView{}, err
+	}
+	var view CorrectionView
+	err := d.inTx(ctx, func(tx *gorm.DB) error {
+		dec, err := d.lockDecision(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		c := dec.corr
+		if c.RequestedByID == p.UserID {
+			return Forbidden(CodeFourEyes, "the requester of a correction cannot decide it")
+		}
+		if c.Status != "pending" {
+			return &RuleError{Code: CodeAlreadyDecided, Message: "this correction is already " + c.Status}
+		}
+		red, err := d.caseRedactor(ctx, tx, c.CaseID)
+		if err != nil {
+			return err
+		}
+		now := d.now()
+		if _, err := models.UpdateCorrection(ctx, tx, c.ID, c.Version, map[string]any{"status": "denied", "denial_reason": red.Redact(reason),
+			"decided_by_id": p.UserID, "decided_at": now, "updated_at": now}); err != nil {
+			return err
+		}
+		if err := d.leavePendingApproval(ctx, tx, c.CaseID); err != nil {
+			return err
+		}
+		if c, err = models.CorrectionByID(ctx, tx, c.ID); err != nil {
+			return err
+		}
+		if view, err = d.correctionView(ctx, tx, c); err != nil {
+			return err
+		}
+		if err := d.audit(ctx, tx, a, "correction.denied", "correction", c.ID, nil, view); err != nil {
+			return err
+		}
+		return d.outbox(ctx, tx, "correction.denied", view)
+	})
+	return view, err
+}
+
+// AccountLedger is an account with its balances and newest postings (SPEC 4.2).
+type AccountLedger struct {
+	AccountID   string           `json:"account_id"`
+	Marketplace *string          `json:"marketplace"`
+	Balances    map[string]int64 `json:"balances"`
+	Postings    []PostingView    `json:"postings"`
+	NextCursor  string           `json:"next_cursor,omitempty"`
+}
+
+// PostingView is one ledger line.
+type PostingView struct {
+	CorrectionID string `json:"correction_id"`
+	AmountMinor  int64  `json:"amount_minor"`
+	Currency     string `json:"currency"`
+	At           string `json:"at"`
+}
+
+// Account returns an account's balances, computed from its postings, and a page of postings.
+func (d *Desk) Account(ctx context.Context, p Principal, accountID, limitRaw, cursor string) (AccountLedger, error) {
+	if err := p.RequireScope(ScopeCasesRead); err != nil {
+		return AccountLedger{}, err
+	}
+	limit, err := pageLimit(limitRaw)
+	if err != nil {
+		return AccountLedger{}, err
+	}
+	before, err := decodeCursor(cursor)
+	if err != nil {
+		return AccountLedger{}, err
+	}
+	acct, err := models.AccountByAccountID(ctx, d.db, strings.TrimSpace(accountID))
+	if errors.Is(err, models.ErrNotFound) {
+		return AccountLedger{}, NotFound("account")
+	}
+	if err != nil {
+		return AccountLedger{}, storeErr(err)
+	}
+	balances, err := models.Balances(ctx, d.db, acct.ID)
+	if err != nil {
+		return AccountLedger{}, storeErr(err)
+	}
+	rows, err := models.PostingsOf(ctx, d.db, acct.ID, before, limit+1)
+	if err != nil {
+		return AccountLedger{}, storeErr(err)
+	}
+	out := AccountLedger{AccountID: acct.AccountID, Marketplace: acct.Marketplace, Balances: balances, Postings: []PostingView{}}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		out.NextCursor = encodeCursor(rows[len(rows)-1].ID)
+	}
+	for _, r := range rows {
+		out.Postings = append(out.Postings, PostingView{CorrectionID: fmt.Sprint(r.CorrectionID), AmountMinor: r.AmountMinor,
+			Currency: r.Currency, At: canonicalTime(r.CreatedAt)})
+	}
+	return out, nil
+}
