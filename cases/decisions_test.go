@@ -181,3 +181,82 @@ func TestConcurrentApprovalsApplyOnce(t *testing.T) {
 		ledgerBalanced(t, db)
 	})
 }
+
+// TestRacingReversalsWinOnce: two reversals of one correction requested at once: one is
+// accepted, the other is told already_reversed.
+func TestRacingReversalsWinOnce(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		desk := newDesk(db)
+		agent := agentPrincipal(t, db)
+		sup := supervisor(t, db, "sup@example.com")
+		v := create(t, desk, agent, wrongAccountCase(testCode, ""))
+		c := requestTransfer(t, desk, agent, v, 2000)
+		if _, err := desk.ApproveCorrection(ctx, sup, cases.ActorFor(sup, "", "", ""), c.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		results := make(chan error, 2)
+		for i := 0; i < 2; i++ {
+			go func() {
+				_, err := desk.RequestCorrection(ctx, agent, cases.ActorFor(agent, "", "", ""), v.Ref,
+					cases.NewCorrection{Kind: "reversal", Reverses: strconv.FormatInt(c.ID, 10), Reason: "undo"})
+				results <- err
+			}()
+		}
+		won, lost := 0, 0
+		for i := 0; i < 2; i++ {
+			switch err := <-results; {
+			case err == nil:
+				won++
+			case codeOf(err) == cases.CodeAlreadyReversed:
+				lost++
+			default:
+				t.Fatalf("racing reversal: %v", err)
+			}
+		}
+		if won != 1 || lost != 1 {
+			t.Fatalf("%d reversals accepted, %d refused", won, lost)
+		}
+	})
+}
+
+// TestOppositeOrderApprovalsNeverDeadlock: corrections on two cases' cards approved by two
+// supervisors in opposite orders, many times over: every one applies, none waits forever.
+func TestOppositeOrderApprovalsNeverDeadlock(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		desk := newDesk(db)
+		agent := agentPrincipal(t, db)
+		s1, s2 := supervisor(t, db, "s1@example.com"), supervisor(t, db, "s2@example.com")
+		first := create(t, desk, agent, wrongAccountCase(testCode, ""))
+		secondIn := wrongAccountCase("QWER-TYUI-OPAS", "")
+		secondIn.Cards[0].Serial = ""
+		second := create(t, desk, agent, secondIn)
+		for round := 0; round < 10; round++ {
+			a := requestTransfer(t, desk, agent, first, 100)
+			b := requestTransfer(t, desk, agent, second, 100)
+			var wg sync.WaitGroup
+			for _, plan := range []struct {
+				p     cases.Principal
+				order []int64
+			}{{s1, []int64{a.ID, b.ID}}, {s2, []int64{b.ID, a.ID}}} {
+				wg.Add(1)
+				go func(p cases.Principal, order []int64) {
+					defer wg.Done()
+					for _, id := range order {
+						if _, err := desk.ApproveCorrection(ctx, p, cases.ActorFor(p, "", "", ""), id, ""); err != nil && codeOf(err) != cases.CodeAlreadyDecided {
+							t.Errorf("approve %d: %v", id, err)
+						}
+					}
+				}(plan.p, plan.order)
+			}
+			wg.Wait()
+		}
+		var pending int64
+		db.Raw(`SELECT count(*) FROM corrections WHERE status = 'pending'`).Scan(&pending)
+		if pending != 0 {
+			t.Fatalf("%d corrections still pending", pending)
+		}
+		ledgerBalanced(t, db)
+	})
+}
