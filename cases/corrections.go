@@ -244,20 +244,8 @@ func (d *Desk) moneyRequest(ctx context.Context, tx *gorm.DB, kase models.Case, 
 			return &RuleError{Code: CodeCardFrozen, Field: "card_id", Message: "this card is frozen: only a credit on a scam_victim case may name it"}
 		}
 	}
-	// R6: evidence before money.
-	switch {
-	case c.Kind == "credit" && kase.Type == string(TypeUnactivatedCard):
-		ok, err := models.VerifiedReceiptCovers(ctx, tx, kase.ID, c.AmountMinor, c.Currency)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return &RuleError{Code: CodeEvidenceRequired, Message: "a credit on an unactivated card needs a verified receipt on the case for at least this amount"}
-		}
-	case c.Kind == "transfer" && kase.Type == string(TypeWrongAccount):
-		if card.RedeemedToAccountID == nil || *card.RedeemedToAccountID != from.ID {
-			return &RuleError{Code: CodeEvidenceRequired, Message: "a transfer needs its card recorded as redeemed to the from_account"}
-		}
+	if err := checkEvidence(ctx, tx, kase, *c, card); err != nil {
+		return err
 	}
 	// R7: what the card is promised, pending requests included, never exceeds its face value.
 	if card != nil {
@@ -296,6 +284,15 @@ func (d *Desk) reversalRequest(ctx context.Context, tx *gorm.DB, kase models.Cas
 	}
 	if orig.Status != "applied" || orig.Kind == "reversal" {
 		return Invalid("reverses", "only an applied transfer or credit can be reversed")
+	}
+	if orig.CardID != nil {
+		card, err := models.CardByIDForUpdate(ctx, tx, *orig.CardID)
+		if err != nil {
+			return err
+		}
+		if card.Frozen {
+			return &RuleError{Code: CodeCardFrozen, Field: "reverses", Message: "the card of this correction is frozen: nothing moves on it"}
+		}
 	}
 	c.ReversesID, c.CardID = &orig.ID, orig.CardID
 	c.AmountMinor, c.Currency = orig.AmountMinor, orig.Currency
@@ -416,4 +413,25 @@ func (d *Desk) ListCorrections(ctx context.Context, p Principal, status, caseRef
 		page.Data = append(page.Data, v)
 	}
 	return page, nil
+}
+
+// checkEvidence applies R6 (evidence before money) when a correction is requested and again when
+// it is applied: a credit on an unactivated card needs a verified receipt covering it, a transfer
+// on a wrong_account case needs its card redeemed to the from account.
+func checkEvidence(ctx context.Context, tx *gorm.DB, kase models.Case, c models.Correction, card *models.GiftCard) error {
+	switch {
+	case c.Kind == "credit" && kase.Type == string(TypeUnactivatedCard):
+		ok, err := models.VerifiedReceiptCovers(ctx, tx, kase.ID, c.AmountMinor, c.Currency)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &RuleError{Code: CodeEvidenceRequired, Message: "a credit on an unactivated card needs a verified receipt on the case for at least this amount"}
+		}
+	case c.Kind == "transfer" && kase.Type == string(TypeWrongAccount):
+		if card == nil || card.RedeemedToAccountID == nil || *card.RedeemedToAccountID != c.FromAccountID {
+			return &RuleError{Code: CodeEvidenceRequired, Message: "a transfer needs its card recorded as redeemed to the from_account"}
+		}
+	}
+	return nil
 }

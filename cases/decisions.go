@@ -135,9 +135,13 @@ func (d *Desk) apply(ctx context.Context, tx *gorm.DB, dec decision, p Principal
 			return &RuleError{Code: CodeExceedsFaceValue, Message: fmt.Sprintf("applying it would take %s from a card of %s",
 				FormatMinor(applied+c.AmountMinor, Currency(c.Currency)), FormatMinor(dec.card.FaceValueMinor, Currency(c.Currency)))}
 		}
-		if dec.card.Frozen && !(c.Kind == "credit" && dec.kase.Type == string(TypeScamVictim)) {
-			return &RuleError{Code: CodeCardFrozen, Message: "the card was frozen after the request"}
-		}
+	}
+	// Checked again under lock: the card may have been frozen, or its facts changed, since the request.
+	if dec.card != nil && dec.card.Frozen && !(c.Kind == "credit" && dec.kase.Type == string(TypeScamVictim)) {
+		return &RuleError{Code: CodeCardFrozen, Message: "the card was frozen after the request"}
+	}
+	if err := checkEvidence(ctx, tx, dec.kase, c, dec.card); err != nil {
+		return err
 	}
 	if ok, err := models.UpdateCorrection(ctx, tx, c.ID, c.Version, map[string]any{"status": "applied", "decided_by_id": p.UserID,
 		"decided_at": now, "updated_at": now}); err != nil || !ok {
@@ -218,7 +222,7 @@ type AccountLedger struct {
 	Marketplace *string          `json:"marketplace"`
 	Balances    map[string]int64 `json:"balances"`
 	Postings    []PostingView    `json:"postings"`
-	NextCursor  string           `json:"next_cursor,omitempty"`
+	NextCursor  *string          `json:"next_cursor"` // null on the last page
 }
 
 // PostingView is one ledger line.
@@ -260,7 +264,8 @@ func (d *Desk) Account(ctx context.Context, p Principal, accountID, limitRaw, cu
 	out := AccountLedger{AccountID: acct.AccountID, Marketplace: acct.Marketplace, Balances: balances, Postings: []PostingView{}}
 	if len(rows) > limit {
 		rows = rows[:limit]
-		out.NextCursor = encodeCursor(rows[len(rows)-1].ID)
+		next := encodeCursor(rows[len(rows)-1].ID)
+		out.NextCursor = &next
 	}
 	for _, r := range rows {
 		out.Postings = append(out.Postings, PostingView{CorrectionID: fmt.Sprint(r.CorrectionID), AmountMinor: r.AmountMinor,

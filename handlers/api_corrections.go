@@ -110,5 +110,9 @@ func (s *Server) postings(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"data": ledger.Postings, "next_cursor": ledger.NextCursor})
+	page := cases.Page[cases.PostingView]{Data: ledger.Postings}
+	if ledger.NextCursor != nil {
+		page.NextCursor = *ledger.NextCursor
+	}
+	c.JSON(http.StatusOK, page) // a list: no next_cursor on the last page (SPEC 4.2)
 }
