@@ -93,6 +93,10 @@ func TestCorrectionRequests(t *testing.T) {
 		if _, err := req(transfer(100)); codeOf(err) != cases.CodeCardFrozen {
 			t.Fatalf("frozen card: %v", err)
 		}
+		thaw := false
+		if _, err := desk.UpdateCard(ctx, p, a, v.Cards[0].ID, cases.CardPatch{Frozen: &thaw}); err != nil {
+			t.Fatal(err)
+		}
 		// Reversal of an applied correction: once.
 		now := models.Now()
 		if err := db.Exec(`INSERT INTO corrections (case_id, kind, status, amount_minor, currency, from_account_id, to_account_id, card_id, reason, requested_by_id, required_approvals, created_at, updated_at)
