@@ -51,6 +51,23 @@ func (d *Desk) lockDecision(ctx context.Context, tx *gorm.DB, id int64) (decisio
 	return dec, err
 }
 
+// lockPendingDecision locks a correction for a decision by p (R5): never its requester
+// (four_eyes), only while pending (already_decided). It returns the case's redactor for notes.
+func (d *Desk) lockPendingDecision(ctx context.Context, tx *gorm.DB, p Principal, id int64) (decision, *Redactor, error) {
+	dec, err := d.lockDecision(ctx, tx, id)
+	if err != nil {
+		return dec, nil, err
+	}
+	if dec.corr.RequestedByID == p.UserID {
+		return dec, nil, Forbidden(CodeFourEyes, "the requester of a correction cannot decide it")
+	}
+	if dec.corr.Status != "pending" {
+		return dec, nil, &RuleError{Code: CodeAlreadyDecided, Message: "this correction is already " + dec.corr.Status}
+	}
+	red, err := d.caseRedactor(ctx, tx, dec.corr.CaseID)
+	return dec, red, err
+}
+
 // ApproveCorrection records a supervisor's approval (R5): never the requester's (four_eyes), only
 // a supervisor's or admin's (role_required), once per supervisor. At the deciding approval every
 // guard is checked again under lock and the correction is applied in the same transaction (R7,
@@ -66,21 +83,11 @@ func (d *Desk) ApproveCorrection(ctx context.Context, p Principal, a Actor, id i
 	}
 	var view CorrectionView
 	err := d.inTx(ctx, func(tx *gorm.DB) error {
-		dec, err := d.lockDecision(ctx, tx, id)
+		dec, red, err := d.lockPendingDecision(ctx, tx, p, id)
 		if err != nil {
 			return err
 		}
 		c := dec.corr
-		if c.RequestedByID == p.UserID {
-			return Forbidden(CodeFourEyes, "the requester of a correction cannot decide it")
-		}
-		if c.Status != "pending" {
-			return &RuleError{Code: CodeAlreadyDecided, Message: "this correction is already " + c.Status}
-		}
-		red, err := d.caseRedactor(ctx, tx, c.CaseID)
-		if err != nil {
-			return err
-		}
 		if _, err := models.InsertApproval(ctx, tx, &models.Approval{CorrectionID: c.ID, RequestedByID: c.RequestedByID,
 			ApproverID: p.UserID, Note: red.Redact(note), CreatedAt: d.now()}); err != nil {
 			return err
@@ -179,21 +186,11 @@ func (d *Desk) DenyCorrection(ctx context.Context, p Principal, a Actor, id int6
 	}
 	var view CorrectionView
 	err := d.inTx(ctx, func(tx *gorm.DB) error {
-		dec, err := d.lockDecision(ctx, tx, id)
+		dec, red, err := d.lockPendingDecision(ctx, tx, p, id)
 		if err != nil {
 			return err
 		}
 		c := dec.corr
-		if c.RequestedByID == p.UserID {
-			return Forbidden(CodeFourEyes, "the requester of a correction cannot decide it")
-		}
-		if c.Status != "pending" {
-			return &RuleError{Code: CodeAlreadyDecided, Message: "this correction is already " + c.Status}
-		}
-		red, err := d.caseRedactor(ctx, tx, c.CaseID)
-		if err != nil {
-			return err
-		}
 		now := d.now()
 		if _, err := models.UpdateCorrection(ctx, tx, c.ID, c.Version, map[string]any{"status": "denied", "denial_reason": red.Redact(reason),
 			"decided_by_id": p.UserID, "decided_at": now, "updated_at": now}); err != nil {
