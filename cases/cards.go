@@ -48,7 +48,7 @@ func (d *Desk) AddCard(ctx context.Context, p Principal, a Actor, ref string, in
 	}
 	var view CaseView
 	for attempt := 0; ; attempt++ {
-		err := d.inTx(ctx, func(tx *gorm.DB) error {
+		err := d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
 			var err error
 			view, err = d.addCardTx(ctx, tx, a, ref, pc)
 			if models.IsUniqueViolation(err) {

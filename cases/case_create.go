@@ -27,6 +27,13 @@ const (
 // account or external reference); it is run again and then finds the winner's row.
 var errRaceLost = errors.New("lost a creation race")
 
+// CaseCreation is what CreateCase answers: the case, and whether this request created it (false:
+// its external reference named a case the desk already had).
+type CaseCreation struct {
+	View    CaseView
+	Created bool
+}
+
 // CreateCase opens a case (SPEC 4.2) in one transaction. When the external reference is already
 // known it returns that case with created false instead of a duplicate.
 func (d *Desk) CreateCase(ctx context.Context, p Principal, a Actor, in NewCase) (CaseView, bool, error) {
@@ -38,16 +45,27 @@ func (d *Desk) CreateCase(ctx context.Context, p Principal, a Actor, in NewCase)
 		return CaseView{}, false, err
 	}
 	for attempt := 0; ; attempt++ {
-		var caseID int64
-		var view CaseView
-		created := false
-		err := d.inTx(ctx, func(tx *gorm.DB) error {
-			var err error
-			caseID, view, created, err = d.createCaseTx(ctx, tx, p, a, nc)
+		var res CaseCreation
+		err := d.inTxAnswering(ctx, func() any { return res }, func(tx *gorm.DB) error {
+			caseID, view, created, err := d.createCaseTx(ctx, tx, p, a, nc)
 			if models.IsUniqueViolation(err) {
 				return errRaceLost
 			}
-			return err
+			if err != nil {
+				return err
+			}
+			if !created {
+				// The known case, read in this transaction so that an idempotent answer holds it.
+				c, err := models.CaseByID(ctx, tx, caseID)
+				if err != nil {
+					return err
+				}
+				if view, err = d.caseView(ctx, tx, c); err != nil {
+					return err
+				}
+			}
+			res = CaseCreation{View: view, Created: created}
+			return nil
 		})
 		if errors.Is(err, errRaceLost) && attempt < 3 {
 			continue
@@ -55,15 +73,7 @@ func (d *Desk) CreateCase(ctx context.Context, p Principal, a Actor, in NewCase)
 		if err != nil {
 			return CaseView{}, false, err
 		}
-		if created {
-			return view, true, nil // the view the transaction built and audited
-		}
-		c, err := models.CaseByID(ctx, d.db, caseID)
-		if err != nil {
-			return CaseView{}, false, storeErr(err)
-		}
-		v, err := d.caseView(ctx, d.db, c)
-		return v, false, storeErr(err)
+		return res.View, res.Created, nil
 	}
 }
 

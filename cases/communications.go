@@ -122,7 +122,7 @@ func (d *Desk) AddCommunication(ctx context.Context, p Principal, a Actor, ref s
 		return CommunicationView{}, err
 	}
 	var view CommunicationView
-	err := d.inTx(ctx, func(tx *gorm.DB) error {
+	err := d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
 		c, err := lockOpenCase(ctx, tx, ref)
 		if err != nil {
 			return err

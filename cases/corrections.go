@@ -121,7 +121,7 @@ func (d *Desk) RequestCorrection(ctx context.Context, p Principal, a Actor, ref 
 		return CorrectionView{}, err
 	}
 	var view CorrectionView
-	err := d.inTx(ctx, func(tx *gorm.DB) error {
+	err := d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
 		kase, err := lockOpenCase(ctx, tx, ref)
 		if err != nil {
 			return err
@@ -307,7 +307,7 @@ func (d *Desk) CancelCorrection(ctx context.Context, p Principal, a Actor, id in
 		return CorrectionView{}, err
 	}
 	var view CorrectionView
-	err := d.inTx(ctx, func(tx *gorm.DB) error {
+	err := d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
 		dec, err := d.lockDecision(ctx, tx, id)
 		if err != nil {
 			return err

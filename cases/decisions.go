@@ -82,7 +82,7 @@ func (d *Desk) ApproveCorrection(ctx context.Context, p Principal, a Actor, id i
 		return CorrectionView{}, err
 	}
 	var view CorrectionView
-	err := d.inTx(ctx, func(tx *gorm.DB) error {
+	err := d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
 		dec, red, err := d.lockPendingDecision(ctx, tx, p, id)
 		if err != nil {
 			return err
@@ -185,7 +185,7 @@ func (d *Desk) DenyCorrection(ctx context.Context, p Principal, a Actor, id int6
 		return CorrectionView{}, err
 	}
 	var view CorrectionView
-	err := d.inTx(ctx, func(tx *gorm.DB) error {
+	err := d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
 		dec, red, err := d.lockPendingDecision(ctx, tx, p, id)
 		if err != nil {
 			return err

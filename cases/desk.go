@@ -64,6 +64,26 @@ const maxTxAttempts = 3
 // inTx runs fn in one transaction: the unit every use case commits or rolls back whole. fn may
 // run more than once, so it must not have effects outside the transaction.
 func (d *Desk) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return d.inTxAnswering(ctx, nil, fn)
+}
+
+// inTxAnswering is inTx for a use case an API request may send under an Idempotency-Key: result
+// returns what fn produced, and when ctx carries the request (WithIdempotency) its key is checked
+// at the start of the transaction and written with the rendered answer at its end, so that the key
+// is consumed exactly when the change commits.
+func (d *Desk) inTxAnswering(ctx context.Context, result func() any, fn func(tx *gorm.DB) error) error {
+	if req := idempotencyOf(ctx); req != nil && result != nil {
+		inner := fn
+		fn = func(tx *gorm.DB) error {
+			if err := d.claimRequest(ctx, tx, req); err != nil {
+				return err
+			}
+			if err := inner(tx); err != nil {
+				return err
+			}
+			return d.recordAnswer(ctx, tx, req, result())
+		}
+	}
 	var err error
 	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
 		err = d.db.WithContext(ctx).Transaction(fn)

@@ -58,6 +58,11 @@ func SpoolUpload(r io.Reader, dir string) (*Spooled, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Unlinked at once and kept by its descriptor alone: a killed server leaves nothing behind.
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, err
+	}
 	s := &Spooled{file: f}
 	h := sha256.New()
 	head := &headBuffer{max: 512}
@@ -88,7 +93,6 @@ func (s *Spooled) Read(p []byte) (int, error) { return s.file.Read(p) }
 // Close removes the temporary file.
 func (s *Spooled) Close() {
 	s.file.Close()
-	os.Remove(s.file.Name())
 }
 
 type headBuffer struct {
@@ -249,7 +253,7 @@ func (d *Desk) AddEvidence(ctx context.Context, p Principal, a Actor, ref string
 		return EvidenceView{}, err
 	}
 	var view EvidenceView
-	err = d.inTx(ctx, func(tx *gorm.DB) error {
+	err = d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
 		c, err := lockOpenCase(ctx, tx, ref)
 		if err != nil {
 			return err
@@ -410,7 +414,7 @@ func (d *Desk) VerifyEvidence(ctx context.Context, p Principal, a Actor, id int6
 		return EvidenceView{}, err
 	}
 	var view EvidenceView
-	err := d.inTx(ctx, func(tx *gorm.DB) error {
+	err := d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
 		e, err := models.EvidenceByIDForUpdate(ctx, tx, id)
 		if errors.Is(err, models.ErrNotFound) {
 			return NotFound("evidence")

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -16,13 +17,9 @@ func (s *Server) addCard(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	view, err := s.desk.AddCard(c.Request.Context(), principal(c), actor(c), c.Param("ref"), in)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.Header("ETag", view.ETag())
-	c.JSON(http.StatusCreated, view)
+	reply(s, c, caseAnswer(http.StatusCreated), func(ctx context.Context) (cases.CaseView, error) {
+		return s.desk.AddCard(ctx, principal(c), actor(c), c.Param("ref"), in)
+	})
 }
 
 // getCard serves GET /api/v1/cards/{id}.

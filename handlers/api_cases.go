@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -31,18 +32,25 @@ func (s *Server) createCase(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	view, created, err := s.desk.CreateCase(c.Request.Context(), principal(c), actor(c), in)
-	if err != nil {
-		s.fail(c, err)
-		return
+	reply(s, c, caseCreationAnswer, func(ctx context.Context) (cases.CaseCreation, error) {
+		view, created, err := s.desk.CreateCase(ctx, principal(c), actor(c), in)
+		return cases.CaseCreation{View: view, Created: created}, err
+	})
+}
+
+// caseCreationAnswer is 201 with the new case and its Location, or 200 with the known one.
+func caseCreationAnswer(r cases.CaseCreation) (cases.StoredAnswer, error) {
+	if !r.Created {
+		return caseAnswer(http.StatusOK)(r.View)
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-		c.Header("Location", "/api/v1/cases/"+view.Ref)
+	return jsonAnswer(http.StatusCreated, map[string]string{"ETag": r.View.ETag(), "Location": "/api/v1/cases/" + r.View.Ref}, r.View)
+}
+
+// caseAnswer answers the whole case with its ETag (R12).
+func caseAnswer(status int) answer[cases.CaseView] {
+	return func(v cases.CaseView) (cases.StoredAnswer, error) {
+		return jsonAnswer(status, map[string]string{"ETag": v.ETag()}, v)
 	}
-	c.Header("ETag", view.ETag())
-	c.JSON(status, view)
 }
 
 // getCase serves GET /api/v1/cases/{ref} with the case's ETag (R12).

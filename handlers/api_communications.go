@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -15,12 +16,9 @@ func (s *Server) addCommunication(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	entry, err := s.desk.AddCommunication(c.Request.Context(), principal(c), actor(c), c.Param("ref"), in)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, entry)
+	reply(s, c, created[cases.CommunicationView], func(ctx context.Context) (cases.CommunicationView, error) {
+		return s.desk.AddCommunication(ctx, principal(c), actor(c), c.Param("ref"), in)
+	})
 }
 
 // listCommunications serves GET /api/v1/cases/{ref}/communications.

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -15,12 +16,9 @@ func (s *Server) requestCorrection(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	view, err := s.desk.RequestCorrection(c.Request.Context(), principal(c), actor(c), c.Param("ref"), in)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, view)
+	reply(s, c, created[cases.CorrectionView], func(ctx context.Context) (cases.CorrectionView, error) {
+		return s.desk.RequestCorrection(ctx, principal(c), actor(c), c.Param("ref"), in)
+	})
 }
 
 // cancelCorrection serves POST /api/v1/corrections/{id}/cancel.
@@ -30,12 +28,9 @@ func (s *Server) cancelCorrection(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	view, err := s.desk.CancelCorrection(c.Request.Context(), principal(c), actor(c), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, view)
+	reply(s, c, ok[cases.CorrectionView], func(ctx context.Context) (cases.CorrectionView, error) {
+		return s.desk.CancelCorrection(ctx, principal(c), actor(c), id)
+	})
 }
 
 // getCorrection serves GET /api/v1/corrections/{id}.
@@ -79,17 +74,12 @@ func (s *Server) decideCorrection(approve bool) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
-		var view cases.CorrectionView
-		if approve {
-			view, err = s.desk.ApproveCorrection(c.Request.Context(), principal(c), actor(c), id, in.Note)
-		} else {
-			view, err = s.desk.DenyCorrection(c.Request.Context(), principal(c), actor(c), id, in.Reason)
-		}
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, view)
+		reply(s, c, ok[cases.CorrectionView], func(ctx context.Context) (cases.CorrectionView, error) {
+			if approve {
+				return s.desk.ApproveCorrection(ctx, principal(c), actor(c), id, in.Note)
+			}
+			return s.desk.DenyCorrection(ctx, principal(c), actor(c), id, in.Reason)
+		})
 	}
 }
 

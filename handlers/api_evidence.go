@@ -1,11 +1,16 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -23,13 +28,30 @@ const maxUploadParts = 32
 var uploadFields = map[string]bool{"kind": true, "store_name": true, "store_location": true, "purchased_at": true,
 	"amount_minor": true, "currency": true, "card_last4": true, "pos_transaction_id": true, "note": true}
 
-// limitUpload refuses a declared Content-Length over the upload limit before reading, stops a
-// body that grows past it while streaming, and lets a bounded number of uploads run at once.
+// limitUpload refuses a declared Content-Length over the upload limit before reading and stops a
+// body that grows past it while streaming. It runs before authentication: it costs nothing.
 func (s *Server) limitUpload(c *gin.Context) {
 	if c.Request.ContentLength > maxUploadBody {
 		writeProblem(c, http.StatusRequestEntityTooLarge, cases.CodeTooLarge, "evidence uploads are at most 10 MiB", nil)
 		return
 	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxUploadBody)
+	c.Next()
+}
+
+// uploadSlot lets a bounded number of uploads stream at once. It runs after the token is checked,
+// so that nobody without one can take a slot; a token holds at most a few slots, so that one
+// client cannot take them all; and a body must keep arriving, so that a stalled client frees its
+// slot within UploadIdleTimeout (and a slow one within UploadTimeout).
+func (s *Server) uploadSlot(c *gin.Context) {
+	owner := cases.IdempotencyOwner(principal(c))
+	if !s.uploadsPerOwner.take(owner) {
+		c.Header("Retry-After", "1")
+		writeProblem(c, http.StatusTooManyRequests, "rate_limited",
+			fmt.Sprintf("at most %d uploads at once per token; send the next one when one has finished", s.uploadsPerOwner.max), nil)
+		return
+	}
+	defer s.uploadsPerOwner.give(owner)
 	select {
 	case s.uploads <- struct{}{}:
 		defer func() { <-s.uploads }()
@@ -37,11 +59,61 @@ func (s *Server) limitUpload(c *gin.Context) {
 		c.Abort()
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxUploadBody)
+	c.Request.Body = &deadlineBody{ReadCloser: c.Request.Body, rc: http.NewResponseController(c.Writer),
+		idle: s.uploadIdle, end: time.Now().Add(s.uploadTotal)}
 	c.Next()
 }
 
-// uploadError maps a streaming failure: over the limit is 413, a broken body 400.
+// slotCounter counts the slots each owner holds.
+type slotCounter struct {
+	mu   sync.Mutex
+	max  int
+	held map[string]int
+}
+
+func (sc *slotCounter) take(owner string) bool {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.held[owner] >= sc.max {
+		return false
+	}
+	sc.held[owner]++
+	return true
+}
+
+func (sc *slotCounter) give(owner string) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.held[owner]--; sc.held[owner] <= 0 {
+		delete(sc.held, owner)
+	}
+}
+
+// deadlineBody moves the connection's read deadline before each read: at most idle from now, and
+// never past end.
+type deadlineBody struct {
+	io.ReadCloser
+	rc        *http.ResponseController
+	idle      time.Duration
+	end       time.Time
+	unsettled bool // the connection takes no deadline (a test recorder): time is not bounded
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	if !b.unsettled {
+		deadline := time.Now().Add(b.idle)
+		if deadline.After(b.end) {
+			deadline = b.end
+		}
+		if err := b.rc.SetReadDeadline(deadline); err != nil {
+			b.unsettled = true
+		}
+	}
+	return b.ReadCloser.Read(p)
+}
+
+// uploadError maps a streaming failure: over the limit is 413, a body that stopped arriving 408,
+// a broken body 400.
 func uploadError(err error) error {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -51,8 +123,14 @@ func uploadError(err error) error {
 	if errors.As(err, &re) {
 		return err
 	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return errUploadTooSlow
+	}
 	return &cases.RuleError{Code: cases.CodeMalformedJSON, Message: "the multipart body could not be read"}
 }
+
+// errUploadTooSlow is an upload whose body stopped arriving or arrived too slowly.
+var errUploadTooSlow = errors.New("the upload body stopped arriving")
 
 // addEvidence serves POST /api/v1/cases/{ref}/evidence: multipart, the file streamed to disk.
 func (s *Server) addEvidence(c *gin.Context) {
@@ -117,16 +195,33 @@ func (s *Server) addEvidence(c *gin.Context) {
 		s.fail(c, cases.Invalid("file", "is required"))
 		return
 	}
-	view, err := s.desk.AddEvidence(c.Request.Context(), principal(c), actor(c), c.Param("ref"), cases.EvidenceFields{
-		Kind: fields["kind"], FileName: fields["file_name"], StoreName: fields["store_name"], StoreLocation: fields["store_location"],
-		PurchasedAt: fields["purchased_at"], AmountMinor: fields["amount_minor"], Currency: fields["currency"],
-		CardLast4: fields["card_last4"], PosTransactionID: fields["pos_transaction_id"], Note: fields["note"],
-	}, file)
-	if err != nil {
-		s.fail(c, err)
-		return
+	if req := idempotentRequest(c); req != nil {
+		req.Hash = s.uploadHash(c, fields, file)
 	}
-	c.JSON(http.StatusCreated, view)
+	reply(s, c, created[cases.EvidenceView], func(ctx context.Context) (cases.EvidenceView, error) {
+		return s.desk.AddEvidence(ctx, principal(c), actor(c), c.Param("ref"), cases.EvidenceFields{
+			Kind: fields["kind"], FileName: fields["file_name"], StoreName: fields["store_name"], StoreLocation: fields["store_location"],
+			PurchasedAt: fields["purchased_at"], AmountMinor: fields["amount_minor"], Currency: fields["currency"],
+			CardLast4: fields["card_last4"], PosTransactionID: fields["pos_transaction_id"], Note: fields["note"],
+		}, file)
+	})
+}
+
+// uploadHash binds an upload's Idempotency-Key to what it says, not to its bytes: a client that
+// retries builds a new multipart boundary, and the same fields and file are the same request. It
+// is computed in memory from the parsed fields and the file's digest; nothing is spooled in clear.
+func (s *Server) uploadHash(c *gin.Context, fields map[string]string, file *cases.Spooled) []byte {
+	h := s.desk.RequestHasher(c.Request.Method, c.Request.URL.Path)
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(h, "%d:%s=%d:%s\n", len(name), name, len(fields[name]), fields[name])
+	}
+	fmt.Fprintf(h, "file=%s/%d\n", file.SHA256, file.Size)
+	return h.Sum(nil)
 }
 
 // evidenceFile serves GET /api/v1/evidence/{id}/file: always as an attachment, never sniffed or
@@ -170,10 +265,7 @@ func (s *Server) verifyEvidence(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	view, err := s.desk.VerifyEvidence(c.Request.Context(), principal(c), actor(c), id, in.Verdict, in.Note)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, view)
+	reply(s, c, ok[cases.EvidenceView], func(ctx context.Context) (cases.EvidenceView, error) {
+		return s.desk.VerifyEvidence(ctx, principal(c), actor(c), id, in.Verdict, in.Note)
+	})
 }

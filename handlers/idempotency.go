@@ -3,88 +3,138 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
-	"os"
 
 	"github.com/gin-gonic/gin"
 
 	"giftdesk/cases"
 )
 
-// replayedHeaders are the answer headers kept with an idempotent answer.
-var replayedHeaders = []string{"Content-Type", "ETag", "Location"}
+const idempotentRequestKey = "giftdesk.idempotent_request"
 
-// captureWriter keeps a copy of the answer for the idempotency store.
-type captureWriter struct {
-	gin.ResponseWriter
-	body bytes.Buffer
-}
-
-func (w *captureWriter) Write(b []byte) (int, error) {
-	w.body.Write(b)
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *captureWriter) WriteString(s string) (int, error) {
-	w.body.WriteString(s)
-	return w.ResponseWriter.WriteString(s)
-}
-
-// idempotent honours Idempotency-Key on an API POST (SPEC 4.2): the first answer is stored with
-// a hash of the request and replayed for the same key and body.
+// idempotent honours Idempotency-Key on an API POST (SPEC 4.2). A JSON body (at most 1 MiB) is
+// read and hashed in memory, never spooled: it may hold a claim code (R1). A request answered
+// before is replayed here; otherwise the request travels to its use case, which checks the key
+// again and stores its answer in the transaction of its change (see cases.IdempotentRequest).
+// An upload's hash is made by its handler from the parsed parts.
 func (s *Server) idempotent(c *gin.Context) {
 	key := c.GetHeader("Idempotency-Key")
 	if key == "" {
 		c.Next()
 		return
 	}
-	// The body is hashed on its way to a temporary file: an upload is never held whole in memory.
-	spool, err := os.CreateTemp(s.tempDir, "giftdesk-request-*")
+	if err := cases.ValidIdempotencyKey(key); err != nil {
+		s.fail(c, err)
+		return
+	}
+	req := &cases.IdempotentRequest{Owner: cases.IdempotencyOwner(principal(c)), Key: key}
+	c.Set(idempotentRequestKey, req)
+	if c.FullPath() == uploadPath {
+		c.Next()
+		return
+	}
+	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
-		s.fail(c, err)
+		s.fail(c, bodyReadError(err))
 		return
 	}
-	defer os.Remove(spool.Name())
-	defer spool.Close()
-	hash := s.desk.RequestHasher(c.Request.Method, c.Request.URL.Path)
-	if _, err := io.Copy(io.MultiWriter(spool, hash), c.Request.Body); err != nil {
-		s.fail(c, uploadError(err))
-		return
-	}
-	if _, err := spool.Seek(0, io.SeekStart); err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.Request.Body = spool
-	owner := cases.IdempotencyOwner(principal(c))
-	stored, err := s.desk.BeginIdempotent(c.Request.Context(), owner, key, hash.Sum(nil))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if stored != nil {
-		for k, v := range stored.Headers {
-			c.Header(k, v)
-		}
-		c.Header("Idempotency-Replayed", "true")
-		c.Status(stored.Status)
-		_, _ = c.Writer.Write(stored.Body)
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	req.Hash = s.desk.RequestHash(c.Request.Method, c.Request.URL.Path, body)
+	ans, err := s.desk.AnsweredBefore(c.Request.Context(), req.Owner, req.Key, req.Hash)
+	switch {
+	case err == nil:
+		writeAnswer(c, ans, true)
 		c.Abort()
 		return
+	case !errors.Is(err, cases.ErrNotFound):
+		s.fail(c, err)
+		return
 	}
-	w := &captureWriter{ResponseWriter: c.Writer}
-	c.Writer = w
 	c.Next()
-	ans := cases.StoredAnswer{Status: w.Status(), Body: w.body.Bytes(), Headers: map[string]string{}}
-	for _, h := range replayedHeaders {
-		if v := w.Header().Get(h); v != "" {
-			ans.Headers[h] = v
+}
+
+// idempotentRequest is the request the idempotent middleware saw, or nil without a key.
+func idempotentRequest(c *gin.Context) *cases.IdempotentRequest {
+	v, _ := c.Get(idempotentRequestKey)
+	r, _ := v.(*cases.IdempotentRequest)
+	return r
+}
+
+// answer renders a use case's result the way the API sends it: the same bytes now and on every
+// replay of the request.
+type answer[T any] func(T) (cases.StoredAnswer, error)
+
+// jsonAnswer is an answer with a JSON body.
+func jsonAnswer(status int, headers map[string]string, v any) (cases.StoredAnswer, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return cases.StoredAnswer{}, err
+	}
+	h := map[string]string{"Content-Type": "application/json; charset=utf-8"}
+	for k, v := range headers {
+		h[k] = v
+	}
+	return cases.StoredAnswer{Status: status, Headers: h, Body: body}, nil
+}
+
+// created answers 201 with the created object; ok answers 200 with the updated one (SPEC 4.2).
+func created[T any](v T) (cases.StoredAnswer, error) { return jsonAnswer(http.StatusCreated, nil, v) }
+func ok[T any](v T) (cases.StoredAnswer, error)      { return jsonAnswer(http.StatusOK, nil, v) }
+
+// reply runs a use case that may change something and writes its answer. Under an
+// Idempotency-Key the use case stores that answer with its change, or stops with the answer
+// stored before, which is written as it was.
+func reply[T any](s *Server, c *gin.Context, render answer[T], run func(ctx context.Context) (T, error)) {
+	ctx := c.Request.Context()
+	if req := idempotentRequest(c); req != nil && req.Hash != nil {
+		req.Answer = func(result any) (cases.StoredAnswer, error) {
+			v, isT := result.(T)
+			if !isT {
+				return cases.StoredAnswer{}, fmt.Errorf("idempotent answer: a use case answered %T, its handler renders %T", result, v)
+			}
+			return render(v)
 		}
+		ctx = cases.WithIdempotency(ctx, req)
 	}
-	// A client that hung up must not leave its key in progress for a day.
-	finish := context.WithoutCancel(c.Request.Context())
-	if err := s.desk.FinishIdempotent(finish, owner, key, ans); err != nil && w.Status() < http.StatusInternalServerError {
-		s.log.WarnContext(c.Request.Context(), "idempotent answer not stored", "request_id", requestID(c), "error", err.Error())
+	v, err := run(ctx)
+	var replayed *cases.Replayed
+	if errors.As(err, &replayed) {
+		writeAnswer(c, replayed.Answer, true)
+		return
 	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ans, err := render(v)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	writeAnswer(c, ans, false)
+}
+
+// writeAnswer sends a rendered answer; a replay says so in Idempotency-Replayed.
+func writeAnswer(c *gin.Context, ans cases.StoredAnswer, replayed bool) {
+	for k, v := range ans.Headers {
+		c.Header(k, v)
+	}
+	if replayed {
+		c.Header("Idempotency-Replayed", "true")
+	}
+	c.Status(ans.Status)
+	_, _ = c.Writer.Write(ans.Body)
+}
+
+// bodyReadError maps a failure to read a JSON body: over the limit is 413, anything else 400.
+func bodyReadError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return &cases.RuleError{Code: cases.CodeTooLarge, Message: fmt.Sprintf("the body is larger than %d bytes", tooBig.Limit)}
+	}
+	return &cases.RuleError{Code: cases.CodeMalformedJSON, Message: "the body could not be read"}
 }

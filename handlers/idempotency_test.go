@@ -1,15 +1,21 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
 	"giftdesk/cases"
+	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
 
@@ -39,18 +45,26 @@ func TestIdempotencyKey(t *testing.T) {
 		if w := post(other, "key-1", noExternal); w.code != http.StatusCreated || w.replayed != "" {
 			t.Fatalf("keys are per token: %d replayed=%q", w.code, w.replayed)
 		}
-		// A refusal is replayed too; a malformed key is refused.
-		bad := post(tok, "key-2", `{"type":"nonsense"}`)
-		if w := post(tok, "key-2", `{"type":"nonsense"}`); w.code != http.StatusUnprocessableEntity || w.replayed != "true" || w.body != bad.body {
-			t.Fatalf("replayed refusal: %d %q", w.code, w.replayed)
+		// A request refused by validation changed nothing and does not consume its key (SPEC 4.2):
+		// the corrected body runs under it, and is then replayed.
+		if w := post(tok, "key-2", `{"type":"nonsense"}`); w.code != http.StatusUnprocessableEntity || w.replayed != "" {
+			t.Fatalf("refusal: %d replayed=%q", w.code, w.replayed)
+		}
+		if w := post(tok, "key-2", `{"type":"nonsense"}`); w.code != http.StatusUnprocessableEntity || w.replayed != "" {
+			t.Fatalf("refusal sent again: %d replayed=%q", w.code, w.replayed)
+		}
+		corrected := post(tok, "key-2", noExternal)
+		if corrected.code != http.StatusCreated || corrected.replayed != "" {
+			t.Fatalf("corrected body under the refused key: %d replayed=%q %s", corrected.code, corrected.replayed, corrected.body)
+		}
+		if w := post(tok, "key-2", noExternal); w.code != http.StatusCreated || w.replayed != "true" || w.body != corrected.body {
+			t.Fatalf("corrected body replayed: %d replayed=%q", w.code, w.replayed)
 		}
 		if w := post(tok, "bad key with spaces", noExternal); w.code != http.StatusUnprocessableEntity {
 			t.Fatalf("malformed key: %d", w.code)
 		}
-		var n int64
-		db.Raw(`SELECT count(*) FROM cases`).Scan(&n)
-		if n != 2 {
-			t.Fatalf("%d cases, want 2 (one per token)", n)
+		if n := count(t, db, `SELECT count(*) FROM cases`); n != 3 {
+			t.Fatalf("%d cases, want 3 (one per token and key)", n)
 		}
 	})
 }
@@ -95,10 +109,132 @@ func TestConcurrentIdempotentRequests(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		var n int64
-		db.Raw(`SELECT count(*) FROM cases`).Scan(&n)
-		if n != 1 || len(refs) != 1 {
+		if n := count(t, db, `SELECT count(*) FROM cases`); n != 1 || len(refs) != 1 {
 			t.Fatalf("%d cases and refs %v from one key; %d answered in progress", n, refs, inProgress)
+		}
+	})
+}
+
+// count runs a counting query and fails the test on error.
+func count(t *testing.T, db *gorm.DB, query string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := db.Raw(query, args...).Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestKeyOfARequestCutOffByAnOutageIsNotStuck cuts the database in the middle of a request sent
+// under a key (as a restart does): it answers 503, and once the database is back the same request
+// under the same key runs, instead of answering 409 for a day (issue 19).
+func TestKeyOfARequestCutOffByAnOutageIsNotStuck(t *testing.T) {
+	proxy, url := modelstest.NewProxy(t, modelstest.URL(t, models.Postgres))
+	db, err := models.Open(context.Background(), models.Options{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer models.Close(db)
+	h := newHarness(t, db)
+	tok := h.token("agent@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite)
+	// The database goes away as the case row is written: after anything the request did first.
+	var cut atomic.Bool
+	if err := db.Callback().Create().Before("gorm:create").Register("test:cut", func(tx *gorm.DB) {
+		if tx.Statement.Table == "cases" && cut.CompareAndSwap(false, true) {
+			proxy.Cut()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	post := func() *httptest.ResponseRecorder {
+		return h.do(request{method: http.MethodPost, path: "/api/v1/cases", token: tok, body: strings.NewReader(noExternal),
+			header: map[string]string{"Idempotency-Key": "outage-1"}})
+	}
+	expectProblem(t, post(), http.StatusServiceUnavailable, cases.CodeUnavailable)
+	proxy.Resume()
+	var w *httptest.ResponseRecorder
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if w = post(); w.Code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			break
+		}
+	}
+	if w.Code != http.StatusCreated || w.Header().Get("Idempotency-Replayed") != "" {
+		t.Fatalf("the retry after the outage: %d replayed=%q %s", w.Code, w.Header().Get("Idempotency-Replayed"), w.Body)
+	}
+	again := post()
+	if again.Code != http.StatusCreated || again.Header().Get("Idempotency-Replayed") != "true" || again.Body.String() != w.Body.String() {
+		t.Fatalf("the retry of the committed request: %d replayed=%q", again.Code, again.Header().Get("Idempotency-Replayed"))
+	}
+	if n := count(t, h.db, `SELECT count(*) FROM cases`); n != 1 {
+		t.Fatalf("%d cases from one key", n)
+	}
+}
+
+// TestEveryPostReplaysItsAnswer sends each API POST that changes something twice under one key:
+// the second answer is the first, byte for byte, and nothing is written twice.
+func TestEveryPostReplaysItsAnswer(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		h := newHarness(t, db)
+		agent := h.token("agent@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite, cases.ScopeCorrectionsWrite)
+		sup := h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCasesWrite, cases.ScopeCorrectionsDeny)
+		twice := func(token, path, body string, want int) string {
+			t.Helper()
+			var first *httptest.ResponseRecorder
+			for i := 0; i < 2; i++ {
+				w := h.do(request{method: http.MethodPost, path: path, token: token, body: strings.NewReader(body),
+					header: map[string]string{"Idempotency-Key": "k-" + path}})
+				if w.Code != want {
+					t.Fatalf("%s (%d): %d %s", path, i, w.Code, w.Body)
+				}
+				if i == 0 {
+					first = w
+					continue
+				}
+				if w.Header().Get("Idempotency-Replayed") != "true" || w.Body.String() != first.Body.String() ||
+					w.Header().Get("ETag") != first.Header().Get("ETag") {
+					t.Fatalf("%s: not replayed as first answered: %q\n%s\n%s", path, w.Header().Get("Idempotency-Replayed"), first.Body, w.Body)
+				}
+			}
+			return first.Body.String()
+		}
+		var created struct {
+			Ref   string
+			Cards []struct{ ID string }
+		}
+		if err := json.Unmarshal([]byte(twice(agent, "/api/v1/cases", noExternal, http.StatusCreated)), &created); err != nil {
+			t.Fatal(err)
+		}
+		ref := created.Ref
+		twice(agent, "/api/v1/cases/"+ref+"/cards", `{"serial":"5555000011112222","face_value_minor":2500,"currency":"USD","marketplace":"US"}`, http.StatusCreated)
+		twice(agent, "/api/v1/cases/"+ref+"/communications", `{"channel":"phone","direction":"inbound","body":"called about the card"}`, http.StatusCreated)
+		correction := func(amount int) string {
+			var c struct{ ID string }
+			body := fmt.Sprintf(`{"kind":"transfer","amount_minor":%d,"currency":"USD","from_account":"A1B2C3D4","to_account":"Z9Y8X7W6","card_id":"%s","reason":"wrong account"}`,
+				amount, created.Cards[0].ID)
+			w := h.do(request{method: http.MethodPost, path: "/api/v1/cases/" + ref + "/corrections", token: agent, body: strings.NewReader(body),
+				header: map[string]string{"Idempotency-Key": fmt.Sprintf("corr-%d", amount)}})
+			if w.Code != http.StatusCreated {
+				t.Fatalf("correction: %d %s", w.Code, w.Body)
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &c); err != nil {
+				t.Fatal(err)
+			}
+			return c.ID
+		}
+		twice(sup, fmt.Sprintf("/api/v1/corrections/%s/approve", correction(100)), `{"note":"receipt checked"}`, http.StatusOK)
+		twice(sup, fmt.Sprintf("/api/v1/corrections/%s/deny", correction(200)), `{"reason":"not the customer's card"}`, http.StatusOK)
+		twice(agent, fmt.Sprintf("/api/v1/corrections/%s/cancel", correction(300)), `{}`, http.StatusOK)
+		if n := count(t, db, `SELECT count(*) FROM cases`); n != 1 {
+			t.Fatalf("%d cases", n)
+		}
+		if n := count(t, db, `SELECT count(*) FROM postings`); n != 2 {
+			t.Fatalf("%d postings after one approval sent twice", n)
+		}
+		if n := count(t, db, `SELECT count(*) FROM communications`); n != 1 {
+			t.Fatalf("%d communications", n)
+		}
+		if n := count(t, db, `SELECT count(*) FROM audit_events WHERE action IN ('correction.approved', 'correction.applied', 'correction.denied', 'correction.cancelled')`); n != 3 {
+			t.Fatalf("%d decision events for three decisions", n)
 		}
 	})
 }

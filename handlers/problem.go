@@ -58,6 +58,9 @@ func (s *Server) fail(c *gin.Context, err error) {
 	case errors.Is(err, cases.ErrUnavailable):
 		c.Header("Retry-After", "5")
 		writeProblem(c, http.StatusServiceUnavailable, cases.CodeUnavailable, "the database does not answer; try again shortly", nil)
+	case errors.Is(err, errUploadTooSlow):
+		writeProblem(c, http.StatusRequestTimeout, "request_timeout",
+			"the upload stopped arriving or arrived too slowly; send it again", nil)
 	case errors.Is(err, cases.ErrThrottled):
 		c.Header("Retry-After", retryAfter(err))
 		writeProblem(c, http.StatusTooManyRequests, "rate_limited", err.Error(), nil)

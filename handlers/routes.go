@@ -91,6 +91,9 @@ func registerRoutes(r *gin.Engine, s *Server, table []route) {
 		case rt.access.public:
 		case isAPI && rt.access.scope.Valid():
 			chain = append(chain, s.authenticateToken, s.rateLimit, s.requireScope(rt.access.scope))
+			if rt.path == uploadPath {
+				chain = append(chain, s.uploadSlot)
+			}
 			if rt.method == http.MethodPost {
 				chain = append(chain, s.idempotent)
 			}

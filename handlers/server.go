@@ -29,6 +29,12 @@ type Config struct {
 	TempDir string
 	// MaxUploads bounds the uploads running at once (default 8); more wait their turn.
 	MaxUploads int
+	// MaxUploadsPerToken bounds the uploads one token (or console user) runs at once (default 2);
+	// more are refused with 429 and Retry-After.
+	MaxUploadsPerToken int
+	// UploadIdleTimeout frees an upload's slot when its body stops arriving for that long (default
+	// 15 s); UploadTimeout bounds the whole body (default 90 s). Either answers 408.
+	UploadIdleTimeout, UploadTimeout time.Duration
 	// APIRate is GIFTDESK_API_RATE: requests per second per API token, burst twice that; 0 is
 	// no limit.
 	APIRate float64
@@ -43,8 +49,12 @@ type Server struct {
 	proxies []*net.IPNet
 	tempDir string
 	uploads chan struct{}
-	limiter *tokenLimiter
-	engine  *gin.Engine
+	// uploadsPerOwner, uploadIdle and uploadTotal: see Config.MaxUploadsPerToken and the timeouts.
+	uploadsPerOwner *slotCounter
+	uploadIdle      time.Duration
+	uploadTotal     time.Duration
+	limiter         *tokenLimiter
+	engine          *gin.Engine
 }
 
 // New builds the server and its routes. It fails when a page template does not parse, so that a
@@ -60,6 +70,17 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxUploads = 8
 	}
 	s.uploads = make(chan struct{}, cfg.MaxUploads)
+	if cfg.MaxUploadsPerToken <= 0 {
+		cfg.MaxUploadsPerToken = 2
+	}
+	s.uploadsPerOwner = &slotCounter{max: cfg.MaxUploadsPerToken, held: map[string]int{}}
+	s.uploadIdle, s.uploadTotal = cfg.UploadIdleTimeout, cfg.UploadTimeout
+	if s.uploadIdle <= 0 {
+		s.uploadIdle = 15 * time.Second
+	}
+	if s.uploadTotal <= 0 {
+		s.uploadTotal = 90 * time.Second
+	}
 	s.limiter = newTokenLimiter(cfg.APIRate)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

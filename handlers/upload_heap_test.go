@@ -58,6 +58,11 @@ func TestConcurrentUploadsKeepTheHeapBounded(t *testing.T) {
 	agent := h.token("agent@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite)
 	ref := h.newCase(agent, "heap")
 	const files, size = 50, 5 << 20
+	// A token holds at most two upload slots: 25 integrations send two files each.
+	tokens := make([]string, files/2)
+	for i := range tokens {
+		tokens[i] = h.token(fmt.Sprintf("integration%d@example.com", i), cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite)
+	}
 	runtime.GC()
 	var peak atomic.Uint64
 	stop := make(chan struct{})
@@ -88,7 +93,7 @@ func TestConcurrentUploadsKeepTheHeapBounded(t *testing.T) {
 			req := httptest.NewRequest(http.MethodPost, "/api/v1/cases/"+ref+"/evidence", body)
 			req.ContentLength = -1
 			req.Header.Set("Content-Type", ct)
-			req.Header.Set("Authorization", "Bearer "+agent)
+			req.Header.Set("Authorization", "Bearer "+tokens[i%len(tokens)])
 			rec := httptest.NewRecorder()
 			h.srv.ServeHTTP(rec, req)
 			codes <- rec.Code

@@ -7,12 +7,14 @@ import (
 	"gorm.io/gorm"
 )
 
-// IdempotencyKey is one remembered API request and, once done, its answer.
+// IdempotencyKey is one API request answered under an Idempotency-Key, with its answer. The row is
+// written in the transaction of the change the request made, so it exists exactly when that
+// change committed.
 type IdempotencyKey struct {
 	Owner           string `gorm:"primaryKey"`
 	Key             string `gorm:"primaryKey"`
 	RequestHash     []byte
-	State           string
+	State           string // always "done" since issue 19; the column stays for older rows
 	StatusCode      *int
 	ResponseHeaders JSONDoc
 	ResponseBody    []byte
@@ -20,9 +22,9 @@ type IdempotencyKey struct {
 	CompletedAt     *time.Time
 }
 
-// ClaimIdempotencyKey records a new request under (owner, key) and reports whether it was new.
-func ClaimIdempotencyKey(ctx context.Context, db *gorm.DB, k *IdempotencyKey) (bool, error) {
-	return InsertIgnoringConflict(ctx, db, k, "owner", "key")
+// InsertIdempotencyKey records an answered request.
+func InsertIdempotencyKey(ctx context.Context, tx *gorm.DB, k *IdempotencyKey) error {
+	return tx.WithContext(ctx).Create(k).Error
 }
 
 // GetIdempotencyKey reads a remembered request.
@@ -30,12 +32,6 @@ func GetIdempotencyKey(ctx context.Context, db *gorm.DB, owner, key string) (Ide
 	var k IdempotencyKey
 	err := db.WithContext(ctx).Where("owner = ? AND key = ?", owner, key).Take(&k).Error
 	return k, notFound(err)
-}
-
-// CompleteIdempotencyKey stores the answer of a request.
-func CompleteIdempotencyKey(ctx context.Context, db *gorm.DB, owner, key string, status int, headers JSONDoc, body []byte, now time.Time) error {
-	return db.WithContext(ctx).Model(&IdempotencyKey{}).Where("owner = ? AND key = ? AND state = 'in_progress'", owner, key).
-		Updates(map[string]any{"state": "done", "status_code": status, "response_headers": headers, "response_body": body, "completed_at": now}).Error
 }
 
 // DeleteIdempotencyKey forgets a request, so that the caller may send it again.

@@ -452,10 +452,16 @@ func uploadDir(dataDir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("GIFTDESK_DATA_DIR: cannot create %s: %v", dir, unwrapPathError(err))
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(dir, "giftdesk-*"))
+	// Uploads are unlinked as soon as they are created, so anything here was left by an older
+	// version that spooled request bodies, claim codes included (R1): all of it goes. A server
+	// sharing the folder loses nothing: an open file outlives its name.
+	leftovers, err := filepath.Glob(filepath.Join(dir, "giftdesk-*"))
+	if err != nil {
+		return "", err
+	}
 	for _, f := range leftovers {
-		if st, err := os.Stat(f); err == nil && time.Since(st.ModTime()) > time.Hour {
-			_ = os.Remove(f)
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("GIFTDESK_DATA_DIR: cannot remove the leftover %s: %v", f, unwrapPathError(err))
 		}
 	}
 	return dir, nil
