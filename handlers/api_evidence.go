@@ -31,6 +31,10 @@ var uploadFields = map[string]bool{"kind": true, "store_name": true, "store_loca
 // limitUpload refuses a declared Content-Length over the upload limit before reading and stops a
 // body that grows past it while streaming. It runs before authentication: it costs nothing.
 func (s *Server) limitUpload(c *gin.Context) {
+	// An upload refused before its body is read (401, 429, 413, 408) must not leave the server
+	// reading the rest to keep the connection: a stalled client would hold it. One handshake per
+	// upload is cheap next to its body.
+	c.Header("Connection", "close")
 	if c.Request.ContentLength > maxUploadBody {
 		writeProblem(c, http.StatusRequestEntityTooLarge, cases.CodeTooLarge, "evidence uploads are at most 10 MiB", nil)
 		return

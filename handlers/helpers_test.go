@@ -39,10 +39,14 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func newHarness(t *testing.T, db *gorm.DB) *harness {
+func newHarness(t *testing.T, db *gorm.DB) *harness { return newHarnessWith(t, db, Config{}) }
+
+// newHarnessWith is newHarness with a server configured by cfg (its Desk and Logger are set here).
+func newHarnessWith(t *testing.T, db *gorm.DB, cfg Config) *harness {
 	logs := &syncBuffer{}
 	desk := cases.New(cases.Config{DB: db, Keys: modelstest.Keys})
-	srv, err := New(Config{Desk: desk, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	cfg.Desk, cfg.Logger = desk, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
