@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"giftdesk/cases"
 	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
@@ -464,4 +466,75 @@ func TestDemoLoadsUsersAndCasesOnce(t *testing.T) {
 	}
 	c.vars["GIFTDESK_SLA"] = "urgent=2h"
 	oneLineError(t, c.run("", "migrate"), 1, "GIFTDESK_SLA")
+}
+
+// TestAuditVerifyPrintsTheHeadItChecked: with a sealer chaining new events all the while,
+// `audit verify` prints the head of the chain it verified (its count of chained events, and that
+// seal's hash), never a later seal it did not check (issue 19).
+func TestAuditVerifyPrintsTheHeadItChecked(t *testing.T) {
+	for _, d := range modelstest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			url := modelstest.URL(t, d)
+			c := newCLI(t, url)
+			c.vars["GIFTDESK_SECRET_KEY"] = fmt.Sprintf("%x", modelstest.MasterKey)
+			db, err := models.Open(context.Background(), models.Options{URL: url})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer models.Close(db)
+			if d == models.SQLite {
+				if err := models.Migrate(context.Background(), db, modelstest.Keys.Fingerprint); err != nil {
+					t.Fatal(err)
+				}
+			}
+			desk := cases.New(cases.Config{DB: db, Keys: modelstest.Keys})
+			if _, err := desk.AddUser(context.Background(), cases.CLIActor, cases.NewUser{Email: "w@example.com", Name: "W",
+				Role: cases.RoleAgent, Password: "correct horse battery"}); err != nil {
+				t.Fatal(err)
+			}
+			ctx, stop := context.WithCancel(context.Background())
+			sealer := make(chan error, 1)
+			go func() {
+				// Writes and chains events as fast as it can, as a running server would.
+				for i := 0; ctx.Err() == nil; i++ {
+					if _, _, err := desk.CreateToken(ctx, cases.CLIActor, cases.NewToken{Email: "w@example.com", Name: fmt.Sprint("t", i),
+						Scopes: []cases.Scope{cases.ScopeCasesRead}}); err != nil && ctx.Err() == nil {
+						sealer <- err
+						return
+					}
+					if _, err := desk.SealPass(ctx); err != nil && ctx.Err() == nil {
+						sealer <- err
+						return
+					}
+				}
+				sealer <- nil
+			}()
+			var line = regexp.MustCompile(`^audit chain intact: (\d+) events chained, \d+ waiting to be chained; head seq (\d+) hash ([0-9a-f]{64})\n$`)
+			for i := 0; i < 25; i++ {
+				r := c.run("", "audit", "verify")
+				m := line.FindStringSubmatch(r.stdout)
+				if r.code != 0 || m == nil {
+					stop()
+					t.Fatalf("audit verify: %+v", r)
+				}
+				if m[1] != m[2] {
+					stop()
+					t.Fatalf("verified %s seals but printed head seq %s: %q", m[1], m[2], r.stdout)
+				}
+				var hash []byte
+				if err := db.Raw(`SELECT hash FROM audit_seals WHERE seq = ?`, m[2]).Row().Scan(&hash); err != nil {
+					stop()
+					t.Fatal(err)
+				}
+				if fmt.Sprintf("%x", hash) != m[3] {
+					stop()
+					t.Fatalf("printed hash %s is not seal %s's", m[3], m[2])
+				}
+			}
+			stop()
+			if err := <-sealer; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }
