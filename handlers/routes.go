@@ -73,7 +73,9 @@ func (s *Server) register(r *gin.Engine) {
 const uploadPath = "/api/v1/cases/:ref/evidence"
 
 func registerRoutes(r *gin.Engine, s *Server, table []route) {
-	apiGroup := r.Group("/api/v1")
+	// Every API answer, success or refusal, is no-store: it holds customer data or says who may
+	// do what, and neither belongs in a browser's or a proxy's cache.
+	apiGroup := r.Group("/api/v1", noStore)
 	pages := r.Group("/", noStore)
 	for _, rt := range table {
 		rel, isAPI := cutPrefix(rt.path, "/api/v1")
