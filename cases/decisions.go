@@ -236,12 +236,14 @@ type AccountLedger struct {
 	NextCursor  *string          `json:"next_cursor"` // null on the last page
 }
 
-// PostingView is one ledger line.
+// PostingView is one ledger line, with the other account of its correction and its case's ref.
 type PostingView struct {
-	CorrectionID string `json:"correction_id"`
-	AmountMinor  int64  `json:"amount_minor"`
-	Currency     string `json:"currency"`
-	At           string `json:"at"`
+	CorrectionID   string `json:"correction_id"`
+	AmountMinor    int64  `json:"amount_minor"`
+	Currency       string `json:"currency"`
+	At             string `json:"at"`
+	CounterAccount string `json:"counter_account"`
+	Case           string `json:"case"`
 }
 
 // Account returns an account's balances, computed from its postings, and a page of postings.
@@ -280,7 +282,7 @@ func (d *Desk) Account(ctx context.Context, p Principal, accountID, limitRaw, cu
 	}
 	for _, r := range rows {
 		out.Postings = append(out.Postings, PostingView{CorrectionID: fmt.Sprint(r.CorrectionID), AmountMinor: r.AmountMinor,
-			Currency: r.Currency, At: canonicalTime(r.CreatedAt)})
+			Currency: r.Currency, At: canonicalTime(r.CreatedAt), CounterAccount: r.CounterAccount, Case: r.CaseRef})
 	}
 	return out, nil
 }
