@@ -39,6 +39,8 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/api/v1/cases/:ref/communications", api(cases.ScopeCasesWrite), s.addCommunication},
 		{http.MethodGet, "/api/v1/cases/:ref/communications", api(cases.ScopeCasesRead), s.listCommunications},
 		{http.MethodPost, uploadPath, api(cases.ScopeCasesWrite), s.addEvidence},
+		{http.MethodGet, "/api/v1/cases/:ref/evidence", api(cases.ScopeCasesRead), s.listEvidence},
+		{http.MethodGet, "/api/v1/evidence/:id", api(cases.ScopeCasesRead), s.getEvidence},
 		{http.MethodGet, "/api/v1/evidence/:id/file", api(cases.ScopeCasesRead), s.evidenceFile},
 		{http.MethodPost, "/api/v1/evidence/:id/verify", api(cases.ScopeCasesWrite), s.verifyEvidence},
 		{http.MethodPost, "/api/v1/cases/:ref/corrections", api(cases.ScopeCorrectionsWrite), s.requestCorrection},
@@ -81,7 +83,7 @@ func registerRoutes(r *gin.Engine, s *Server, table []route) {
 		rel, isAPI := cutPrefix(rt.path, "/api/v1")
 		var chain []gin.HandlerFunc
 		switch {
-		case rt.path == uploadPath:
+		case rt.path == uploadPath && rt.method == http.MethodPost:
 			chain = append(chain, s.limitUpload)
 		case isAPI:
 			chain = append(chain, limitJSONBody)
