@@ -492,6 +492,9 @@ func TestAuditVerifyPrintsTheHeadItChecked(t *testing.T) {
 				Role: cases.RoleAgent, Password: "correct horse battery"}); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := desk.SealPass(context.Background()); err != nil { // the chain has a head from the start
+				t.Fatal(err)
+			}
 			ctx, stop := context.WithCancel(context.Background())
 			sealer := make(chan error, 1)
 			go func() {
