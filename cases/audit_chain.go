@@ -136,6 +136,11 @@ type AuditReport struct {
 	BadEvent int64 // first bad event's id, 0 when intact (or when the bad thing is a missing seal)
 	BadSeq   int64 // its place in the chain, 0 for an unchained event
 	Problem  string
+	// HeadSeq and HeadHash (hex) are the last seal this verification checked: the head to note
+	// down as an anchor. Read within the walk, never afterwards, so that a sealer running
+	// meanwhile cannot make the report name a seal it did not check.
+	HeadSeq  int64
+	HeadHash string
 }
 
 // Intact reports whether verification found nothing wrong.
@@ -205,17 +210,11 @@ func (d *Desk) VerifyAudit(ctx context.Context) (AuditReport, error) {
 		late.Sealed = r.Sealed
 		return late, nil
 	}
+	r.HeadSeq, r.HeadHash = head.Seq, hex.EncodeToString(head.Hash)
 	events, _, err := models.CountAudit(ctx, d.db)
 	if err != nil {
 		return r, storeErr(err)
 	}
 	r.Pending = events - r.Sealed
 	return r, nil
-}
-
-// ChainHead returns the last seal's sequence and hash in hex, for an operator to note down as an
-// external anchor.
-func (d *Desk) ChainHead(ctx context.Context) (int64, string, error) {
-	h, err := models.LastSeal(ctx, d.db)
-	return h.Seq, hex.EncodeToString(h.Hash), storeErr(err)
 }

@@ -96,6 +96,13 @@ func TestAuditChainSealsAndVerifies(t *testing.T) {
 		if !r.Intact() || r.Sealed != 8 || r.Pending != 0 {
 			t.Fatalf("report %+v, want 8 sealed and intact", r)
 		}
+		var head []byte
+		if err := db.Raw(`SELECT hash FROM audit_seals WHERE seq = 8`).Row().Scan(&head); err != nil {
+			t.Fatal(err)
+		}
+		if r.HeadSeq != 8 || r.HeadHash != fmt.Sprintf("%x", head) {
+			t.Fatalf("report names head %d %s, want seal 8's %x", r.HeadSeq, r.HeadHash, head)
+		}
 		// A fresh unchained event is fine for a minute, then it is a failure.
 		writeEvents(t, db, desk, "c", 1)
 		if r := mustVerify(t, desk); !r.Intact() || r.Pending != 1 {

@@ -133,9 +133,6 @@ func (d *Desk) caseChanges(ctx context.Context, tx *gorm.DB, c models.Case, patc
 				before["resolution"], after["resolution"] = c.Resolution, nil
 			}
 		}
-		if c.FirstRespondedAt == nil {
-			changes["first_responded_at"] = now
-		}
 	case resolution != "":
 		// A resolution alone, or with the status the case already has, is not a transition: a
 		// resolved case is reopened and resolved again to change it.

@@ -72,9 +72,10 @@ type CardView struct {
 	Hints          []string   `json:"hints"`
 }
 
-// SLAView says when a case is due and whether it is late.
+// SLAView says when a case is due, when it was first answered, and whether it is late.
 type SLAView struct {
 	FirstResponseDue *time.Time `json:"first_response_due"`
+	FirstResponseAt  *time.Time `json:"first_response_at"`
 	ResolutionDue    *time.Time `json:"resolution_due"`
 	Breached         bool       `json:"breached"`
 }
@@ -143,11 +144,7 @@ func (d *Desk) caseView(ctx context.Context, db *gorm.DB, c models.Case) (CaseVi
 	}
 	v.Corrections = CorrectionsSummary{Pending: counts["pending"], Applied: counts["applied"], Denied: counts["denied"],
 		Cancelled: counts["cancelled"], Reversed: counts["reversed"]}
-	now := d.now()
-	v.SLA = SLAView{FirstResponseDue: c.FirstResponseDue, ResolutionDue: c.ResolutionDue}
-	open := Status(c.Status).Open()
-	v.SLA.Breached = (c.FirstResponseDue != nil && c.FirstRespondedAt == nil && open && now.After(*c.FirstResponseDue)) ||
-		(c.ResolutionDue != nil && open && now.After(*c.ResolutionDue))
+	v.SLA = slaView(c, d.now())
 	return v, nil
 }
 

@@ -69,9 +69,10 @@ func (d *Desk) lockPendingDecision(ctx context.Context, tx *gorm.DB, p Principal
 }
 
 // ApproveCorrection records a supervisor's approval (R5): never the requester's (four_eyes), only
-// a supervisor's or admin's (role_required), once per supervisor. At the deciding approval every
-// guard is checked again under lock and the correction is applied in the same transaction (R7,
-// R8): status, postings, audit event and outbox row. However many approve at once, it applies once.
+// a supervisor's or admin's (role_required), once per supervisor (already_approved). At the
+// deciding approval every guard is checked again under lock and the correction is applied in the
+// same transaction (R7, R8): status, postings, audit event and outbox row. However many approve
+// at once, it applies once.
 func (d *Desk) ApproveCorrection(ctx context.Context, p Principal, a Actor, id int64, note string) (CorrectionView, error) {
 	if err := p.RequireScope(ScopeCorrectionsDeny); err != nil {
 		return CorrectionView{}, err
@@ -88,9 +89,15 @@ func (d *Desk) ApproveCorrection(ctx context.Context, p Principal, a Actor, id i
 			return err
 		}
 		c := dec.corr
-		if _, err := models.InsertApproval(ctx, tx, &models.Approval{CorrectionID: c.ID, RequestedByID: c.RequestedByID,
-			ApproverID: p.UserID, Note: red.Redact(note), CreatedAt: d.now()}); err != nil {
+		inserted, err := models.InsertApproval(ctx, tx, &models.Approval{CorrectionID: c.ID, RequestedByID: c.RequestedByID,
+			ApproverID: p.UserID, Note: red.Redact(note), CreatedAt: d.now()})
+		if err != nil {
 			return err
+		}
+		if !inserted {
+			// R5 counts a supervisor once; saying so beats a silent 200, and a no-op is not an
+			// action: returning rolls back, so no audit event records it.
+			return errAlreadyApproved(c.RequiredApprovals)
 		}
 		approvals, err := models.ApprovalsOf(ctx, tx, c.ID)
 		if err != nil {
@@ -122,6 +129,13 @@ func (d *Desk) ApproveCorrection(ctx context.Context, p Principal, a Actor, id i
 		return nil
 	})
 	return view, err
+}
+
+// errAlreadyApproved refuses a supervisor's second approval of a dual-approval correction (R5,
+// SPEC 4.2: 409 already_approved).
+func errAlreadyApproved(required int) error {
+	return &RuleError{Code: CodeAlreadyApproved, Message: fmt.Sprintf("you have already approved this correction; it needs %d approvals, "+
+		"so another supervisor's approval is needed to apply it", required)}
 }
 
 // apply moves the money of a locked, approved correction.
@@ -222,12 +236,14 @@ type AccountLedger struct {
 	NextCursor  *string          `json:"next_cursor"` // null on the last page
 }
 
-// PostingView is one ledger line.
+// PostingView is one ledger line, with the other account of its correction and its case's ref.
 type PostingView struct {
-	CorrectionID string `json:"correction_id"`
-	AmountMinor  int64  `json:"amount_minor"`
-	Currency     string `json:"currency"`
-	At           string `json:"at"`
+	CorrectionID   string `json:"correction_id"`
+	AmountMinor    int64  `json:"amount_minor"`
+	Currency       string `json:"currency"`
+	At             string `json:"at"`
+	CounterAccount string `json:"counter_account"`
+	Case           string `json:"case"`
 }
 
 // Account returns an account's balances, computed from its postings, and a page of postings.
@@ -266,7 +282,7 @@ func (d *Desk) Account(ctx context.Context, p Principal, accountID, limitRaw, cu
 	}
 	for _, r := range rows {
 		out.Postings = append(out.Postings, PostingView{CorrectionID: fmt.Sprint(r.CorrectionID), AmountMinor: r.AmountMinor,
-			Currency: r.Currency, At: canonicalTime(r.CreatedAt)})
+			Currency: r.Currency, At: canonicalTime(r.CreatedAt), CounterAccount: r.CounterAccount, Case: r.CaseRef})
 	}
 	return out, nil
 }

@@ -2,8 +2,10 @@ package cases_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -129,13 +131,36 @@ func TestDualApproval(t *testing.T) {
 		if c.RequiredApprovals != 2 {
 			t.Fatalf("required approvals %d", c.RequiredApprovals)
 		}
-		for i := 0; i < 2; i++ { // the same supervisor twice counts once
-			got, err := desk.ApproveCorrection(ctx, sup, cases.ActorFor(sup, "", "", ""), c.ID, "")
-			if err != nil || got.Status != "pending" || len(got.Approvals) != 1 {
-				t.Fatalf("approval %d by the same supervisor: %+v %v", i+1, got, err)
-			}
+		got, err := desk.ApproveCorrection(ctx, sup, cases.ActorFor(sup, "", "", ""), c.ID, "")
+		if err != nil || got.Status != "pending" || len(got.Approvals) != 1 {
+			t.Fatalf("first approval: %+v %v", got, err)
 		}
-		got, err := desk.ApproveCorrection(ctx, sup2, cases.ActorFor(sup2, "", "", ""), c.ID, "second pair of eyes")
+		// The same supervisor again counts once, and is told so (409 already_approved) with
+		// nothing written: a no-op is not an action, so no approval row and no audit event.
+		written := func() (approvals, events int64) {
+			t.Helper()
+			if err := db.Raw(`SELECT count(*) FROM correction_approvals WHERE correction_id = ?`, c.ID).Scan(&approvals).Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Raw(`SELECT count(*) FROM audit_events WHERE action = 'correction.approved'`).Scan(&events).Error; err != nil {
+				t.Fatal(err)
+			}
+			return approvals, events
+		}
+		approvalsBefore, eventsBefore := written()
+		_, err = desk.ApproveCorrection(ctx, sup, cases.ActorFor(sup, "", "", ""), c.ID, "again")
+		var re *cases.RuleError
+		if codeOf(err) != cases.CodeAlreadyApproved || !errors.Is(err, cases.ErrConflict) || !errors.As(err, &re) ||
+			!strings.Contains(re.Message, "another supervisor") {
+			t.Fatalf("repeat approval by the same supervisor: %v", err)
+		}
+		if a, e := written(); a != approvalsBefore || e != eventsBefore {
+			t.Fatalf("a repeat approval wrote %d approvals and %d audit events", a-approvalsBefore, e-eventsBefore)
+		}
+		if got, _ := desk.GetCorrection(ctx, agent, c.ID); got.Status != "pending" || len(got.Approvals) != 1 {
+			t.Fatalf("after the repeat: %+v", got)
+		}
+		got, err = desk.ApproveCorrection(ctx, sup2, cases.ActorFor(sup2, "", "", ""), c.ID, "second pair of eyes")
 		if err != nil || got.Status != "applied" || len(got.Approvals) != 2 {
 			t.Fatalf("second supervisor: %+v %v", got, err)
 		}

@@ -42,6 +42,7 @@ const (
 	CodeExceedsFaceValue      = "exceeds_face_value"
 	CodeAlreadyDecided        = "already_decided"
 	CodeAlreadyReversed       = "already_reversed"
+	CodeAlreadyApproved       = "already_approved"
 	CodeCardFrozen            = "card_frozen"
 	CodeInvalidTransition     = "invalid_transition"
 	CodeSerialNotClaimCode    = "serial_not_claim_code"
@@ -91,7 +92,7 @@ func (e *RuleError) Unwrap() error {
 		return ErrStale
 	case CodeVersionRequired:
 		return ErrPrecondition
-	case CodeIdempotencyInProgress:
+	case CodeIdempotencyInProgress, CodeAlreadyApproved:
 		return ErrConflict
 	case CodeNotFound:
 		return ErrNotFound

@@ -363,42 +363,6 @@ func (d *Desk) flagCase(ctx context.Context, tx *gorm.DB, a Actor, id int64, now
 	return d.audit(ctx, tx, a, "case.flagged", "case", c.Ref, map[string]any{"flags": before}, map[string]any{"flags": flags})
 }
 
-func (d *Desk) evidenceView(ctx context.Context, db *gorm.DB, id int64) (EvidenceView, error) {
-	e, f, err := models.EvidenceByID(ctx, db, id)
-	if err != nil {
-		return EvidenceView{}, err
-	}
-	c, err := models.CaseByID(ctx, db, e.CaseID)
-	if err != nil {
-		return EvidenceView{}, err
-	}
-	up, err := models.UserByID(ctx, db, e.UploadedByID)
-	if err != nil {
-		return EvidenceView{}, err
-	}
-	v := EvidenceView{ID: e.ID, Case: c.Ref, SHA256: f.SHA256, ContentType: f.ContentType, Size: f.Size, Kind: e.Kind,
-		FileName: e.FileName, UploadedBy: up.Email, UploadedAt: e.UploadedAt, StoreName: e.StoreName, StoreLocation: e.StoreLocation,
-		PurchasedAt: e.PurchasedAt, AmountMinor: e.AmountMinor, Currency: e.Currency, CardLast4: e.CardLast4,
-		PosTransactionID: e.PosTransactionID, Note: e.Note, Verification: e.Verification, VerifiedAt: e.VerifiedAt,
-		VerificationNote: e.VerificationNote, Flags: orEmpty([]string(e.Flags))}
-	if e.VerifiedByID != nil {
-		if u, err := models.UserByID(ctx, db, *e.VerifiedByID); err == nil {
-			v.VerifiedBy = &u.Email
-		}
-	}
-	byFile, byPOS, err := models.CasesWithEvidence(ctx, db, e.FileID, e.PosTransactionID, e.CaseID)
-	if err != nil {
-		return EvidenceView{}, err
-	}
-	v.Duplicates = []string{}
-	for _, id := range append(byFile, byPOS...) {
-		if oc, err := models.CaseByID(ctx, db, id); err == nil && !slices.Contains(v.Duplicates, oc.Ref) {
-			v.Duplicates = append(v.Duplicates, oc.Ref)
-		}
-	}
-	return v, nil
-}
-
 // VerifyEvidence records a second person's verdict on an upload: verified or rejected, with a
 // note, once, never by its uploader.
 func (d *Desk) VerifyEvidence(ctx context.Context, p Principal, a Actor, id int64, verdict, note string) (EvidenceView, error) {

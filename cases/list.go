@@ -36,19 +36,21 @@ type CaseQuery struct {
 	Cursor                                    string
 }
 
-// CaseRow is a case as the list shows it.
+// CaseRow is a case as the list shows it: enough to pick one without opening each.
 type CaseRow struct {
-	Ref        string    `json:"ref"`
-	Type       CaseType  `json:"type"`
-	Status     Status    `json:"status"`
-	Resolution *string   `json:"resolution"`
-	Priority   Priority  `json:"priority"`
-	Summary    string    `json:"summary"`
-	Tags       []string  `json:"tags"`
-	Flags      []string  `json:"flags"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
-	Version    int64     `json:"version"`
+	Ref        string      `json:"ref"`
+	Type       CaseType    `json:"type"`
+	Status     Status      `json:"status"`
+	Resolution *string     `json:"resolution"`
+	Priority   Priority    `json:"priority"`
+	Summary    string      `json:"summary"`
+	Customer   AccountView `json:"customer"`
+	Assignee   *string     `json:"assignee"` // the assignee's email, null when unassigned
+	Tags       []string    `json:"tags"`
+	Flags      []string    `json:"flags"`
+	CreatedAt  time.Time   `json:"created_at"`
+	UpdatedAt  time.Time   `json:"updated_at"`
+	Version    int64       `json:"version"`
 }
 
 // ListCases returns a page of cases, newest first, for a principal with cases:read.
@@ -74,10 +76,31 @@ func (d *Desk) ListCases(ctx context.Context, p Principal, q CaseQuery) (Page[Ca
 		rows = rows[:limit]
 		page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
 	}
+	// Customers and assignees are loaded for the whole page at once: two statements, not two per row.
+	var accountIDs, assigneeIDs []int64
 	for _, c := range rows {
-		page.Data = append(page.Data, CaseRow{Ref: c.Ref, Type: CaseType(c.Type), Status: Status(c.Status),
-			Resolution: c.Resolution, Priority: Priority(c.Priority), Summary: c.Summary, Tags: c.Tags,
-			Flags: c.Flags, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version})
+		accountIDs = append(accountIDs, c.CustomerAccountID)
+		if c.AssigneeID != nil {
+			assigneeIDs = append(assigneeIDs, *c.AssigneeID)
+		}
+	}
+	accounts, err := models.AccountsByID(ctx, d.db, accountIDs)
+	if err != nil {
+		return Page[CaseRow]{}, storeErr(err)
+	}
+	assignees, err := models.UserEmails(ctx, d.db, assigneeIDs)
+	if err != nil {
+		return Page[CaseRow]{}, storeErr(err)
+	}
+	for _, c := range rows {
+		row := CaseRow{Ref: c.Ref, Type: CaseType(c.Type), Status: Status(c.Status),
+			Resolution: c.Resolution, Priority: Priority(c.Priority), Summary: c.Summary, Customer: accountView(accounts[c.CustomerAccountID]),
+			Tags: c.Tags, Flags: c.Flags, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
+		if c.AssigneeID != nil {
+			email := assignees[*c.AssigneeID]
+			row.Assignee = &email
+		}
+		page.Data = append(page.Data, row)
 	}
 	return page, nil
 }

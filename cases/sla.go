@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"giftdesk/models"
 )
 
 // SLATarget is how soon a case of one priority needs a first response and a resolution.
@@ -47,4 +49,18 @@ func ParseSLATargets(s string) (SLATargets, error) {
 		t[p] = SLATarget{fr, rd}
 	}
 	return t, nil
+}
+
+// slaView is c's SLA at now. The first response is the first outbound communication (recorded by
+// AddCommunication): once given, its target is met and no longer counts as breached, however late
+// it came; the resolution target counts until the case is no longer open.
+func slaView(c models.Case, now time.Time) SLAView {
+	v := SLAView{FirstResponseDue: c.FirstResponseDue, FirstResponseAt: c.FirstRespondedAt, ResolutionDue: c.ResolutionDue}
+	if !Status(c.Status).Open() {
+		return v
+	}
+	firstLate := c.FirstResponseDue != nil && c.FirstRespondedAt == nil && now.After(*c.FirstResponseDue)
+	resolutionLate := c.ResolutionDue != nil && now.After(*c.ResolutionDue)
+	v.Breached = firstLate || resolutionLate
+	return v
 }

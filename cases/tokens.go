@@ -39,6 +39,9 @@ type TokenView struct {
 	Scopes    []Scope    `json:"scopes"`
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// LastUsedAt is advisory: written at most once a minute.
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
 }
 
 // CreateToken creates an API token for the user with in.Email and returns the token in clear,
@@ -133,6 +136,36 @@ func (d *Desk) AuthenticateToken(ctx context.Context, raw string) (Principal, er
 		scopes[i] = Scope(s)
 	}
 	return Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Role: Role(u.Role), TokenID: t.ID, Scopes: scopes}, nil
+}
+
+// ListTokens returns every API token, or those of the user with email when it is not empty,
+// oldest first: ids, owners, names, scopes, last use, expiry and revocation, never a secret.
+func (d *Desk) ListTokens(ctx context.Context, email string) ([]TokenView, error) {
+	var userID *int64
+	if strings.TrimSpace(email) != "" {
+		u, err := models.UserByEmail(ctx, d.db, NormalizeEmail(email))
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, Invalid("email", "no user has this email")
+		}
+		if err != nil {
+			return nil, storeErr(err)
+		}
+		userID = &u.ID
+	}
+	rows, err := models.ListTokens(ctx, d.db, userID)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	out := make([]TokenView, 0, len(rows))
+	for _, t := range rows {
+		scopes := make([]Scope, len(t.Scopes))
+		for i, s := range t.Scopes {
+			scopes[i] = Scope(s)
+		}
+		out = append(out, TokenView{ID: t.ID, UserEmail: t.UserEmail, Name: t.Name, Prefix: t.Prefix, Scopes: scopes,
+			CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt, RevokedAt: t.RevokedAt})
+	}
+	return out, nil
 }
 
 // RevokeToken stops a token at once and for good.

@@ -146,3 +146,32 @@ func TestNoRouteChangesHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryAPIAnswerIsNoStore walks the route table: every answer of an authenticated API route,
+// success or error (401, 403 included), carries Cache-Control: no-store, so that no browser or
+// proxy keeps customer data or a refusal (issue 19).
+func TestEveryAPIAnswerIsNoStore(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		h := newHarness(t, db)
+		adminAll := h.token("admin@example.com", cases.RoleAdmin, cases.Scopes...)
+		none := h.token("none@example.com", cases.RoleAdmin, cases.ScopeExport)
+		agentAll := h.token("agent@example.com", cases.RoleAgent, cases.Scopes...)
+		ref := h.newCase(adminAll, "nostore")
+		for _, rt := range h.srv.routes() {
+			if rt.access.public || !strings.HasPrefix(rt.path, "/api/") {
+				continue
+			}
+			for _, r := range []request{{}, {token: "gdk_forged"}, {token: none}, {token: agentAll}, {token: adminAll}} {
+				r.method = rt.method
+				r.path = strings.ReplaceAll(strings.ReplaceAll(concretePath(rt.path), "/cases/x1", "/cases/"+ref), "x1", "1")
+				if r.method != http.MethodGet {
+					r.body = strings.NewReader(`{}`)
+				}
+				w := h.do(r)
+				if cc := w.Header().Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+					t.Errorf("%s %s answered %d with Cache-Control %q, want no-store", rt.method, r.path, w.Code, cc)
+				}
+			}
+		}
+	})
+}

@@ -40,6 +40,12 @@ func TestCaseAPI(t *testing.T) {
 				t.Errorf("case JSON lacks %q", key)
 			}
 		}
+		sla, _ := created["sla"].(map[string]any)
+		for _, key := range []string{"first_response_due", "first_response_at", "resolution_due", "breached"} {
+			if _, ok := sla[key]; !ok {
+				t.Errorf("case JSON's sla lacks %q", key)
+			}
+		}
 		if strings.Contains(w.Body.String(), "CDEF34") {
 			t.Fatal("the answer holds the claim code")
 		}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -59,5 +60,53 @@ func TestCorrectionAPI(t *testing.T) {
 			t.Fatalf("list: %d %s", queue.Code, queue.Body)
 		}
 		expectProblem(t, h.do(request{method: http.MethodGet, path: "/api/v1/accounts/NOBODY", token: agent}), http.StatusNotFound, cases.CodeNotFound)
+	})
+}
+
+// TestRepeatApprovalAnswers409: the same supervisor approving a dual-approval correction again
+// answers 409 already_approved, naming that another supervisor is needed, and writes nothing.
+func TestRepeatApprovalAnswers409(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		h := newHarness(t, db)
+		agent := h.token("agent@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite, cases.ScopeCorrectionsWrite)
+		sup := h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCorrectionsDeny)
+		body := strings.Replace(strings.Replace(caseBody, `"face_value_minor": 5000`, `"face_value_minor": 90000`, 1), `"81234"`, `"dual-1"`, 1)
+		w := h.do(request{method: http.MethodPost, path: "/api/v1/cases", token: agent, body: strings.NewReader(body)})
+		var kase cases.CaseView
+		if err := json.Unmarshal(w.Body.Bytes(), &kase); err != nil || w.Code != http.StatusCreated {
+			t.Fatalf("case: %d %s", w.Code, w.Body)
+		}
+		req := `{"kind":"transfer","amount_minor":60000,"currency":"USD","from_account":"A1B2C3D4","to_account":"Z9Y8X7W6","card_id":"` +
+			idText(kase.Cards[0].ID) + `","reason":"wrong account"}`
+		w = h.do(request{method: http.MethodPost, path: "/api/v1/cases/" + kase.Ref + "/corrections", token: agent, body: strings.NewReader(req)})
+		var c cases.CorrectionView
+		if err := json.Unmarshal(w.Body.Bytes(), &c); err != nil || w.Code != http.StatusCreated || c.RequiredApprovals != 2 {
+			t.Fatalf("request: %d %s", w.Code, w.Body)
+		}
+		approve := func() *httptest.ResponseRecorder {
+			return h.do(request{method: http.MethodPost, path: "/api/v1/corrections/" + idText(c.ID) + "/approve", token: sup, body: strings.NewReader(`{"note":"ok"}`)})
+		}
+		if w := approve(); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"status":"pending"`) {
+			t.Fatalf("first approval: %d %s", w.Code, w.Body)
+		}
+		var approvals, events int64
+		count := func() (int64, int64) {
+			var a, e int64
+			if err := db.Raw(`SELECT count(*) FROM correction_approvals`).Scan(&a).Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Raw(`SELECT count(*) FROM audit_events`).Scan(&e).Error; err != nil {
+				t.Fatal(err)
+			}
+			return a, e
+		}
+		approvals, events = count()
+		p := expectProblem(t, approve(), http.StatusConflict, cases.CodeAlreadyApproved)
+		if !strings.Contains(p.Detail, "another supervisor") {
+			t.Fatalf("detail %q does not say another supervisor is needed", p.Detail)
+		}
+		if a, e := count(); a != approvals || e != events {
+			t.Fatalf("the repeat wrote %d approvals and %d audit events", a-approvals, e-events)
+		}
 	})
 }

@@ -39,6 +39,8 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/api/v1/cases/:ref/communications", api(cases.ScopeCasesWrite), s.addCommunication},
 		{http.MethodGet, "/api/v1/cases/:ref/communications", api(cases.ScopeCasesRead), s.listCommunications},
 		{http.MethodPost, uploadPath, api(cases.ScopeCasesWrite), s.addEvidence},
+		{http.MethodGet, "/api/v1/cases/:ref/evidence", api(cases.ScopeCasesRead), s.listEvidence},
+		{http.MethodGet, "/api/v1/evidence/:id", api(cases.ScopeCasesRead), s.getEvidence},
 		{http.MethodGet, "/api/v1/evidence/:id/file", api(cases.ScopeCasesRead), s.evidenceFile},
 		{http.MethodPost, "/api/v1/evidence/:id/verify", api(cases.ScopeCasesWrite), s.verifyEvidence},
 		{http.MethodPost, "/api/v1/cases/:ref/corrections", api(cases.ScopeCorrectionsWrite), s.requestCorrection},
@@ -73,13 +75,15 @@ func (s *Server) register(r *gin.Engine) {
 const uploadPath = "/api/v1/cases/:ref/evidence"
 
 func registerRoutes(r *gin.Engine, s *Server, table []route) {
-	apiGroup := r.Group("/api/v1")
+	// Every API answer, success or refusal, is no-store: it holds customer data or says who may
+	// do what, and neither belongs in a browser's or a proxy's cache.
+	apiGroup := r.Group("/api/v1", noStore)
 	pages := r.Group("/", noStore)
 	for _, rt := range table {
 		rel, isAPI := cutPrefix(rt.path, "/api/v1")
 		var chain []gin.HandlerFunc
 		switch {
-		case rt.path == uploadPath:
+		case rt.path == uploadPath && rt.method == http.MethodPost:
 			chain = append(chain, s.limitUpload)
 		case isAPI:
 			chain = append(chain, limitJSONBody)

@@ -265,3 +265,22 @@ func RedactExternalRefs(ctx context.Context, tx *gorm.DB, caseID int64, redact f
 	}
 	return nil
 }
+
+// CaseRefsByID returns the refs of the cases with the given ids, by id, in one statement.
+func CaseRefsByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID  int64
+		Ref string
+	}
+	if err := db.WithContext(ctx).Model(&Case{}).Select("id, ref").Where("id IN ?", ids).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.ID] = r.Ref
+	}
+	return out, nil
+}

@@ -171,13 +171,28 @@ func Balances(ctx context.Context, db *gorm.DB, accountID int64) (map[string]int
 	return out, err
 }
 
-// PostingsOf returns up to limit postings of an account, newest first, before id beforeID (0: from the newest).
-func PostingsOf(ctx context.Context, db *gorm.DB, accountID, beforeID int64, limit int) ([]Posting, error) {
-	q := db.WithContext(ctx).Where("account_id = ?", accountID)
+// PostingRow is a posting with the other account of its correction and the ref of its case.
+type PostingRow struct {
+	Posting
+	CounterAccount string
+	CaseRef        string
+}
+
+// PostingsOf returns up to limit postings of an account, newest first, before id beforeID (0: from
+// the newest), each with its counter-account and case in the same statement: a page costs one
+// query whatever it holds.
+func PostingsOf(ctx context.Context, db *gorm.DB, accountID, beforeID int64, limit int) ([]PostingRow, error) {
+	q := db.WithContext(ctx).Table("postings AS p").
+		Select("p.*, a.account_id AS counter_account, c.ref AS case_ref").
+		Joins("JOIN postings o ON o.correction_id = p.correction_id AND o.id <> p.id").
+		Joins("JOIN customer_accounts a ON a.id = o.account_id").
+		Joins("JOIN corrections k ON k.id = p.correction_id").
+		Joins("JOIN cases c ON c.id = k.case_id").
+		Where("p.account_id = ?", accountID)
 	if beforeID > 0 {
-		q = q.Where("id < ?", beforeID)
+		q = q.Where("p.id < ?", beforeID)
 	}
-	var out []Posting
-	err := q.Order("id DESC").Limit(limit).Find(&out).Error
+	var out []PostingRow
+	err := q.Order("p.id DESC").Limit(limit).Scan(&out).Error
 	return out, err
 }

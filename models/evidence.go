@@ -156,3 +156,68 @@ func containsString(list []string, s string) bool {
 	}
 	return false
 }
+
+// EvidenceOfCase returns up to limit uploads of a case, oldest first, after id afterID (0: from
+// the first).
+func EvidenceOfCase(ctx context.Context, db *gorm.DB, caseID, afterID int64, limit int) ([]Evidence, error) {
+	q := db.WithContext(ctx).Where("case_id = ?", caseID)
+	if afterID > 0 {
+		q = q.Where("id > ?", afterID)
+	}
+	var out []Evidence
+	err := q.Order("id").Limit(limit).Find(&out).Error
+	return out, err
+}
+
+// EvidenceRow finds one upload's row.
+func EvidenceRow(ctx context.Context, db *gorm.DB, id int64) (Evidence, error) {
+	var e Evidence
+	err := db.WithContext(ctx).Where("id = ?", id).Take(&e).Error
+	return e, notFound(err)
+}
+
+// EvidenceFilesByID returns the files with the given ids, by id, in one statement.
+func EvidenceFilesByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]EvidenceFile, error) {
+	out := make(map[int64]EvidenceFile, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var list []EvidenceFile
+	if err := db.WithContext(ctx).Where("id IN ?", ids).Find(&list).Error; err != nil {
+		return nil, err
+	}
+	for _, f := range list {
+		out[f.ID] = f
+	}
+	return out, nil
+}
+
+// EvidenceDuplicates returns, for each of the given uploads, the refs of the other cases holding
+// the same file or the same POS transaction, sorted, in one statement (R3).
+func EvidenceDuplicates(ctx context.Context, db *gorm.DB, evidenceIDs []int64) (map[int64][]string, error) {
+	out := make(map[int64][]string, len(evidenceIDs))
+	if len(evidenceIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		EvidenceID int64
+		Ref        string
+	}
+	err := db.WithContext(ctx).Raw(`SELECT e.id AS evidence_id, c.ref AS ref FROM evidence e
+			JOIN evidence o ON o.file_id = e.file_id AND o.case_id <> e.case_id
+			JOIN cases c ON c.id = o.case_id
+			WHERE e.id IN ?
+		UNION
+		SELECT e.id AS evidence_id, c.ref AS ref FROM evidence e
+			JOIN evidence o ON o.pos_transaction_id = e.pos_transaction_id AND o.case_id <> e.case_id
+			JOIN cases c ON c.id = o.case_id
+			WHERE e.id IN ?
+		ORDER BY evidence_id, ref`, evidenceIDs, evidenceIDs).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.EvidenceID] = append(out[r.EvidenceID], r.Ref)
+	}
+	return out, nil
+}

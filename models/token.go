@@ -71,3 +71,30 @@ func RevokeUserTokens(ctx context.Context, db *gorm.DB, userID int64, now time.T
 	res := db.WithContext(ctx).Model(&APIToken{}).Where("user_id = ? AND revoked_at IS NULL", userID).Update("revoked_at", now)
 	return res.RowsAffected, res.Error
 }
+
+// TokenListing is a token as an operator lists it: never its secret's hash.
+type TokenListing struct {
+	ID         int64
+	UserEmail  string
+	Name       string
+	Prefix     string
+	Scopes     StringList
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	ExpiresAt  *time.Time
+	RevokedAt  *time.Time
+}
+
+// ListTokens returns every token, or a user's when userID is not nil, oldest first, with its
+// owner's email, in one statement.
+func ListTokens(ctx context.Context, db *gorm.DB, userID *int64) ([]TokenListing, error) {
+	q := db.WithContext(ctx).Table("api_tokens AS t").
+		Select("t.id, u.email AS user_email, t.name, t.prefix, t.scopes, t.created_at, t.last_used_at, t.expires_at, t.revoked_at").
+		Joins("JOIN users u ON u.id = t.user_id")
+	if userID != nil {
+		q = q.Where("t.user_id = ?", *userID)
+	}
+	var out []TokenListing
+	err := q.Order("t.id").Scan(&out).Error
+	return out, err
+}

@@ -30,6 +30,7 @@ commands:
   token create --email E --name N --scopes s1,s2 [--expires-in 90d]
                                       create an API token and print it alone on standard output
   token revoke --id N                 revoke an API token
+  token list [--email E]              list API tokens: ids, owners, names, scopes, last use; never a token
   audit verify                        check the audit hash chain; exit 0 when intact
 
 configuration comes from GIFTDESK_* environment variables; see README.md.

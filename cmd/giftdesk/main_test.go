@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"giftdesk/cases"
 	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
@@ -464,4 +466,168 @@ func TestDemoLoadsUsersAndCasesOnce(t *testing.T) {
 	}
 	c.vars["GIFTDESK_SLA"] = "urgent=2h"
 	oneLineError(t, c.run("", "migrate"), 1, "GIFTDESK_SLA")
+}
+
+// TestAuditVerifyPrintsTheHeadItChecked: with a sealer chaining new events all the while,
+// `audit verify` prints the head of the chain it verified (its count of chained events, and that
+// seal's hash), never a later seal it did not check (issue 19).
+func TestAuditVerifyPrintsTheHeadItChecked(t *testing.T) {
+	for _, d := range modelstest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			url := modelstest.URL(t, d)
+			c := newCLI(t, url)
+			c.vars["GIFTDESK_SECRET_KEY"] = fmt.Sprintf("%x", modelstest.MasterKey)
+			db, err := models.Open(context.Background(), models.Options{URL: url})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer models.Close(db)
+			if d == models.SQLite {
+				if err := models.Migrate(context.Background(), db, modelstest.Keys.Fingerprint); err != nil {
+					t.Fatal(err)
+				}
+			}
+			desk := cases.New(cases.Config{DB: db, Keys: modelstest.Keys})
+			if _, err := desk.AddUser(context.Background(), cases.CLIActor, cases.NewUser{Email: "w@example.com", Name: "W",
+				Role: cases.RoleAgent, Password: "correct horse battery"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := desk.SealPass(context.Background()); err != nil { // the chain has a head from the start
+				t.Fatal(err)
+			}
+			ctx, stop := context.WithCancel(context.Background())
+			sealer := make(chan error, 1)
+			go func() {
+				// Writes and chains events as fast as it can, as a running server would.
+				for i := 0; ctx.Err() == nil; i++ {
+					if _, _, err := desk.CreateToken(ctx, cases.CLIActor, cases.NewToken{Email: "w@example.com", Name: fmt.Sprint("t", i),
+						Scopes: []cases.Scope{cases.ScopeCasesRead}}); err != nil && ctx.Err() == nil {
+						sealer <- err
+						return
+					}
+					if _, err := desk.SealPass(ctx); err != nil && ctx.Err() == nil {
+						sealer <- err
+						return
+					}
+				}
+				sealer <- nil
+			}()
+			var line = regexp.MustCompile(`^audit chain intact: (\d+) events chained, \d+ waiting to be chained; head seq (\d+) hash ([0-9a-f]{64})\n$`)
+			for i := 0; i < 25; i++ {
+				r := c.run("", "audit", "verify")
+				m := line.FindStringSubmatch(r.stdout)
+				if r.code != 0 || m == nil {
+					stop()
+					t.Fatalf("audit verify: %+v", r)
+				}
+				if m[1] != m[2] {
+					stop()
+					t.Fatalf("verified %s seals but printed head seq %s: %q", m[1], m[2], r.stdout)
+				}
+				var hash []byte
+				if err := db.Raw(`SELECT hash FROM audit_seals WHERE seq = ?`, m[2]).Row().Scan(&hash); err != nil {
+					stop()
+					t.Fatal(err)
+				}
+				if fmt.Sprintf("%x", hash) != m[3] {
+					stop()
+					t.Fatalf("printed hash %s is not seal %s's", m[3], m[2])
+				}
+			}
+			stop()
+			if err := <-sealer; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestTokenList: `token list [--email E]` shows each token's id, owner, name, scopes, last use,
+// expiry and revocation, and never a token itself (issue 19).
+func TestTokenList(t *testing.T) {
+	for _, d := range modelstest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			url := modelstest.URL(t, d)
+			c := newCLI(t, url)
+			c.vars["GIFTDESK_SECRET_KEY"] = fmt.Sprintf("%x", modelstest.MasterKey)
+			if d == models.SQLite {
+				if r := c.run("", "migrate"); r.code != 0 {
+					t.Fatal(r)
+				}
+			}
+			for _, email := range []string{"pat@example.com", "sam@example.com"} {
+				if r := c.run("correct horse battery\n", "user", "add", "--email", email, "--name", "U", "--role", "agent"); r.code != 0 {
+					t.Fatal(r)
+				}
+			}
+			if r := c.run("", "token", "list"); r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "no tokens") {
+				t.Fatalf("no tokens yet: %+v", r)
+			}
+			var raws []string
+			for _, args := range [][]string{
+				{"--email", "pat@example.com", "--name", "zendesk", "--scopes", "cases:read,cases:write", "--expires-in", "90d"},
+				{"--email", "pat@example.com", "--name", "old-sync", "--scopes", "cases:read"},
+				{"--email", "sam@example.com", "--name", "jira", "--scopes", "export"},
+			} {
+				r := c.run("", append([]string{"token", "create"}, args...)...)
+				if r.code != 0 {
+					t.Fatal(r)
+				}
+				raws = append(raws, strings.TrimSpace(r.stdout))
+			}
+			if r := c.run("", "token", "revoke", "--id", "2"); r.code != 0 {
+				t.Fatal(r)
+			}
+			db, err := models.Open(context.Background(), models.Options{URL: url})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer models.Close(db)
+			if _, err := cases.New(cases.Config{DB: db, Keys: modelstest.Keys}).AuthenticateToken(context.Background(), raws[0]); err != nil {
+				t.Fatal(err)
+			}
+
+			r := c.run("", "token", "list")
+			if r.code != 0 {
+				t.Fatalf("token list: %+v", r)
+			}
+			for _, raw := range raws {
+				if strings.Contains(r.stdout+r.stderr, raw) || strings.Contains(r.stdout+r.stderr, raw[len(raw)-12:]) {
+					t.Fatalf("token list shows a token: %s", r.stdout)
+				}
+			}
+			lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+			if len(lines) != 4 {
+				t.Fatalf("want a header and 3 tokens:\n%s", r.stdout)
+			}
+			for _, col := range []string{"ID", "USER", "NAME", "SCOPES", "LAST USED", "EXPIRES", "REVOKED"} {
+				if !strings.Contains(lines[0], col) {
+					t.Errorf("header %q lacks %s", lines[0], col)
+				}
+			}
+			row := func(i int) []string { return strings.Fields(lines[i]) }
+			if z := row(1); z[0] != "1" || z[1] != "pat@example.com" || z[2] != "zendesk" || !strings.Contains(lines[1], "cases:read,cases:write") ||
+				strings.Count(lines[1], "never") != 0 || !strings.HasSuffix(lines[1], "-") {
+				t.Errorf("zendesk row (used, expiring, live): %q", lines[1])
+			}
+			if o := row(2); o[0] != "2" || o[2] != "old-sync" || strings.Count(lines[2], "never") != 2 {
+				t.Errorf("old-sync row (never used, never expires, revoked): %q", lines[2])
+			}
+			if j := row(3); j[0] != "3" || j[1] != "sam@example.com" || j[2] != "jira" || !strings.HasSuffix(lines[3], "-") {
+				t.Errorf("jira row (not revoked): %q", lines[3])
+			}
+			if strings.HasSuffix(lines[2], "-") {
+				t.Errorf("the revoked token does not show its revocation: %q", lines[2])
+			}
+
+			r = c.run("", "token", "list", "--email", "SAM@example.com")
+			if got := strings.Split(strings.TrimSpace(r.stdout), "\n"); r.code != 0 || len(got) != 2 || !strings.Contains(got[1], "jira") {
+				t.Fatalf("token list --email: %+v", r)
+			}
+			oneLineError(t, c.run("", "token", "list", "--email", "nobody@example.com"), 1, "no user")
+			if r := c.run("", "token", "list", "extra"); r.code != 2 {
+				t.Errorf("token list extra: exit %d, want 2", r.code)
+			}
+		})
+	}
 }
