@@ -93,8 +93,19 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 		return CaseView{}, err
 	}
 	changes := map[string]any{"updated_at": now}
-	if len(others) > 0 && !slices.Contains(c.Flags, FlagPossibleDuplicate) {
-		changes["flags"] = models.StringList(append(slices.Clone(c.Flags), FlagPossibleDuplicate))
+	flags := []string(c.Flags)
+	if len(others) > 0 {
+		flags = withFlag(flags, FlagPossibleDuplicate)
+	}
+	crosses, err := d.caseCrossesMarketplaces(ctx, tx, c)
+	if err != nil {
+		return CaseView{}, err
+	}
+	if crosses {
+		flags = withFlag(flags, FlagCrossMarketplace)
+	}
+	if len(flags) != len(c.Flags) {
+		changes["flags"] = models.StringList(flags)
 	}
 	if _, err := models.UpdateCaseVersioned(ctx, tx, c.ID, c.Version, changes); err != nil {
 		return CaseView{}, err
@@ -130,6 +141,28 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 		return CaseView{}, err
 	}
 	return view, d.outbox(ctx, tx, "case.updated", view)
+}
+
+// caseCrossesMarketplaces asks R4's flag rule about a case as it stands, its cards included.
+func (d *Desk) caseCrossesMarketplaces(ctx context.Context, tx *gorm.DB, c models.Case) (bool, error) {
+	ids := []int64{c.CustomerAccountID}
+	if c.IntendedAccountID != nil {
+		ids = append(ids, *c.IntendedAccountID)
+	}
+	accts, err := models.AccountsByID(ctx, tx, ids)
+	if err != nil {
+		return false, err
+	}
+	var intended *models.CustomerAccount
+	if c.IntendedAccountID != nil {
+		acct := accts[*c.IntendedAccountID]
+		intended = &acct
+	}
+	cards, err := models.CardsOfCase(ctx, tx, c.ID)
+	if err != nil {
+		return false, err
+	}
+	return crossesMarketplaces(accts[c.CustomerAccountID], intended, cards), nil
 }
 
 // GetCard returns a card, masked, with the refs of its cases.
