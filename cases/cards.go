@@ -28,10 +28,32 @@ type CorrectionsSummary struct {
 	Reversed  int64 `json:"reversed"`
 }
 
-func cardView(card models.GiftCard, redeemedTo *string) CardView {
+// cardView shows a card; redeemedTo and frozenBy are the account id and the email its ids name.
+func cardView(card models.GiftCard, redeemedTo, frozenBy *string) CardView {
 	return CardView{ID: card.ID, Last4: card.ClaimCodeLast4, Serial: card.Serial, FaceValueMinor: card.FaceValueMinor,
 		Currency: card.Currency, Marketplace: card.Marketplace, Status: card.Status, Frozen: card.Frozen,
+		FrozenBy: frozenBy, FrozenAt: card.FrozenAt, FrozenReason: card.FrozenReason,
 		RedeemedTo: redeemedTo, RedeemedAt: card.RedeemedAt, Hints: orEmpty(card.ClaimCodeHints)}
+}
+
+// freezers returns the emails of the users who froze the given cards, in one statement.
+func freezers(ctx context.Context, db *gorm.DB, cards []models.GiftCard) (map[int64]string, error) {
+	var ids []int64
+	for _, c := range cards {
+		if c.FrozenByID != nil {
+			ids = append(ids, *c.FrozenByID)
+		}
+	}
+	return models.UserEmailsByID(ctx, db, ids)
+}
+
+// frozenBy is the email of who froze card, from freezers' answer.
+func frozenBy(card models.GiftCard, emails map[int64]string) *string {
+	if card.FrozenByID == nil {
+		return nil
+	}
+	e := emails[*card.FrozenByID]
+	return &e
 }
 
 // AddCard puts a card on a case (R1–R3): matched to its one record, flagged as a duplicate when
@@ -137,7 +159,7 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 	if err != nil {
 		return CaseView{}, err
 	}
-	if err := d.audit(ctx, tx, a, "case.card_added", "case", c.Ref, nil, cardView(card, nil)); err != nil {
+	if err := d.audit(ctx, tx, a, "case.card_added", "case", c.Ref, nil, cardView(card, nil, nil)); err != nil {
 		return CaseView{}, err
 	}
 	return view, d.outbox(ctx, tx, "case.updated", view)
@@ -190,16 +212,21 @@ func (d *Desk) cardDetail(ctx context.Context, db *gorm.DB, id int64) (CardDetai
 		id := accts[*card.RedeemedToAccountID].AccountID
 		redeemedTo = &id
 	}
+	emails, err := freezers(ctx, db, []models.GiftCard{card})
+	if err != nil {
+		return CardDetail{}, storeErr(err)
+	}
 	refs, err := models.CaseRefsOfCard(ctx, db, card.ID)
 	if err != nil {
 		return CardDetail{}, storeErr(err)
 	}
-	return CardDetail{CardView: cardView(card, redeemedTo), Cases: orEmpty(refs)}, nil
+	return CardDetail{CardView: cardView(card, redeemedTo, frozenBy(card, emails)), Cases: orEmpty(refs)}, nil
 }
 
 // CardPatch is the body of PATCH /api/v1/cards/{id}; absent fields stay.
 type CardPatch struct {
 	Frozen         *bool    `json:"frozen"`
+	FrozenReason   string   `json:"frozen_reason"`
 	Status         string   `json:"status"`
 	RedeemedTo     Nullable `json:"redeemed_to"`
 	RedeemedAt     Nullable `json:"redeemed_at"`
@@ -207,9 +234,17 @@ type CardPatch struct {
 }
 
 // UpdateCard corrects a card's facts, audited. The face value never drops below what corrections
-// have applied on the card (R7).
+// have applied on the card (R7). Freezing and unfreezing are risk decisions (SPEC §2): see freeze.
 func (d *Desk) UpdateCard(ctx context.Context, p Principal, a Actor, id int64, patch CardPatch) (CardDetail, error) {
 	if err := p.RequireScope(ScopeCasesWrite); err != nil {
+		return CardDetail{}, err
+	}
+	var f fieldErrors
+	patch.FrozenReason = f.text("frozen_reason", patch.FrozenReason, maxFreezeReasonRunes, false)
+	if patch.FrozenReason != "" && patch.Frozen == nil {
+		f.add("frozen_reason", "goes with frozen: true to freeze the card, or false to unfreeze it")
+	}
+	if err := f.err(); err != nil {
 		return CardDetail{}, err
 	}
 	var out CardDetail
@@ -226,8 +261,9 @@ func (d *Desk) UpdateCard(ctx context.Context, p Principal, a Actor, id int64, p
 			return err
 		}
 		changes := map[string]any{}
-		if patch.Frozen != nil && *patch.Frozen != card.Frozen {
-			changes["frozen"] = *patch.Frozen
+		action, reason, err := d.freeze(ctx, tx, p, card, patch, changes)
+		if err != nil {
+			return err
 		}
 		if st := strings.TrimSpace(patch.Status); st != "" && st != card.Status {
 			if !contains(cardStatuses, st) {
@@ -289,7 +325,56 @@ func (d *Desk) UpdateCard(ctx context.Context, p Principal, a Actor, id int64, p
 		if out, err = d.cardDetail(ctx, tx, id); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, a, "card.updated", "card", card.ID, before, out)
+		return d.audit(ctx, tx, a, action, "card", card.ID, before, freezeDecision{CardDetail: out, Reason: reason})
 	})
 	return out, err
+}
+
+// maxFreezeReasonRunes bounds frozen_reason like a correction's reason.
+const maxFreezeReasonRunes = 2000
+
+// freezeDecision is what the audit trail keeps of a card's change: the card after it and, for a
+// freeze or an unfreeze, why. An unfrozen card no longer shows the reason; its audit event does.
+type freezeDecision struct {
+	CardDetail
+	Reason string `json:"reason,omitempty"`
+}
+
+// freeze applies SPEC §2's freezing rules to a card patch, adding its columns to changes, and
+// returns the audit action and the decision's reason. Freezing is open to every agent, with a
+// reason, and records who, when and why on the card; unfreezing needs a supervisor and a reason,
+// and clears them. Freezing a frozen card, or unfreezing one that is not, is no action.
+func (d *Desk) freeze(ctx context.Context, tx *gorm.DB, p Principal, card models.GiftCard, patch CardPatch, changes map[string]any) (action, reason string, err error) {
+	if patch.Frozen == nil || *patch.Frozen == card.Frozen {
+		return "card.updated", "", nil
+	}
+	if !*patch.Frozen {
+		if err := p.RequireRole(RoleSupervisor); err != nil {
+			return "", "", Forbidden(CodeRoleRequired, "unfreezing a card needs a supervisor")
+		}
+	}
+	if patch.FrozenReason == "" {
+		what := "to freeze a card, say why (reported stolen, codes given to a scammer, ...)"
+		if !*patch.Frozen {
+			what = "to unfreeze a card, say why it is safe again"
+		}
+		return "", "", Invalid("frozen_reason", "is required "+what)
+	}
+	cards, err := models.CardsSharingACase(ctx, tx, card.ID)
+	if err != nil {
+		return "", "", err
+	}
+	var codes []StoredCode
+	for _, c := range cards {
+		if c.ClaimCodeLast4 != nil {
+			codes = append(codes, StoredCode{HMAC: c.ClaimCodeHMAC, Last4: *c.ClaimCodeLast4})
+		}
+	}
+	reason = NewRedactor(d.keys.ClaimCode, codes).Redact(patch.FrozenReason)
+	if !*patch.Frozen {
+		changes["frozen"], changes["frozen_reason"], changes["frozen_by_id"], changes["frozen_at"] = false, nil, nil, nil
+		return "card.unfrozen", reason, nil
+	}
+	changes["frozen"], changes["frozen_reason"], changes["frozen_by_id"], changes["frozen_at"] = true, reason, p.UserID, d.now()
+	return "card.frozen", reason, nil
 }

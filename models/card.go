@@ -19,6 +19,9 @@ type GiftCard struct {
 	FaceValueMinor      int64
 	Status              string
 	Frozen              bool
+	FrozenReason        *string // why the card was frozen; nil when it is not
+	FrozenByID          *int64  // the user who froze it
+	FrozenAt            *time.Time
 	RedeemedToAccountID *int64
 	RedeemedAt          *time.Time
 	CreatedAt           time.Time
@@ -73,6 +76,16 @@ func CardsOfCase(ctx context.Context, db *gorm.DB, caseID int64) ([]GiftCard, er
 	var out []GiftCard
 	err := db.WithContext(ctx).Raw(`SELECT g.* FROM gift_cards g JOIN case_cards cc ON cc.card_id = g.id
 		WHERE cc.case_id = ? ORDER BY cc.added_at, g.id`, caseID).Scan(&out).Error
+	return out, err
+}
+
+// CardsSharingACase returns the card and every card on a case it is on: the codes R2 redacts in
+// free text written about it.
+func CardsSharingACase(ctx context.Context, db *gorm.DB, cardID int64) ([]GiftCard, error) {
+	var out []GiftCard
+	err := db.WithContext(ctx).Raw(`SELECT g.* FROM gift_cards g WHERE g.id = ? OR g.id IN (
+		SELECT other.card_id FROM case_cards other JOIN case_cards mine ON mine.case_id = other.case_id WHERE mine.card_id = ?)
+		ORDER BY g.id`, cardID, cardID).Scan(&out).Error
 	return out, err
 }
 

@@ -43,6 +43,23 @@ func UserByID(ctx context.Context, db *gorm.DB, id int64) (User, error) {
 	return u, notFound(err)
 }
 
+// UserEmailsByID returns the emails of the given users by id, in one statement.
+func UserEmailsByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID    int64
+		Email string
+	}
+	err := db.WithContext(ctx).Raw(`SELECT id, email FROM users WHERE id IN ?`, ids).Scan(&rows).Error
+	for _, r := range rows {
+		out[r.ID] = r.Email
+	}
+	return out, err
+}
+
 // CountUsers returns how many users exist.
 func CountUsers(ctx context.Context, db *gorm.DB) (int64, error) {
 	var n int64
