@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -191,6 +192,50 @@ func (d *Desk) caseCrossesMarketplaces(ctx context.Context, tx *gorm.DB, c model
 func (d *Desk) GetCard(ctx context.Context, p Principal, id int64) (CardDetail, error) {
 	if err := p.RequireScope(ScopeCasesRead); err != nil {
 		return CardDetail{}, err
+	}
+	return d.cardDetail(ctx, d.db, id)
+}
+
+// CardLookup is the body of POST /api/v1/cards/lookup: a claim code as the customer reads it out.
+// It holds the code in clear, so every way of printing it masks the code (R1).
+type CardLookup struct {
+	ClaimCode string `json:"claim_code"`
+}
+
+// String masks the claim code.
+func (l CardLookup) String() string { return "card lookup(claim code " + maskRaw(l.ClaimCode) + ")" }
+
+// GoString masks the claim code.
+func (l CardLookup) GoString() string { return l.String() }
+
+// LogValue masks the claim code.
+func (l CardLookup) LogValue() slog.Value { return slog.StringValue(l.String()) }
+
+// LookupCard finds a card by its claim code's HMAC (SPEC 4.2) and returns it masked, with the
+// refs of its cases. A code R2 refuses gets R2's error; a code no card has, not_found. No answer
+// repeats the code.
+func (d *Desk) LookupCard(ctx context.Context, p Principal, in CardLookup) (CardDetail, error) {
+	if err := p.RequireScope(ScopeCasesRead); err != nil {
+		return CardDetail{}, err
+	}
+	if strings.TrimSpace(in.ClaimCode) == "" {
+		return CardDetail{}, Invalid("claim_code", "is required: the claim code as the customer reads it")
+	}
+	code, err := ParseClaimCode(in.ClaimCode)
+	if err != nil {
+		var re *RuleError
+		if errors.As(err, &re) {
+			return CardDetail{}, &RuleError{Code: re.Code, Field: "claim_code", Message: re.Message,
+				Fields: []FieldError{{Field: "claim_code", Message: re.Message}}}
+		}
+		return CardDetail{}, err
+	}
+	id, err := models.CardIDByHMAC(ctx, d.db, d.keys.ClaimCode.Sum(code))
+	if errors.Is(err, models.ErrNotFound) {
+		return CardDetail{}, &RuleError{Code: CodeNotFound, Message: "no card has this claim code"}
+	}
+	if err != nil {
+		return CardDetail{}, storeErr(err)
 	}
 	return d.cardDetail(ctx, d.db, id)
 }

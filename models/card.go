@@ -36,6 +36,13 @@ func CardByHMAC(ctx context.Context, tx *gorm.DB, hmac []byte) (GiftCard, error)
 	return c, notFound(err)
 }
 
+// CardIDByHMAC finds the id of the card with a claim-code HMAC, without locking it.
+func CardIDByHMAC(ctx context.Context, db *gorm.DB, hmac []byte) (int64, error) {
+	var c GiftCard
+	err := db.WithContext(ctx).Select("id").Where("claim_code_hmac = ?", hmac).Take(&c).Error
+	return c.ID, notFound(err)
+}
+
 // CardBySerial finds a card by serial, locking it for the transaction.
 func CardBySerial(ctx context.Context, tx *gorm.DB, serial string) (GiftCard, error) {
 	var c GiftCard
