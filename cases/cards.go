@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -28,10 +29,32 @@ type CorrectionsSummary struct {
 	Reversed  int64 `json:"reversed"`
 }
 
-func cardView(card models.GiftCard, redeemedTo *string) CardView {
+// cardView shows a card; redeemedTo and frozenBy are the account id and the email its ids name.
+func cardView(card models.GiftCard, redeemedTo, frozenBy *string) CardView {
 	return CardView{ID: card.ID, Last4: card.ClaimCodeLast4, Serial: card.Serial, FaceValueMinor: card.FaceValueMinor,
 		Currency: card.Currency, Marketplace: card.Marketplace, Status: card.Status, Frozen: card.Frozen,
+		FrozenBy: frozenBy, FrozenAt: card.FrozenAt, FrozenReason: card.FrozenReason,
 		RedeemedTo: redeemedTo, RedeemedAt: card.RedeemedAt, Hints: orEmpty(card.ClaimCodeHints)}
+}
+
+// freezers returns the emails of the users who froze the given cards, in one statement.
+func freezers(ctx context.Context, db *gorm.DB, cards []models.GiftCard) (map[int64]string, error) {
+	var ids []int64
+	for _, c := range cards {
+		if c.FrozenByID != nil {
+			ids = append(ids, *c.FrozenByID)
+		}
+	}
+	return models.UserEmails(ctx, db, ids)
+}
+
+// frozenBy is the email of who froze card, from freezers' answer.
+func frozenBy(card models.GiftCard, emails map[int64]string) *string {
+	if card.FrozenByID == nil {
+		return nil
+	}
+	e := emails[*card.FrozenByID]
+	return &e
 }
 
 // AddCard puts a card on a case (R1–R3): matched to its one record, flagged as a duplicate when
@@ -93,8 +116,19 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 		return CaseView{}, err
 	}
 	changes := map[string]any{"updated_at": now}
-	if len(others) > 0 && !slices.Contains(c.Flags, FlagPossibleDuplicate) {
-		changes["flags"] = models.StringList(append(slices.Clone(c.Flags), FlagPossibleDuplicate))
+	flags := []string(c.Flags)
+	if len(others) > 0 {
+		flags = withFlag(flags, FlagPossibleDuplicate)
+	}
+	crosses, err := d.caseCrossesMarketplaces(ctx, tx, c)
+	if err != nil {
+		return CaseView{}, err
+	}
+	if crosses {
+		flags = withFlag(flags, FlagCrossMarketplace)
+	}
+	if len(flags) != len(c.Flags) {
+		changes["flags"] = models.StringList(flags)
 	}
 	if _, err := models.UpdateCaseVersioned(ctx, tx, c.ID, c.Version, changes); err != nil {
 		return CaseView{}, err
@@ -126,16 +160,82 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 	if err != nil {
 		return CaseView{}, err
 	}
-	if err := d.audit(ctx, tx, a, "case.card_added", "case", c.Ref, nil, cardView(card, nil)); err != nil {
+	if err := d.audit(ctx, tx, a, "case.card_added", "case", c.Ref, nil, cardView(card, nil, nil)); err != nil {
 		return CaseView{}, err
 	}
 	return view, d.outbox(ctx, tx, "case.updated", view)
+}
+
+// caseCrossesMarketplaces asks R4's flag rule about a case as it stands, its cards included.
+func (d *Desk) caseCrossesMarketplaces(ctx context.Context, tx *gorm.DB, c models.Case) (bool, error) {
+	ids := []int64{c.CustomerAccountID}
+	if c.IntendedAccountID != nil {
+		ids = append(ids, *c.IntendedAccountID)
+	}
+	accts, err := models.AccountsByID(ctx, tx, ids)
+	if err != nil {
+		return false, err
+	}
+	var intended *models.CustomerAccount
+	if c.IntendedAccountID != nil {
+		acct := accts[*c.IntendedAccountID]
+		intended = &acct
+	}
+	cards, err := models.CardsOfCase(ctx, tx, c.ID)
+	if err != nil {
+		return false, err
+	}
+	return crossesMarketplaces(accts[c.CustomerAccountID], intended, cards), nil
 }
 
 // GetCard returns a card, masked, with the refs of its cases.
 func (d *Desk) GetCard(ctx context.Context, p Principal, id int64) (CardDetail, error) {
 	if err := p.RequireScope(ScopeCasesRead); err != nil {
 		return CardDetail{}, err
+	}
+	return d.cardDetail(ctx, d.db, id)
+}
+
+// CardLookup is the body of POST /api/v1/cards/lookup: a claim code as the customer reads it out.
+// It holds the code in clear, so every way of printing it masks the code (R1).
+type CardLookup struct {
+	ClaimCode string `json:"claim_code"`
+}
+
+// String masks the claim code.
+func (l CardLookup) String() string { return "card lookup(claim code " + maskRaw(l.ClaimCode) + ")" }
+
+// GoString masks the claim code.
+func (l CardLookup) GoString() string { return l.String() }
+
+// LogValue masks the claim code.
+func (l CardLookup) LogValue() slog.Value { return slog.StringValue(l.String()) }
+
+// LookupCard finds a card by its claim code's HMAC (SPEC 4.2) and returns it masked, with the
+// refs of its cases. A code R2 refuses gets R2's error; a code no card has, not_found. No answer
+// repeats the code.
+func (d *Desk) LookupCard(ctx context.Context, p Principal, in CardLookup) (CardDetail, error) {
+	if err := p.RequireScope(ScopeCasesRead); err != nil {
+		return CardDetail{}, err
+	}
+	if strings.TrimSpace(in.ClaimCode) == "" {
+		return CardDetail{}, Invalid("claim_code", "is required: the claim code as the customer reads it")
+	}
+	code, err := ParseClaimCode(in.ClaimCode)
+	if err != nil {
+		var re *RuleError
+		if errors.As(err, &re) {
+			return CardDetail{}, &RuleError{Code: re.Code, Field: "claim_code", Message: re.Message,
+				Fields: []FieldError{{Field: "claim_code", Message: re.Message}}}
+		}
+		return CardDetail{}, err
+	}
+	id, err := models.CardIDByHMAC(ctx, d.db, d.keys.ClaimCode.Sum(code))
+	if errors.Is(err, models.ErrNotFound) {
+		return CardDetail{}, &RuleError{Code: CodeNotFound, Message: "no card has this claim code"}
+	}
+	if err != nil {
+		return CardDetail{}, storeErr(err)
 	}
 	return d.cardDetail(ctx, d.db, id)
 }
@@ -157,16 +257,21 @@ func (d *Desk) cardDetail(ctx context.Context, db *gorm.DB, id int64) (CardDetai
 		id := accts[*card.RedeemedToAccountID].AccountID
 		redeemedTo = &id
 	}
+	emails, err := freezers(ctx, db, []models.GiftCard{card})
+	if err != nil {
+		return CardDetail{}, storeErr(err)
+	}
 	refs, err := models.CaseRefsOfCard(ctx, db, card.ID)
 	if err != nil {
 		return CardDetail{}, storeErr(err)
 	}
-	return CardDetail{CardView: cardView(card, redeemedTo), Cases: orEmpty(refs)}, nil
+	return CardDetail{CardView: cardView(card, redeemedTo, frozenBy(card, emails)), Cases: orEmpty(refs)}, nil
 }
 
 // CardPatch is the body of PATCH /api/v1/cards/{id}; absent fields stay.
 type CardPatch struct {
 	Frozen         *bool    `json:"frozen"`
+	FrozenReason   string   `json:"frozen_reason"`
 	Status         string   `json:"status"`
 	RedeemedTo     Nullable `json:"redeemed_to"`
 	RedeemedAt     Nullable `json:"redeemed_at"`
@@ -174,9 +279,17 @@ type CardPatch struct {
 }
 
 // UpdateCard corrects a card's facts, audited. The face value never drops below what corrections
-// have applied on the card (R7).
+// have applied on the card (R7). Freezing and unfreezing are risk decisions (SPEC §2): see freeze.
 func (d *Desk) UpdateCard(ctx context.Context, p Principal, a Actor, id int64, patch CardPatch) (CardDetail, error) {
 	if err := p.RequireScope(ScopeCasesWrite); err != nil {
+		return CardDetail{}, err
+	}
+	var f fieldErrors
+	patch.FrozenReason = f.text("frozen_reason", patch.FrozenReason, maxFreezeReasonRunes, false)
+	if patch.FrozenReason != "" && patch.Frozen == nil {
+		f.add("frozen_reason", "goes with frozen: true to freeze the card, or false to unfreeze it")
+	}
+	if err := f.err(); err != nil {
 		return CardDetail{}, err
 	}
 	var out CardDetail
@@ -193,8 +306,9 @@ func (d *Desk) UpdateCard(ctx context.Context, p Principal, a Actor, id int64, p
 			return err
 		}
 		changes := map[string]any{}
-		if patch.Frozen != nil && *patch.Frozen != card.Frozen {
-			changes["frozen"] = *patch.Frozen
+		action, reason, err := d.freeze(ctx, tx, p, card, patch, changes)
+		if err != nil {
+			return err
 		}
 		if st := strings.TrimSpace(patch.Status); st != "" && st != card.Status {
 			if !contains(cardStatuses, st) {
@@ -256,7 +370,56 @@ func (d *Desk) UpdateCard(ctx context.Context, p Principal, a Actor, id int64, p
 		if out, err = d.cardDetail(ctx, tx, id); err != nil {
 			return err
 		}
-		return d.audit(ctx, tx, a, "card.updated", "card", card.ID, before, out)
+		return d.audit(ctx, tx, a, action, "card", card.ID, before, freezeDecision{CardDetail: out, Reason: reason})
 	})
 	return out, err
+}
+
+// maxFreezeReasonRunes bounds frozen_reason like a correction's reason.
+const maxFreezeReasonRunes = 2000
+
+// freezeDecision is what the audit trail keeps of a card's change: the card after it and, for a
+// freeze or an unfreeze, why. An unfrozen card no longer shows the reason; its audit event does.
+type freezeDecision struct {
+	CardDetail
+	Reason string `json:"reason,omitempty"`
+}
+
+// freeze applies SPEC §2's freezing rules to a card patch, adding its columns to changes, and
+// returns the audit action and the decision's reason. Freezing is open to every agent, with a
+// reason, and records who, when and why on the card; unfreezing needs a supervisor and a reason,
+// and clears them. Freezing a frozen card, or unfreezing one that is not, is no action.
+func (d *Desk) freeze(ctx context.Context, tx *gorm.DB, p Principal, card models.GiftCard, patch CardPatch, changes map[string]any) (action, reason string, err error) {
+	if patch.Frozen == nil || *patch.Frozen == card.Frozen {
+		return "card.updated", "", nil
+	}
+	if !*patch.Frozen {
+		if err := p.RequireRole(RoleSupervisor); err != nil {
+			return "", "", Forbidden(CodeRoleRequired, "unfreezing a card needs a supervisor")
+		}
+	}
+	if patch.FrozenReason == "" {
+		what := "to freeze a card, say why (reported stolen, codes given to a scammer, ...)"
+		if !*patch.Frozen {
+			what = "to unfreeze a card, say why it is safe again"
+		}
+		return "", "", Invalid("frozen_reason", "is required "+what)
+	}
+	cards, err := models.CardsSharingACase(ctx, tx, card.ID)
+	if err != nil {
+		return "", "", err
+	}
+	var codes []StoredCode
+	for _, c := range cards {
+		if c.ClaimCodeLast4 != nil {
+			codes = append(codes, StoredCode{HMAC: c.ClaimCodeHMAC, Last4: *c.ClaimCodeLast4})
+		}
+	}
+	reason = NewRedactor(d.keys.ClaimCode, codes).Redact(patch.FrozenReason)
+	if !*patch.Frozen {
+		changes["frozen"], changes["frozen_reason"], changes["frozen_by_id"], changes["frozen_at"] = false, nil, nil, nil
+		return "card.unfrozen", reason, nil
+	}
+	changes["frozen"], changes["frozen_reason"], changes["frozen_by_id"], changes["frozen_at"] = true, reason, p.UserID, d.now()
+	return "card.frozen", reason, nil
 }

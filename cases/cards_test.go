@@ -61,7 +61,7 @@ func TestAddCardAndCardEndpoints(t *testing.T) {
 		}
 		// Patch: freeze, status, redemption facts; the face value never below what is applied.
 		freeze := true
-		got, err := desk.UpdateCard(ctx, p, a, cardID, cases.CardPatch{Frozen: &freeze, Status: "redeemed",
+		got, err := desk.UpdateCard(ctx, p, a, cardID, cases.CardPatch{Frozen: &freeze, FrozenReason: "reported stolen", Status: "redeemed",
 			RedeemedTo: cases.Nullable{Set: true, Value: "A1B2C3D4"}, RedeemedAt: cases.Nullable{Set: true, Value: "2026-11-21T09:00:00Z"}})
 		if err != nil || !got.Frozen || got.Status != "redeemed" || got.RedeemedTo == nil || *got.RedeemedTo != "A1B2C3D4" {
 			t.Fatalf("patch card: %+v %v", got, err)
@@ -88,7 +88,7 @@ func TestAddCardAndCardEndpoints(t *testing.T) {
 			t.Fatalf("unknown card: %v", err)
 		}
 		var audited int64
-		db.Raw(`SELECT count(*) FROM audit_events WHERE action IN ('card.updated', 'case.card_added')`).Scan(&audited)
+		db.Raw(`SELECT count(*) FROM audit_events WHERE action IN ('card.updated', 'card.frozen', 'case.card_added')`).Scan(&audited)
 		if audited != 4 {
 			t.Fatalf("%d card audit events, want 4", audited)
 		}

@@ -191,7 +191,6 @@ func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Act
 	if err != nil {
 		return 0, CaseView{}, false, err
 	}
-	flags := []string{}
 	var intended *models.CustomerAccount
 	if nc.intended != nil {
 		acct, err := d.upsertAccount(ctx, tx, a, "intended_account", *nc.intended)
@@ -199,9 +198,6 @@ func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Act
 			return 0, CaseView{}, false, err
 		}
 		intended = &acct
-		if *acct.Marketplace != *customer.Marketplace {
-			flags = append(flags, FlagCrossMarketplace) // R4: guide the customer; only money is refused
-		}
 	}
 	accountID := func(id string) *int64 {
 		switch {
@@ -223,13 +219,14 @@ func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Act
 		return stringsCompare(x.serial, y.serial)
 	})
 	var cardIDs []int64
+	var matched []models.GiftCard
 	var codes []StoredCode
 	for _, pc := range order {
 		card, err := d.matchCard(ctx, tx, pc, accountID(pc.in.RedeemedTo), now)
 		if err != nil {
 			return 0, CaseView{}, false, err
 		}
-		cardIDs = append(cardIDs, card.ID)
+		cardIDs, matched = append(cardIDs, card.ID), append(matched, card)
 		if card.ClaimCodeLast4 != nil {
 			codes = append(codes, StoredCode{HMAC: card.ClaimCodeHMAC, Last4: *card.ClaimCodeLast4})
 		}
@@ -245,6 +242,10 @@ func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Act
 				others = append(others, o)
 			}
 		}
+	}
+	flags := []string{}
+	if crossesMarketplaces(customer, intended, matched) {
+		flags = append(flags, FlagCrossMarketplace)
 	}
 	if len(others) > 0 {
 		flags = append(flags, FlagPossibleDuplicate)
@@ -299,6 +300,34 @@ func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Act
 		return 0, CaseView{}, false, err
 	}
 	return c.ID, view, true, d.outbox(ctx, tx, "case.created", view)
+}
+
+// crossesMarketplaces is R4's flag rule: a case whose intended account, or one of whose cards, lives
+// in another marketplace than its customer's (a US card on a UK account: the regional lock) is
+// accepted and flagged cross_marketplace, so that the agent can guide the customer; only money is
+// refused. Case creation and every card added later ask it.
+func crossesMarketplaces(customer models.CustomerAccount, intended *models.CustomerAccount, cards []models.GiftCard) bool {
+	home := ""
+	if customer.Marketplace != nil {
+		home = *customer.Marketplace
+	}
+	if intended != nil && intended.Marketplace != nil && *intended.Marketplace != home {
+		return true
+	}
+	for _, c := range cards {
+		if c.Marketplace != home {
+			return true
+		}
+	}
+	return false
+}
+
+// withFlag returns flags with flag added, once.
+func withFlag(flags []string, flag string) []string {
+	if slices.Contains(flags, flag) {
+		return flags
+	}
+	return append(slices.Clone(flags), flag)
 }
 
 // upsertAccount finds an account by id or creates it. Its marketplace is fixed when first

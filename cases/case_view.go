@@ -67,6 +67,9 @@ type CardView struct {
 	Marketplace    string     `json:"marketplace"`
 	Status         string     `json:"status"`
 	Frozen         bool       `json:"frozen"`
+	FrozenBy       *string    `json:"frozen_by"`     // email of who froze it; null when not frozen
+	FrozenAt       *time.Time `json:"frozen_at"`     // when
+	FrozenReason   *string    `json:"frozen_reason"` // why (SPEC §2), redacted (R2)
 	RedeemedTo     *string    `json:"redeemed_to"`
 	RedeemedAt     *time.Time `json:"redeemed_at"`
 	Hints          []string   `json:"hints"`
@@ -107,6 +110,10 @@ func (d *Desk) caseView(ctx context.Context, db *gorm.DB, c models.Case) (CaseVi
 		a := accountView(accounts[*c.IntendedAccountID])
 		v.IntendedAccount = &a
 	}
+	emails, err := freezers(ctx, db, cards)
+	if err != nil {
+		return v, err
+	}
 	v.Cards = make([]CardView, 0, len(cards))
 	for _, card := range cards {
 		var redeemedTo *string
@@ -114,7 +121,7 @@ func (d *Desk) caseView(ctx context.Context, db *gorm.DB, c models.Case) (CaseVi
 			id := accounts[*card.RedeemedToAccountID].AccountID
 			redeemedTo = &id
 		}
-		v.Cards = append(v.Cards, cardView(card, redeemedTo))
+		v.Cards = append(v.Cards, cardView(card, redeemedTo, frozenBy(card, emails)))
 	}
 	if v.Duplicates, err = models.LinkedRefs(ctx, db, c.ID); err != nil {
 		return v, err

@@ -6,6 +6,8 @@ import (
 	"hash"
 	"log/slog"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ClaimCode is a normalized gift-card claim code (R1). It is a secret: its String, GoString,
@@ -43,29 +45,55 @@ func (c ClaimCode) MarshalJSON() ([]byte, error) { return []byte(`"` + c.Masked(
 // Reveal returns the normalized code in clear. Callers must only feed it to a ClaimCodeKey.
 func (c ClaimCode) Reveal() string { return c.normalized }
 
-// NormalizeClaimCode applies R1's normalization: ASCII letters upper-cased, spaces, tabs,
-// newlines and '-' removed. Other characters are kept so that validation can refuse them.
+// NormalizeClaimCode applies R1's normalization: letters upper-cased, fullwidth letters and digits
+// folded to ASCII, every separator a customer may paste (isCodeSeparator) removed. Other characters
+// are kept, an invalid UTF-8 byte as U+FFFD, so that validation can refuse them and a second
+// normalization changes nothing.
 func NormalizeClaimCode(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case isCodeSeparator(ch):
-			continue
-		case ch >= 'a' && ch <= 'z':
-			b.WriteByte(ch - 'a' + 'A')
-		default:
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if ch, ok := foldCodeRune(r); ok {
 			b.WriteByte(ch)
+		} else if !isCodeSeparator(r) {
+			b.WriteRune(r)
 		}
+		i += size
 	}
 	return b.String()
 }
 
-// isCodeSeparator reports the characters normalization removes and redaction lets a code
-// be broken by.
-func isCodeSeparator(ch byte) bool {
-	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '-'
+// foldCodeRune maps a letter or digit as a code may be typed or pasted (either case, fullwidth
+// forms from East Asian input methods) to its upper-case ASCII form.
+func foldCodeRune(r rune) (byte, bool) {
+	switch {
+	case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return byte(r), true
+	case r >= 'a' && r <= 'z':
+		return byte(r - 'a' + 'A'), true
+	case r >= '０' && r <= '９':
+		return byte(r - '０' + '0'), true
+	case r >= 'Ａ' && r <= 'Ｚ':
+		return byte(r - 'Ａ' + 'A'), true
+	case r >= 'ａ' && r <= 'ｚ':
+		return byte(r - 'ａ' + 'A'), true
+	}
+	return 0, false
+}
+
+// isCodeSeparator is R1's one list of the characters a claim code may be broken by: parsing drops
+// them and the redactor lets a code in free text run across them, so that a code the desk accepts
+// is a code it redacts. Spaces of any kind (Unicode White_Space: tab, newline, no-break, ideographic,
+// ...), dashes of any kind (Unicode Pd: en and em dash, non-breaking hyphen, ..., and the minus sign
+// office software types for one) and invisible format characters (Unicode Cf: soft hyphen,
+// zero-width space and joiners, word joiner, byte-order mark, ...), as text pasted from mail, office
+// documents and chat carries them. Other punctuation (. / _ and the like) is no separator.
+func isCodeSeparator(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f' || r == '-'
+	}
+	return unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) || unicode.Is(unicode.Cf, r) || r == '\u2212'
 }
 
 func isUpperAlnum(ch byte) bool { return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') }

@@ -114,3 +114,95 @@ func TestClaimCodeHMACIsKeyedAndStable(t *testing.T) {
 		t.Fatal("HMAC-SHA256 is 32 bytes")
 	}
 }
+
+// separatorCases are what R1 lets a customer paste inside a claim code, and some characters it
+// does not: a separator must be dropped by ParseClaimCode and let the redactor see the code; any
+// other character must make both refuse.
+var separatorCases = []struct {
+	name string
+	sep  string
+	ok   bool
+}{
+	{"space", " ", true},
+	{"tab", "\t", true},
+	{"newline", "\n", true},
+	{"carriage return and newline", "\r\n", true},
+	{"vertical tab", "\v", true},
+	{"form feed", "\f", true},
+	{"next line", "\u0085", true},
+	{"no-break space", "\u00a0", true},
+	{"ogham space mark", "\u1680", true},
+	{"en space", "\u2002", true},
+	{"em space", "\u2003", true},
+	{"thin space", "\u2009", true},
+	{"hair space", "\u200a", true},
+	{"line separator", "\u2028", true},
+	{"paragraph separator", "\u2029", true},
+	{"narrow no-break space", "\u202f", true},
+	{"medium mathematical space", "\u205f", true},
+	{"ideographic space", "\u3000", true},
+	{"hyphen-minus", "-", true},
+	{"two hyphens", "--", true},
+	{"hyphen", "\u2010", true},
+	{"non-breaking hyphen", "\u2011", true},
+	{"figure dash", "\u2012", true},
+	{"en dash", "\u2013", true},
+	{"em dash", "\u2014", true},
+	{"horizontal bar", "\u2015", true},
+	{"minus sign", "\u2212", true},
+	{"small hyphen-minus", "\ufe63", true},
+	{"fullwidth hyphen-minus", "\uff0d", true},
+	{"soft hyphen", "\u00ad", true},
+	{"zero-width space", "\u200b", true},
+	{"zero-width non-joiner", "\u200c", true},
+	{"zero-width joiner", "\u200d", true},
+	{"word joiner", "\u2060", true},
+	{"zero-width no-break space", "\ufeff", true},
+	{"mixed", " \u00a0\u2013\u200b", true},
+	{"dot", ".", false},
+	{"slash", "/", false},
+	{"underscore", "_", false},
+	{"middle dot", "\u00b7", false},
+	{"bullet", "\u2022", false},
+	{"combining acute", "\u0301", false},
+	{"NUL", "\x00", false},
+	{"invalid UTF-8", "\xff", false},
+}
+
+// TestParseAndRedactAcceptTheSameSeparators: R1 says parsing a code and redacting it in free
+// text accept exactly the same separators.
+func TestParseAndRedactAcceptTheSameSeparators(t *testing.T) {
+	r := redactorFor(t, "AB12CDEF34GH56")
+	for _, tt := range separatorCases {
+		for _, raw := range []string{
+			"AB12" + tt.sep + "CDEF34" + tt.sep + "GH56",
+			"ab12" + tt.sep + "cdef34" + tt.sep + "gh56",
+			"ＡＢ１２" + tt.sep + "ｃｄｅｆ３４" + tt.sep + "ＧＨ５６",
+		} {
+			code, err := ParseClaimCode(raw)
+			parsed := err == nil && code.Reveal() == "AB12CDEF34GH56"
+			redacted := r.Redact("code "+raw+" read out") == "code [claim code ••••GH56] read out"
+			if parsed != tt.ok || redacted != tt.ok {
+				t.Errorf("%s: parsed %v (err %v), redacted %v; want both %v", tt.name, parsed, err, redacted, tt.ok)
+			}
+		}
+	}
+}
+
+// TestEveryRuneParseAndRedactAgree puts each rune of the Basic Multilingual Plane inside a code:
+// the code parses to itself exactly when the redactor finds it in text.
+func TestEveryRuneParseAndRedactAgree(t *testing.T) {
+	r := redactorFor(t, "AB12CDEF34GH56")
+	for ru := rune(0); ru <= 0xffff; ru++ {
+		if ru >= 0xd800 && ru <= 0xdfff {
+			continue // surrogates are no runes
+		}
+		raw := "AB12CD" + string(ru) + "EF34GH56"
+		code, err := ParseClaimCode(raw)
+		parsed := err == nil && code.Reveal() == "AB12CDEF34GH56"
+		redacted := r.Redact("x "+raw+" y") == "x [claim code ••••GH56] y"
+		if parsed != redacted {
+			t.Errorf("U+%04X: parse accepts it %v, redaction %v", ru, parsed, redacted)
+		}
+	}
+}

@@ -203,12 +203,6 @@ func (d *Desk) moneyRequest(ctx context.Context, tx *gorm.DB, kase models.Case, 
 		return Invalid("to_account", "must be a customer account other than from_account")
 	}
 	c.FromAccountID, c.ToAccountID = from.ID, to.ID
-	// R4: money never crosses marketplaces; system accounts hold every currency.
-	for _, acct := range []models.CustomerAccount{from, to} {
-		if !acct.IsSystem && acct.Marketplace != nil && string(Marketplace(*acct.Marketplace).Currency()) != c.Currency {
-			return &RuleError{Code: CodeMarketplaceMismatch, Field: "currency", Message: fmt.Sprintf("account %s is in marketplace %s, not %s", acct.AccountID, *acct.Marketplace, c.Currency)}
-		}
-	}
 	cards, err := models.CardsOfCase(ctx, tx, kase.ID)
 	if err != nil {
 		return err
@@ -236,10 +230,10 @@ func (d *Desk) moneyRequest(ctx context.Context, tx *gorm.DB, kase models.Case, 
 	} else if c.Kind == "transfer" || len(cards) > 0 {
 		return Invalid("card_id", "name the card this correction is about")
 	}
+	if err := marketplaceRule(*c, from, to, card); err != nil {
+		return err
+	}
 	if card != nil {
-		if card.Currency != c.Currency {
-			return &RuleError{Code: CodeMarketplaceMismatch, Field: "currency", Message: "the card is in " + card.Currency}
-		}
 		if card.Frozen && !(c.Kind == "credit" && kase.Type == string(TypeScamVictim)) {
 			return &RuleError{Code: CodeCardFrozen, Field: "card_id", Message: "this card is frozen: only a credit on a scam_victim case may name it"}
 		}
@@ -434,4 +428,52 @@ func checkEvidence(ctx context.Context, tx *gorm.DB, kase models.Case, c models.
 		}
 	}
 	return nil
+}
+
+// marketplaceRule is R4 for a transfer or a credit: a transfer never joins accounts of two
+// marketplaces, and the correction's currency is the currency of each customer account's
+// marketplace and of its card's. System accounts hold every currency. A refusal names both sides,
+// each with its marketplace and currency, so the agent sees what does not match what.
+func marketplaceRule(c models.Correction, from, to models.CustomerAccount, card *models.GiftCard) error {
+	market := func(a models.CustomerAccount) (Marketplace, bool) {
+		if a.IsSystem || a.Marketplace == nil {
+			return "", false
+		}
+		return Marketplace(*a.Marketplace), true
+	}
+	fm, fromOK := market(from)
+	tm, toOK := market(to)
+	if c.Kind == "transfer" && fromOK && toOK && fm != tm {
+		return &RuleError{Code: CodeMarketplaceMismatch, Field: "to_account", Message: fmt.Sprintf(
+			"a transfer never crosses marketplaces: account %s is in marketplace %s (%s), account %s in marketplace %s (%s)",
+			from.AccountID, fm, fm.Currency(), to.AccountID, tm, tm.Currency())}
+	}
+	cur := Currency(c.Currency)
+	for _, a := range []models.CustomerAccount{from, to} {
+		if m, ok := market(a); ok && m.Currency() != cur {
+			return &RuleError{Code: CodeMarketplaceMismatch, Field: "currency", Message: fmt.Sprintf(
+				"the correction is in %s, the currency of %s, but account %s is in marketplace %s, whose currency is %s",
+				cur, marketplacesOf(cur), a.AccountID, m, m.Currency())}
+		}
+	}
+	if card != nil && Currency(card.Currency) != cur {
+		return &RuleError{Code: CodeMarketplaceMismatch, Field: "currency", Message: fmt.Sprintf(
+			"the correction is in %s, the currency of %s, but the card is from marketplace %s, whose currency is %s",
+			cur, marketplacesOf(cur), card.Marketplace, card.Currency)}
+	}
+	return nil
+}
+
+// marketplacesOf names the marketplaces whose currency is c: "marketplace US", "marketplaces DE, ES, FR, IT, NL".
+func marketplacesOf(c Currency) string {
+	var names []string
+	for _, m := range Marketplaces() {
+		if m.Currency() == c {
+			names = append(names, string(m))
+		}
+	}
+	if len(names) == 1 {
+		return "marketplace " + names[0]
+	}
+	return "marketplaces " + strings.Join(names, ", ")
 }

@@ -87,14 +87,14 @@ func TestCorrectionRequests(t *testing.T) {
 		}
 		// A frozen card takes no correction but a credit on a scam_victim case.
 		freeze := true
-		if _, err := desk.UpdateCard(ctx, p, a, v.Cards[0].ID, cases.CardPatch{Frozen: &freeze}); err != nil {
+		if _, err := desk.UpdateCard(ctx, p, a, v.Cards[0].ID, cases.CardPatch{Frozen: &freeze, FrozenReason: "scam report"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := req(transfer(100)); codeOf(err) != cases.CodeCardFrozen {
 			t.Fatalf("frozen card: %v", err)
 		}
-		thaw := false
-		if _, err := desk.UpdateCard(ctx, p, a, v.Cards[0].ID, cases.CardPatch{Frozen: &thaw}); err != nil {
+		thaw, sup := false, supervisor(t, db, "thaw@example.com")
+		if _, err := desk.UpdateCard(ctx, sup, cases.ActorFor(sup, "", "", ""), v.Cards[0].ID, cases.CardPatch{Frozen: &thaw, FrozenReason: "customer proved ownership"}); err != nil {
 			t.Fatal(err)
 		}
 		// Reversal of an applied correction: once.

@@ -11,7 +11,8 @@ import (
 // FuzzParseClaimCode: parsing never panics, normalization is idempotent, an accepted code is
 // 10–20 upper-case letters and digits with a letter, and no error message repeats the input.
 func FuzzParseClaimCode(f *testing.F) {
-	for _, s := range []string{"AB12-CDEF34-GH56", "6046123412341234", "", "a b\tc\nd-e", "OOOO0000IIII", "ß", "\x00\xff"} {
+	for _, s := range []string{"AB12-CDEF34-GH56", "6046123412341234", "", "a b\tc\nd-e", "OOOO0000IIII", "ß", "\x00\xff",
+		"AB12\u00a0CDEF34\u2013GH56\u200b", "ＡＢ１２－ｃｄｅｆ３４\u3000ＧＨ５６", "AB12\u00adCDEF34\u2060GH56\ufeff"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {

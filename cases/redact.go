@@ -5,7 +5,6 @@ import (
 	"hash"
 	"sort"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -45,7 +44,7 @@ type redactSpan struct {
 }
 
 // Redact returns s with every run of letters and digits, possibly broken by spaces or dashes
-// (see isRedactionSeparator), whose normalization equals one of the codes replaced by
+// (see isCodeSeparator), whose normalization equals one of the codes replaced by
 // "[claim code ••••LAST4]". Letters match in either case and in fullwidth form.
 func (r *Redactor) Redact(s string) string {
 	if r.Empty() || len(s) < minClaimCodeLen {
@@ -86,42 +85,13 @@ func (r *Redactor) find(s string) []redactSpan {
 			norm = append(norm, ch)
 			start = append(start, i)
 			end = append(end, i+size)
-		} else if !isRedactionSeparator(ru) {
+		} else if !isCodeSeparator(ru) {
 			flush()
 		}
 		i += size
 	}
 	flush()
 	return mergeSpans(spans)
-}
-
-// foldCodeRune maps a letter or digit as a code may be typed or pasted (either case, fullwidth
-// forms from East Asian input methods) to its upper-case ASCII form.
-func foldCodeRune(r rune) (byte, bool) {
-	switch {
-	case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		return byte(r), true
-	case r >= 'a' && r <= 'z':
-		return byte(r - 'a' + 'A'), true
-	case r >= '０' && r <= '９':
-		return byte(r - '０' + '0'), true
-	case r >= 'Ａ' && r <= 'Ｚ':
-		return byte(r - 'Ａ' + 'A'), true
-	case r >= 'ａ' && r <= 'ｚ':
-		return byte(r - 'ａ' + 'A'), true
-	}
-	return 0, false
-}
-
-// isRedactionSeparator reports the characters a code may be broken by in free text: R2's spaces
-// and dashes, read broadly, because text pasted from mail or office documents carries no-break
-// spaces, en dashes, non-breaking hyphens, soft hyphens and zero-width spaces. Other punctuation
-// (. / : and the like) ends a run, as R2 defines it.
-func isRedactionSeparator(r rune) bool {
-	if r < utf8.RuneSelf {
-		return isCodeSeparator(byte(r)) || r == '\v' || r == '\f'
-	}
-	return unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) || unicode.Is(unicode.Cf, r) || r == '−'
 }
 
 // matchSegment tries, at every end position whose last four characters are a known code's,

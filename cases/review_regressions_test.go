@@ -107,7 +107,7 @@ func TestReviewRegressionsFinalityAndETags(t *testing.T) {
 		}
 		// A card's change moves the ETag of the cases showing it.
 		freeze := true
-		if _, err := desk.UpdateCard(ctx, p, a, mustCardID(t, v), cases.CardPatch{Frozen: &freeze}); err != nil {
+		if _, err := desk.UpdateCard(ctx, p, a, mustCardID(t, v), cases.CardPatch{Frozen: &freeze, FrozenReason: "reported stolen"}); err != nil {
 			t.Fatal(err)
 		}
 		after, _ := desk.GetCase(ctx, p, v.Ref)

@@ -37,6 +37,21 @@ func (s *Server) getCard(c *gin.Context) {
 	c.JSON(http.StatusOK, card)
 }
 
+// lookupCard serves POST /api/v1/cards/lookup: a POST, so that a claim code never sits in a URL.
+func (s *Server) lookupCard(c *gin.Context) {
+	var in cases.CardLookup
+	if err := bindJSON(c, &in); err != nil {
+		s.fail(c, err)
+		return
+	}
+	card, err := s.desk.LookupCard(c.Request.Context(), principal(c), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, card)
+}
+
 // updateCard serves PATCH /api/v1/cards/{id}.
 func (s *Server) updateCard(c *gin.Context) {
 	id, err := pathID(c)

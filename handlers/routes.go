@@ -13,11 +13,17 @@ type access struct {
 	public bool        // no authentication (health, the OpenAPI document, login)
 	scope  cases.Scope // API: the token scope; the user's role must reach scope.MinimumRole()
 	role   cases.Role  // console: a session of a user with at least this role
+	query  bool        // API: a POST that only reads (its body holds a secret): no Idempotency-Key
 }
 
 func public() access                 { return access{public: true} }
 func api(scope cases.Scope) access   { return access{scope: scope} }
 func console(role cases.Role) access { return access{role: role} }
+
+// apiQuery is a POST that changes nothing, such as a claim-code look-up: a POST only so that the
+// secret travels in the body, never in a URL. Nothing to replay, so its body and answer are not
+// kept for an Idempotency-Key.
+func apiQuery(scope cases.Scope) access { return access{scope: scope, query: true} }
 
 // route is one entry of the route table.
 type route struct {
@@ -51,6 +57,7 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/api/v1/corrections/:id/deny", api(cases.ScopeCorrectionsDeny), s.decideCorrection(false)},
 		{http.MethodGet, "/api/v1/accounts/:id", api(cases.ScopeCasesRead), s.account},
 		{http.MethodGet, "/api/v1/accounts/:id/postings", api(cases.ScopeCasesRead), s.postings},
+		{http.MethodPost, "/api/v1/cards/lookup", apiQuery(cases.ScopeCasesRead), s.lookupCard},
 		{http.MethodGet, "/api/v1/cards/:id", api(cases.ScopeCasesRead), s.getCard},
 		{http.MethodPatch, "/api/v1/cards/:id", api(cases.ScopeCasesWrite), s.updateCard},
 		{http.MethodGet, "/api/v1/audit", api(cases.ScopeAdmin), s.listAudit},
@@ -95,10 +102,10 @@ func registerRoutes(r *gin.Engine, s *Server, table []route) {
 		case rt.access.public:
 		case isAPI && rt.access.scope.Valid():
 			chain = append(chain, s.authenticateToken, s.rateLimit, s.requireScope(rt.access.scope))
-			if rt.path == uploadPath {
+			if rt.path == uploadPath && rt.method == http.MethodPost {
 				chain = append(chain, s.uploadSlot)
 			}
-			if rt.method == http.MethodPost {
+			if rt.method == http.MethodPost && !rt.access.query {
 				chain = append(chain, s.idempotent)
 			}
 		case !isAPI && rt.access.role.Valid():

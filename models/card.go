@@ -19,6 +19,9 @@ type GiftCard struct {
 	FaceValueMinor      int64
 	Status              string
 	Frozen              bool
+	FrozenReason        *string // why the card was frozen; nil when it is not
+	FrozenByID          *int64  // the user who froze it
+	FrozenAt            *time.Time
 	RedeemedToAccountID *int64
 	RedeemedAt          *time.Time
 	CreatedAt           time.Time
@@ -31,6 +34,13 @@ func CardByHMAC(ctx context.Context, tx *gorm.DB, hmac []byte) (GiftCard, error)
 	var c GiftCard
 	err := ForUpdate(tx.WithContext(ctx)).Where("claim_code_hmac = ?", hmac).Take(&c).Error
 	return c, notFound(err)
+}
+
+// CardIDByHMAC finds the id of the card with a claim-code HMAC, without locking it.
+func CardIDByHMAC(ctx context.Context, db *gorm.DB, hmac []byte) (int64, error) {
+	var c GiftCard
+	err := db.WithContext(ctx).Select("id").Where("claim_code_hmac = ?", hmac).Take(&c).Error
+	return c.ID, notFound(err)
 }
 
 // CardBySerial finds a card by serial, locking it for the transaction.
@@ -73,6 +83,16 @@ func CardsOfCase(ctx context.Context, db *gorm.DB, caseID int64) ([]GiftCard, er
 	var out []GiftCard
 	err := db.WithContext(ctx).Raw(`SELECT g.* FROM gift_cards g JOIN case_cards cc ON cc.card_id = g.id
 		WHERE cc.case_id = ? ORDER BY cc.added_at, g.id`, caseID).Scan(&out).Error
+	return out, err
+}
+
+// CardsSharingACase returns the card and every card on a case it is on: the codes R2 redacts in
+// free text written about it.
+func CardsSharingACase(ctx context.Context, db *gorm.DB, cardID int64) ([]GiftCard, error) {
+	var out []GiftCard
+	err := db.WithContext(ctx).Raw(`SELECT g.* FROM gift_cards g WHERE g.id = ? OR g.id IN (
+		SELECT other.card_id FROM case_cards other JOIN case_cards mine ON mine.case_id = other.case_id WHERE mine.card_id = ?)
+		ORDER BY g.id`, cardID, cardID).Scan(&out).Error
 	return out, err
 }
 

@@ -40,6 +40,7 @@ var migrations = []migration{
 	{id: "0002_identity", statements: identity},
 	{id: "0003_idempotency", statements: idempotency},
 	{id: "0004_search", statements: search},
+	{id: "0005_card_freeze", statements: cardFreeze},
 }
 
 // Migrate applies pending migrations in one transaction, after checking that the database

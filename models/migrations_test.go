@@ -169,6 +169,9 @@ func TestSchemaRefusesBadRows(t *testing.T) {
 				[]any{f.correction, f.user, f.user, now}, "correction_approvals_four_eyes", models.IsCheckViolation},
 			{"approval misstating the requester", `INSERT INTO correction_approvals (correction_id, requested_by_id, approver_id, created_at) VALUES (?, ?, ?, ?)`, "",
 				[]any{f.correction, f.supervisor, f.user, now}, "", models.IsForeignKeyViolation},
+			{"freeze facts on a card that is not frozen", `UPDATE gift_cards SET frozen_reason = 'stolen', frozen_by_id = ? WHERE id = ?`,
+				`UPDATE gift_cards SET frozen = TRUE, frozen_reason = 'stolen', frozen_by_id = ? WHERE id = ?`, []any{f.user, f.card}, "gift_cards_freeze_facts_only_when_frozen", models.IsCheckViolation},
+			{"empty freeze reason", `UPDATE gift_cards SET frozen_reason = '' WHERE id = ?`, "", []any{f.card}, "frozen_reason", models.IsCheckViolation},
 			{"card on a case that does not exist", `INSERT INTO case_cards (case_id, card_id, added_at) VALUES (424242, ?, ?)`, `INSERT INTO case_cards (case_id, card_id, added_at) VALUES (?, ?, ?)`,
 				[]any{f.card, now}, "", models.IsForeignKeyViolation},
 		}
