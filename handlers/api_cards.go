@@ -12,7 +12,7 @@ import (
 // addCard serves POST /api/v1/cases/{ref}/cards.
 func (s *Server) addCard(c *gin.Context) {
 	var in cases.CardInput
-	if err := bindJSON(c, &in); err != nil {
+	if err := s.bindJSON(c, &in); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -48,7 +48,7 @@ func (s *Server) updateCard(c *gin.Context) {
 		return
 	}
 	var patch cases.CardPatch
-	if err := bindJSON(c, &patch); err != nil {
+	if err := s.bindJSON(c, &patch); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -11,7 +11,7 @@ import (
 // requestCorrection serves POST /api/v1/cases/{ref}/corrections.
 func (s *Server) requestCorrection(c *gin.Context) {
 	var in cases.NewCorrection
-	if err := bindJSON(c, &in); err != nil {
+	if err := s.bindJSON(c, &in); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -27,6 +27,12 @@ func (s *Server) requestCorrection(c *gin.Context) {
 func (s *Server) cancelCorrection(c *gin.Context) {
 	id, err := pathID(c)
 	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	// Cancelling takes no fields; a body, when sent, must say nothing the desk would drop.
+	var in struct{}
+	if err := s.bindOptionalJSON(c, &in); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -71,18 +77,21 @@ func (s *Server) decideCorrection(approve bool) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
-		var in struct {
-			Note   string `json:"note"`
-			Reason string `json:"reason"`
-		}
-		if err := bindJSON(c, &in); err != nil {
-			s.fail(c, err)
-			return
-		}
+		// Each decision has its own body: a note on an approval, a reason on a denial.
 		var view cases.CorrectionView
 		if approve {
+			var in cases.ApprovalInput
+			if err := s.bindJSON(c, &in); err != nil {
+				s.fail(c, err)
+				return
+			}
 			view, err = s.desk.ApproveCorrection(c.Request.Context(), principal(c), actor(c), id, in.Note)
 		} else {
+			var in cases.DenialInput
+			if err := s.bindJSON(c, &in); err != nil {
+				s.fail(c, err)
+				return
+			}
 			view, err = s.desk.DenyCorrection(c.Request.Context(), principal(c), actor(c), id, in.Reason)
 		}
 		if err != nil {
