@@ -238,6 +238,18 @@ func TestEveryJSONStringRefusesNUL(t *testing.T) {
 				}
 			}
 		}
+		// The multipart fields of an evidence upload go through the same refusal.
+		for name := range receipt {
+			fields := map[string]string{}
+			for k, v := range receipt {
+				fields[k] = v
+			}
+			fields[name] = "A\u0000"
+			p := expectProblem(t, f.h.upload(f.agent, f.ref, fields, "r.png", append(pngBytes, 'n')), http.StatusUnprocessableEntity, cases.CodeValidationFailed)
+			if !slices.Contains(fieldsOf(p), name) {
+				t.Errorf("upload, NUL in %s: %v", name, p.Errors)
+			}
+		}
 		// The bodies themselves are accepted: the fuzzing changed one field, nothing else.
 		for _, r := range f.routes {
 			if w := f.send(t, r, r.body); w.Code >= 300 {
