@@ -57,16 +57,22 @@ func frozenBy(card models.GiftCard, emails map[int64]string) *string {
 	return &e
 }
 
+// checkCard is the validation of a card added to a case that needs no database. The body is the
+// card itself: its fields are named from the top (face_value_minor).
+func (d *Desk) checkCard(in CardInput) (parsedCard, error) {
+	var f fieldErrors
+	pc := f.card("", in, d.keys.ClaimCode, d.now())
+	return pc, f.err()
+}
+
 // AddCard puts a card on a case (R1–R3): matched to its one record, flagged as a duplicate when
 // another case has it, and its code redacted from the case's editable texts.
 func (d *Desk) AddCard(ctx context.Context, p Principal, a Actor, ref string, in CardInput) (CaseView, error) {
 	if err := p.RequireScope(ScopeCasesWrite); err != nil {
 		return CaseView{}, err
 	}
-	var f fieldErrors
-	pc := f.card("card", in, d.keys.ClaimCode, d.now())
-	pc.field = "card"
-	if err := f.err(); err != nil {
+	pc, err := d.checkCard(in)
+	if err != nil {
 		return CaseView{}, err
 	}
 	var view CaseView
@@ -95,7 +101,7 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 	if pc.in.RedeemedTo != "" {
 		acct, err := models.AccountByAccountID(ctx, tx, pc.in.RedeemedTo)
 		if err != nil || (acct.ID != c.CustomerAccountID && (c.IntendedAccountID == nil || acct.ID != *c.IntendedAccountID)) {
-			return CaseView{}, Invalid("card.redeemed_to", "must be the customer's or the intended account's id")
+			return CaseView{}, Invalid("redeemed_to", "must be the customer's or the intended account's id")
 		}
 		redeemedTo = &acct.ID
 	}
@@ -278,22 +284,44 @@ type CardPatch struct {
 	FaceValueMinor *int64   `json:"face_value_minor"`
 }
 
+// checkCardPatch is the validation of a card patch that needs no database, every problem at
+// once. It returns the redemption time to set (nil to clear it or when it is left) and the
+// cleaned freeze reason.
+func checkCardPatch(patch CardPatch, now time.Time) (*time.Time, string, error) {
+	var f fieldErrors
+	reason := f.text("frozen_reason", patch.FrozenReason, maxFreezeReasonRunes, false)
+	if reason != "" && patch.Frozen == nil {
+		f.add("frozen_reason", "goes with frozen: true to freeze the card, or false to unfreeze it")
+	}
+	if st := strings.TrimSpace(patch.Status); st != "" && !contains(cardStatuses, st) {
+		f.add("status", "must be one of "+strings.Join(cardStatuses, ", "))
+	}
+	if v := strings.TrimSpace(patch.RedeemedTo.Value); patch.RedeemedTo.Set && !patch.RedeemedTo.Null && v != "" && !accountIDPattern.MatchString(v) {
+		f.add("redeemed_to", "must be the id of a customer account the desk knows")
+	}
+	var at *time.Time
+	if v := strings.TrimSpace(patch.RedeemedAt.Value); patch.RedeemedAt.Set && !patch.RedeemedAt.Null && v != "" {
+		at = f.fact("redeemed_at", v, now, maxFutureOccurredAt)
+	}
+	if patch.FaceValueMinor != nil && (*patch.FaceValueMinor <= 0 || *patch.FaceValueMinor > maxFaceValueMinor) {
+		f.add("face_value_minor", "must be a positive amount in minor units")
+	}
+	return at, reason, f.err()
+}
+
 // UpdateCard corrects a card's facts, audited. The face value never drops below what corrections
 // have applied on the card (R7). Freezing and unfreezing are risk decisions (SPEC §2): see freeze.
 func (d *Desk) UpdateCard(ctx context.Context, p Principal, a Actor, id int64, patch CardPatch) (CardDetail, error) {
 	if err := p.RequireScope(ScopeCasesWrite); err != nil {
 		return CardDetail{}, err
 	}
-	var f fieldErrors
-	patch.FrozenReason = f.text("frozen_reason", patch.FrozenReason, maxFreezeReasonRunes, false)
-	if patch.FrozenReason != "" && patch.Frozen == nil {
-		f.add("frozen_reason", "goes with frozen: true to freeze the card, or false to unfreeze it")
-	}
-	if err := f.err(); err != nil {
+	redeemedAt, freezeReason, err := checkCardPatch(patch, d.now())
+	patch.FrozenReason = freezeReason
+	if err != nil {
 		return CardDetail{}, err
 	}
 	var out CardDetail
-	err := d.inTx(ctx, func(tx *gorm.DB) error {
+	err = d.inTx(ctx, func(tx *gorm.DB) error {
 		card, err := models.CardByIDForUpdate(ctx, tx, id)
 		if errors.Is(err, models.ErrNotFound) {
 			return NotFound("card")
@@ -311,9 +339,6 @@ func (d *Desk) UpdateCard(ctx context.Context, p Principal, a Actor, id int64, p
 			return err
 		}
 		if st := strings.TrimSpace(patch.Status); st != "" && st != card.Status {
-			if !contains(cardStatuses, st) {
-				return Invalid("status", "must be one of "+strings.Join(cardStatuses, ", "))
-			}
 			changes["status"] = st
 		}
 		if patch.RedeemedTo.Set {
@@ -331,20 +356,13 @@ func (d *Desk) UpdateCard(ctx context.Context, p Principal, a Actor, id int64, p
 			}
 		}
 		if patch.RedeemedAt.Set {
-			if patch.RedeemedAt.Null || patch.RedeemedAt.Value == "" {
+			if redeemedAt == nil {
 				changes["redeemed_at"] = nil
 			} else {
-				t, err := time.Parse(time.RFC3339, patch.RedeemedAt.Value)
-				if err != nil || t.After(d.now().Add(5*time.Minute)) {
-					return Invalid("redeemed_at", "must be an RFC 3339 time, not in the future")
-				}
-				changes["redeemed_at"] = t.UTC().Truncate(time.Microsecond)
+				changes["redeemed_at"] = *redeemedAt
 			}
 		}
 		if patch.FaceValueMinor != nil && *patch.FaceValueMinor != card.FaceValueMinor {
-			if *patch.FaceValueMinor <= 0 || *patch.FaceValueMinor > maxFaceValueMinor {
-				return Invalid("face_value_minor", "must be a positive amount in minor units")
-			}
 			applied, err := models.AppliedOnCard(ctx, tx, card.ID)
 			if err != nil {
 				return err

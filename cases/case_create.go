@@ -112,7 +112,7 @@ func (d *Desk) validateNewCase(in NewCase) (newCase, error) {
 	} else if nc.typ == TypeWrongAccount {
 		f.add("intended_account", "is required for a wrong_account case: the account the card should have gone to")
 	}
-	if nc.typ.NeedsCards() && len(in.Cards) == 0 {
+	if nc.typ.Valid() && nc.typ.NeedsCards() && len(in.Cards) == 0 {
 		f.add("cards", fmt.Sprintf("a %s case needs at least one card", nc.typ))
 	}
 	if len(in.Cards) > 50 {
@@ -124,7 +124,7 @@ func (d *Desk) validateNewCase(in NewCase) (newCase, error) {
 		field := fmt.Sprintf("cards[%d]", i)
 		pc := f.card(field, c, d.keys.ClaimCode, now)
 		pc.field = field
-		if pc.in.RedeemedTo != "" && pc.in.RedeemedTo != nc.customer.AccountID &&
+		if accountIDPattern.MatchString(pc.in.RedeemedTo) && pc.in.RedeemedTo != nc.customer.AccountID &&
 			(nc.intended == nil || pc.in.RedeemedTo != nc.intended.AccountID) {
 			f.add(field+".redeemed_to", "must be the customer's or the intended account's id")
 		}
@@ -142,9 +142,6 @@ func (d *Desk) validateNewCase(in NewCase) (newCase, error) {
 	for _, pc := range nc.cards {
 		if pc.code != nil {
 			codes = append(codes, StoredCode{HMAC: pc.hmac, Last4: pc.code.Last4()})
-		}
-		if pc.code != nil && pc.serial != "" && pc.serial == pc.code.Reveal() {
-			f.add(pc.field+".serial", "is the claim code itself: the serial is the printed number on the card, not the code")
 		}
 	}
 	red := NewRedactor(d.keys.ClaimCode, codes)
@@ -168,7 +165,7 @@ func (d *Desk) validateNewCase(in NewCase) (newCase, error) {
 	}
 	for _, pc := range nc.cards {
 		if pc.serial != "" && red.Redact(pc.serial) != pc.serial {
-			f.add(pc.field+".serial", "holds a claim code of this case")
+			f.add(at(pc.field, "serial"), "holds a claim code of this case")
 		}
 	}
 	return nc, f.err()
@@ -382,7 +379,7 @@ func (d *Desk) matchCard(ctx context.Context, tx *gorm.DB, pc parsedCard, redeem
 		// The same code found by serial is the same card (a concurrent creation committed between
 		// the two look-ups); another code is another card.
 		if err == nil && card.ClaimCodeHMAC != nil && pc.hmac != nil && !hmac.Equal(card.ClaimCodeHMAC, pc.hmac) {
-			return card, Invalid(pc.field+".serial", "this serial belongs to a card with another claim code")
+			return card, Invalid(at(pc.field, "serial"), "this serial belongs to a card with another claim code")
 		}
 	}
 	if errors.Is(err, models.ErrNotFound) {
@@ -406,16 +403,16 @@ func (d *Desk) matchCard(ctx context.Context, tx *gorm.DB, pc parsedCard, redeem
 	}
 	var f fieldErrors
 	if card.FaceValueMinor != pc.face {
-		f.add(pc.field+".face_value_minor", fmt.Sprintf("this card is recorded with face value %s", FormatMinor(card.FaceValueMinor, Currency(card.Currency))))
+		f.add(at(pc.field, "face_value_minor"), fmt.Sprintf("this card is recorded with face value %s", FormatMinor(card.FaceValueMinor, Currency(card.Currency))))
 	}
 	if card.Currency != pc.in.Currency {
-		f.add(pc.field+".currency", "this card is recorded in "+card.Currency)
+		f.add(at(pc.field, "currency"), "this card is recorded in "+card.Currency)
 	}
 	if card.Marketplace != pc.in.Marketplace {
-		f.add(pc.field+".marketplace", "this card is recorded in marketplace "+card.Marketplace)
+		f.add(at(pc.field, "marketplace"), "this card is recorded in marketplace "+card.Marketplace)
 	}
 	if card.Serial != nil && pc.serial != "" && *card.Serial != pc.serial {
-		f.add(pc.field+".serial", "this card is recorded with serial "+*card.Serial)
+		f.add(at(pc.field, "serial"), "this card is recorded with serial "+*card.Serial)
 	}
 	if err := f.err(); err != nil {
 		return card, err
@@ -462,14 +459,14 @@ func (d *Desk) checkSerialFree(ctx context.Context, tx *gorm.DB, pc parsedCard, 
 		if pc.hmac != nil && hmac.Equal(other.ClaimCodeHMAC, pc.hmac) {
 			return errRaceLost // the same card, committed by a concurrent request since we looked: run again
 		}
-		return Invalid(pc.field+".serial", "this serial belongs to another card record; check the serial and the claim code")
+		return Invalid(at(pc.field, "serial"), "this serial belongs to another card record; check the serial and the claim code")
 	} else if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
 	if code, err := ParseClaimCode(pc.serial); err == nil {
 		other, err := models.CardByHMAC(ctx, tx, d.keys.ClaimCode.Sum(code))
 		if err == nil && other.ID != cardID {
-			return Invalid(pc.field+".serial", "this is the claim code of a card the desk knows, not a serial")
+			return Invalid(at(pc.field, "serial"), "this is the claim code of a card the desk knows, not a serial")
 		}
 		if err != nil && !errors.Is(err, models.ErrNotFound) {
 			return err

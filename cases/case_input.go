@@ -92,6 +92,14 @@ var (
 	systemPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 )
 
+// at is the JSON path of a member of the object at path ("" for the body itself).
+func at(path, member string) string {
+	if path == "" {
+		return member
+	}
+	return path + "." + member
+}
+
 // fieldErrors collects validation failures by JSON path. rule is the SPEC code of the first
 // failure that has its own (invalid_claim_code, serial_not_claim_code); the others are
 // validation_failed.
@@ -171,7 +179,7 @@ func (f *fieldErrors) card(field string, c CardInput, key ClaimCodeKey, now time
 	if strings.TrimSpace(c.ClaimCode) != "" {
 		code, err := ParseClaimCode(c.ClaimCode)
 		if re, ok := err.(*RuleError); ok {
-			f.add(field+".claim_code", re.Message)
+			f.add(at(field, "claim_code"), re.Message)
 			if f.rule == "" {
 				f.rule = re.Code
 			}
@@ -182,17 +190,20 @@ func (f *fieldErrors) card(field string, c CardInput, key ClaimCodeKey, now time
 	if s := strings.TrimSpace(c.Serial); s != "" {
 		p.serial = NormalizeSerial(s)
 		if !serialPattern.MatchString(p.serial) {
-			f.add(field+".serial", "must be 1 to 64 letters and digits (spaces and dashes are ignored)")
+			f.add(at(field, "serial"), "must be 1 to 64 letters and digits (spaces and dashes are ignored)")
 		}
 	}
+	if p.code != nil && p.serial != "" && p.serial == p.code.Reveal() {
+		f.add(at(field, "serial"), "is the claim code itself: the serial is the printed number on the card, not the code")
+	}
 	if p.code == nil && p.serial == "" && strings.TrimSpace(c.ClaimCode) == "" {
-		f.add(field+".claim_code", "a card needs a claim_code or a serial")
+		f.add(at(field, "claim_code"), "a card needs a claim_code or a serial")
 	}
 	switch {
 	case c.FaceValueMinor == nil:
-		f.add(field+".face_value_minor", "is required")
+		f.add(at(field, "face_value_minor"), "is required")
 	case *c.FaceValueMinor <= 0 || *c.FaceValueMinor > maxFaceValueMinor:
-		f.add(field+".face_value_minor", "must be a positive amount in minor units")
+		f.add(at(field, "face_value_minor"), "must be a positive amount in minor units")
 	default:
 		p.face = *c.FaceValueMinor
 	}
@@ -201,30 +212,24 @@ func (f *fieldErrors) card(field string, c CardInput, key ClaimCodeKey, now time
 	p.in.Marketplace, p.in.Currency = string(m), string(cur)
 	switch {
 	case !m.Valid():
-		f.add(field+".marketplace", "must be one of "+joinNames(Marketplaces()))
+		f.add(at(field, "marketplace"), "must be one of "+joinNames(Marketplaces()))
 	case !cur.Valid():
-		f.add(field+".currency", "must be one of "+joinNames(Currencies()))
+		f.add(at(field, "currency"), "must be one of "+joinNames(Currencies()))
 	case m.Currency() != cur:
-		f.add(field+".currency", fmt.Sprintf("a %s card is in %s", m, m.Currency()))
+		f.add(at(field, "currency"), fmt.Sprintf("a %s card is in %s", m, m.Currency()))
 	}
 	p.in.Status = strings.TrimSpace(c.Status)
 	if p.in.Status == "" {
 		p.in.Status = "unknown"
 	} else if !contains(cardStatuses, p.in.Status) {
-		f.add(field+".status", "must be one of "+strings.Join(cardStatuses, ", "))
+		f.add(at(field, "status"), "must be one of "+strings.Join(cardStatuses, ", "))
 	}
 	p.in.RedeemedTo = strings.TrimSpace(c.RedeemedTo)
+	if p.in.RedeemedTo != "" && !accountIDPattern.MatchString(p.in.RedeemedTo) {
+		f.add(at(field, "redeemed_to"), "must be the id of the customer's or the intended account")
+	}
 	if ra := strings.TrimSpace(c.RedeemedAt); ra != "" {
-		t, err := time.Parse(time.RFC3339, ra)
-		switch {
-		case err != nil:
-			f.add(field+".redeemed_at", "must be an RFC 3339 time, e.g. 2026-11-20T10:00:00Z")
-		case t.After(now.Add(5 * time.Minute)):
-			f.add(field+".redeemed_at", "must not be in the future")
-		default:
-			t = t.UTC().Truncate(time.Microsecond)
-			p.at = &t
-		}
+		p.at = f.fact(at(field, "redeemed_at"), ra, now, maxFutureOccurredAt)
 	}
 	return p
 }

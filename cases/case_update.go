@@ -42,6 +42,28 @@ type CasePatch struct {
 	Tags       *[]string `json:"tags"`
 }
 
+// checkCasePatch is the validation of a case patch that needs no database, every problem at
+// once; the transition itself (R11) is checked against the case.
+func checkCasePatch(patch CasePatch) error {
+	var f fieldErrors
+	if st := Status(strings.TrimSpace(patch.Status)); st != "" && !st.Valid() {
+		f.add("status", "must be one of "+joinNames(Statuses))
+	}
+	if res := Resolution(strings.TrimSpace(patch.Resolution)); res != "" && !res.Valid() {
+		f.add("resolution", "must be one of "+joinNames(Resolutions))
+	}
+	if v := strings.TrimSpace(patch.Assignee.Value); patch.Assignee.Set && !patch.Assignee.Null && v != "" && !IsMailbox(NormalizeEmail(v)) {
+		f.add("assignee", "must be the email of an active user, or null to unassign")
+	}
+	if pr := Priority(strings.TrimSpace(patch.Priority)); pr != "" && !pr.Valid() {
+		f.add("priority", "must be one of "+joinNames(Priorities))
+	}
+	if patch.Tags != nil {
+		f.tags(*patch.Tags)
+	}
+	return f.err()
+}
+
 // parseETag reads an If-Match value: the case's ETag, weak or strong.
 func parseETag(s string) (int64, bool) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "W/")
@@ -64,6 +86,9 @@ func (d *Desk) UpdateCase(ctx context.Context, p Principal, a Actor, ref, ifMatc
 	version, ok := parseETag(ifMatch)
 	if !ok {
 		return CaseView{}, &RuleError{Code: CodeStaleVersion, Message: "If-Match does not hold an ETag of this case"}
+	}
+	if err := checkCasePatch(patch); err != nil {
+		return CaseView{}, err
 	}
 	var view CaseView
 	err := d.inTx(ctx, func(tx *gorm.DB) error {

@@ -68,6 +68,55 @@ func communicationView(r models.CommunicationRow) CommunicationView {
 		SupersededBy: idString(r.SupersededBy), Author: r.AuthorEmail, RecordedAt: r.RecordedAt}
 }
 
+// communication is a validated NewCommunication.
+type communication struct {
+	channel, direction                           string
+	occurred                                     time.Time
+	counterpart, representative, reference, body string
+	supersedes                                   *int64
+}
+
+// checkCommunication is the validation of an entry that needs no database, every problem at once.
+func checkCommunication(in NewCommunication, now time.Time) (communication, error) {
+	var f fieldErrors
+	c := communication{channel: strings.TrimSpace(in.Channel), direction: strings.TrimSpace(in.Direction), occurred: now}
+	switch {
+	case !contains(channels, c.channel):
+		f.add("channel", "must be one of "+strings.Join(channels, ", "))
+		if !contains(directions, c.direction) {
+			f.add("direction", "must be one of "+strings.Join(directions, ", "))
+		}
+	case !contains(directions, c.direction):
+		f.add("direction", "must be one of "+strings.Join(directions, ", "))
+	case (c.channel == "internal_note") != (c.direction == "internal"):
+		f.add("direction", "an internal_note is internal, and only an internal_note is")
+	}
+	if s := strings.TrimSpace(in.OccurredAt); s != "" {
+		if t := f.fact("occurred_at", s, now, maxFutureOccurredAt); t != nil {
+			c.occurred = *t
+		}
+	}
+	c.counterpart = f.text("counterpart_name", in.CounterpartName, maxNameRunes, false)
+	c.representative = f.text("representative_name", in.RepresentativeName, maxNameRunes, false)
+	c.reference = f.text("reference", in.Reference, maxNameRunes, false)
+	c.body = f.text("body", in.Body, maxDescriptionRunes, false)
+	if in.DurationSeconds != nil && (*in.DurationSeconds < 0 || *in.DurationSeconds > 7*24*3600) {
+		f.add("duration_seconds", "must be between 0 and a week")
+	}
+	if c.body == "" && c.counterpart == "" && c.reference == "" {
+		f.add("body", "say what was said: a body, a counterpart or a reference")
+	}
+	if s := strings.TrimSpace(in.Supersedes); s != "" {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			f.add("supersedes", "must be the id of an entry of this case")
+		} else {
+			c.supersedes = &id
+		}
+	}
+	return c, f.err()
+}
+
 // AddCommunication records an entry on a case. Entries are append-only (R9); an amendment names
 // the entry it supersedes, which stays. Every text is redacted of the case's claim codes (R2).
 func (d *Desk) AddCommunication(ctx context.Context, p Principal, a Actor, ref string, in NewCommunication) (CommunicationView, error) {
@@ -75,54 +124,14 @@ func (d *Desk) AddCommunication(ctx context.Context, p Principal, a Actor, ref s
 		return CommunicationView{}, err
 	}
 	now := d.now()
-	var f fieldErrors
-	channel, direction := strings.TrimSpace(in.Channel), strings.TrimSpace(in.Direction)
-	switch {
-	case !contains(channels, channel):
-		f.add("channel", "must be one of "+strings.Join(channels, ", "))
-	case !contains(directions, direction):
-		f.add("direction", "must be one of "+strings.Join(directions, ", "))
-	case (channel == "internal_note") != (direction == "internal"):
-		f.add("direction", "an internal_note is internal, and only an internal_note is")
-	}
-	occurred := now
-	if s := strings.TrimSpace(in.OccurredAt); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		switch {
-		case err != nil:
-			f.add("occurred_at", "must be an RFC 3339 time, e.g. 2026-11-20T10:00:00Z")
-		case t.After(now.Add(maxFutureOccurredAt)):
-			f.add("occurred_at", "must not be more than 5 minutes in the future")
-		case t.UTC().Year() < 1900:
-			f.add("occurred_at", "must be a date after 1900")
-		default:
-			occurred = t.UTC().Truncate(time.Microsecond)
-		}
-	}
-	counterpart := f.text("counterpart_name", in.CounterpartName, maxNameRunes, false)
-	representative := f.text("representative_name", in.RepresentativeName, maxNameRunes, false)
-	reference := f.text("reference", in.Reference, maxNameRunes, false)
-	body := f.text("body", in.Body, maxDescriptionRunes, false)
-	if in.DurationSeconds != nil && (*in.DurationSeconds < 0 || *in.DurationSeconds > 7*24*3600) {
-		f.add("duration_seconds", "must be between 0 and a week")
-	}
-	if body == "" && counterpart == "" && reference == "" {
-		f.add("body", "say what was said: a body, a counterpart or a reference")
-	}
-	var supersedes *int64
-	if s := strings.TrimSpace(in.Supersedes); s != "" {
-		id, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || id <= 0 {
-			f.add("supersedes", "must be the id of an entry of this case")
-		} else {
-			supersedes = &id
-		}
-	}
-	if err := f.err(); err != nil {
+	checked, err := checkCommunication(in, now)
+	if err != nil {
 		return CommunicationView{}, err
 	}
+	channel, direction, occurred, supersedes := checked.channel, checked.direction, checked.occurred, checked.supersedes
+	counterpart, representative, reference, body := checked.counterpart, checked.representative, checked.reference, checked.body
 	var view CommunicationView
-	err := d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
+	err = d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
 		c, err := lockOpenCase(ctx, tx, ref)
 		if err != nil {
 			return err
@@ -218,8 +227,8 @@ func decodeTimeCursor(s string) (time.Time, int64, error) {
 		us, id, ok := strings.Cut(string(b), ".")
 		u, err1 := strconv.ParseInt(us, 10, 64)
 		n, err2 := strconv.ParseInt(id, 10, 64)
-		if ok && err1 == nil && err2 == nil && n > 0 {
-			return time.UnixMicro(u).UTC(), n, nil
+		if at := time.UnixMicro(u).UTC(); ok && err1 == nil && err2 == nil && n > 0 && CheckTimeRange(at) == nil {
+			return at, n, nil
 		}
 	}
 	return time.Time{}, 0, Invalid("cursor", "is not a cursor this list returned")

@@ -95,6 +95,77 @@ func (d *Desk) correctionView(ctx context.Context, db *gorm.DB, c models.Correct
 	return v, nil
 }
 
+// checkCorrection is the validation of a correction request that needs no database, every
+// problem at once; it returns the kind and the trimmed reason. What needs the case (its accounts,
+// its cards, the reversed correction) is checked when the request is recorded.
+func checkCorrection(in NewCorrection) (kind, reason string, err error) {
+	var f fieldErrors
+	kind = strings.TrimSpace(in.Kind)
+	if kind != "transfer" && kind != "credit" && kind != "reversal" {
+		f.add("kind", "must be transfer, credit or reversal")
+	}
+	reason = f.text("reason", in.Reason, 2000, true)
+	account := func(field, id string, required bool) {
+		switch id = strings.TrimSpace(id); {
+		case id == "" && required:
+			f.add(field, "is required")
+		case id == "":
+		case !accountIDPattern.MatchString(id):
+			f.add(field, "must be 1 to 64 letters, digits or . _ : -")
+		case strings.HasPrefix(strings.ToLower(id), "system:"):
+			f.add(field, "must be the case's customer or intended account, not one of the desk's")
+		}
+	}
+	id := func(field, s, required string) {
+		switch s = strings.TrimSpace(s); {
+		case s == "" && required != "":
+			f.add(field, required)
+		case s == "":
+		default:
+			if n, err := strconv.ParseInt(s, 10, 64); err != nil || n <= 0 {
+				f.add(field, "must be an id as the desk answers it, e.g. \"42\"")
+			}
+		}
+	}
+	switch kind {
+	case "transfer", "credit":
+		switch {
+		case in.AmountMinor == nil:
+			f.add("amount_minor", "is required")
+		case *in.AmountMinor <= 0 || *in.AmountMinor > maxFaceValueMinor:
+			f.add("amount_minor", "must be a positive amount in minor units")
+		}
+		if !Currency(strings.ToUpper(strings.TrimSpace(in.Currency))).Valid() {
+			f.add("currency", "must be one of "+joinNames(Currencies()))
+		}
+		if kind == "credit" && strings.TrimSpace(in.FromAccount) != "" {
+			f.add("from_account", "a credit comes from the desk's account for the case type; leave from_account out")
+		} else {
+			account("from_account", in.FromAccount, kind == "transfer")
+		}
+		account("to_account", in.ToAccount, false)
+		cardRequired := ""
+		if kind == "transfer" {
+			cardRequired = "is required: name the card this correction is about"
+		}
+		id("card_id", in.CardID, cardRequired)
+		if strings.TrimSpace(in.Reverses) != "" {
+			f.add("reverses", "only a reversal names the correction it reverses")
+		}
+	case "reversal":
+		id("reverses", in.Reverses, "is required: the id of the applied correction to reverse")
+		given := map[string]bool{"amount_minor": in.AmountMinor != nil, "currency": strings.TrimSpace(in.Currency) != "",
+			"from_account": strings.TrimSpace(in.FromAccount) != "", "to_account": strings.TrimSpace(in.ToAccount) != "",
+			"card_id": strings.TrimSpace(in.CardID) != ""}
+		for _, field := range []string{"amount_minor", "currency", "from_account", "to_account", "card_id"} {
+			if given[field] {
+				f.add(field, "a reversal takes it from the correction it reverses; leave it out")
+			}
+		}
+	}
+	return kind, reason, f.err()
+}
+
 // RequestCorrection records a pending correction on a case after every request-time guard:
 // R4 marketplace_mismatch, R6 evidence_required, R7 exceeds_face_value (pending requests count,
 // so two requests cannot together promise more than the card holds), already_reversed and
@@ -103,25 +174,12 @@ func (d *Desk) RequestCorrection(ctx context.Context, p Principal, a Actor, ref 
 	if err := p.RequireScope(ScopeCorrectionsWrite); err != nil {
 		return CorrectionView{}, err
 	}
-	var f fieldErrors
-	kind := strings.TrimSpace(in.Kind)
-	if kind != "transfer" && kind != "credit" && kind != "reversal" {
-		f.add("kind", "must be transfer, credit or reversal")
-	}
-	reason := f.text("reason", in.Reason, 2000, true)
-	if kind != "reversal" {
-		if in.AmountMinor == nil || *in.AmountMinor <= 0 || *in.AmountMinor > maxFaceValueMinor {
-			f.add("amount_minor", "must be a positive amount in minor units")
-		}
-		if !Currency(strings.ToUpper(in.Currency)).Valid() {
-			f.add("currency", "must be one of "+joinNames(Currencies()))
-		}
-	}
-	if err := f.err(); err != nil {
+	kind, reason, err := checkCorrection(in)
+	if err != nil {
 		return CorrectionView{}, err
 	}
 	var view CorrectionView
-	err := d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
+	err = d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
 		kase, err := lockOpenCase(ctx, tx, ref)
 		if err != nil {
 			return err

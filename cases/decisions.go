@@ -68,6 +68,30 @@ func (d *Desk) lockPendingDecision(ctx context.Context, tx *gorm.DB, p Principal
 	return dec, red, err
 }
 
+// ApprovalInput is the body of POST /api/v1/corrections/{id}/approve.
+type ApprovalInput struct {
+	Note string `json:"note"`
+}
+
+// DenialInput is the body of POST /api/v1/corrections/{id}/deny.
+type DenialInput struct {
+	Reason string `json:"reason"`
+}
+
+// checkApproval validates an approval's body and returns its trimmed note.
+func checkApproval(in ApprovalInput) (string, error) {
+	var f fieldErrors
+	note := f.text("note", in.Note, 2000, false)
+	return note, f.err()
+}
+
+// checkDenial validates a denial's body and returns its trimmed reason: a denial needs one (R5).
+func checkDenial(in DenialInput) (string, error) {
+	var f fieldErrors
+	reason := f.text("reason", in.Reason, 2000, true)
+	return reason, f.err()
+}
+
 // ApproveCorrection records a supervisor's approval (R5): never the requester's (four_eyes), only
 // a supervisor's or admin's (role_required), once per supervisor (already_approved). At the
 // deciding approval every guard is checked again under lock and the correction is applied in the
@@ -77,13 +101,12 @@ func (d *Desk) ApproveCorrection(ctx context.Context, p Principal, a Actor, id i
 	if err := p.RequireScope(ScopeCorrectionsDeny); err != nil {
 		return CorrectionView{}, err
 	}
-	var f fieldErrors
-	note = f.text("note", note, 2000, false)
-	if err := f.err(); err != nil {
+	note, err := checkApproval(ApprovalInput{Note: note})
+	if err != nil {
 		return CorrectionView{}, err
 	}
 	var view CorrectionView
-	err := d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
+	err = d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
 		dec, red, err := d.lockPendingDecision(ctx, tx, p, id)
 		if err != nil {
 			return err
@@ -193,13 +216,12 @@ func (d *Desk) DenyCorrection(ctx context.Context, p Principal, a Actor, id int6
 	if err := p.RequireScope(ScopeCorrectionsDeny); err != nil {
 		return CorrectionView{}, err
 	}
-	var f fieldErrors
-	reason = f.text("reason", reason, 2000, true)
-	if err := f.err(); err != nil {
+	reason, err := checkDenial(DenialInput{Reason: reason})
+	if err != nil {
 		return CorrectionView{}, err
 	}
 	var view CorrectionView
-	err := d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
+	err = d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
 		dec, red, err := d.lockPendingDecision(ctx, tx, p, id)
 		if err != nil {
 			return err

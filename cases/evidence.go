@@ -185,9 +185,12 @@ func (d *Desk) evidenceFields(in EvidenceFields) (models.Evidence, error) {
 	e.Note = f.text("note", in.Note, maxDescriptionRunes, false)
 	if s := strings.TrimSpace(in.AmountMinor); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n <= 0 || n > maxFaceValueMinor {
+		switch {
+		case err != nil && strings.ContainsAny(s, ".,eE"):
+			f.add("amount_minor", "must be a whole number of minor units, e.g. 1050 for 10.50")
+		case err != nil || n <= 0 || n > maxFaceValueMinor:
 			f.add("amount_minor", "must be a positive amount in minor units")
-		} else {
+		default:
 			e.AmountMinor = &n
 		}
 	}
@@ -200,21 +203,16 @@ func (d *Desk) evidenceFields(in EvidenceFields) (models.Evidence, error) {
 	}
 	if s := strings.TrimSpace(in.PurchasedAt); s != "" {
 		now := d.now()
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t, err = time.Parse("2006-01-02", s)
-		}
+		t, dateOnly, err := ParseTimeOrDate(s)
 		switch {
 		case err != nil:
-			f.add("purchased_at", "must be an RFC 3339 time or a YYYY-MM-DD date")
-		case t.After(now.Add(maxFutureOccurredAt)) || (len(s) == 10 && t.After(now)):
+			f.add("purchased_at", err.Error())
+		case t.After(now.Add(maxFutureOccurredAt)) || (dateOnly && t.After(now)):
 			f.add("purchased_at", "must not be in the future")
-		case t.UTC().Year() < 1900:
-			f.add("purchased_at", "must be a date after 1900")
 		default:
 			// Stored normalised: a date as a date, a time in UTC at second precision.
-			norm := t.Format("2006-01-02")
-			if len(s) != 10 {
+			norm := t.Format(time.DateOnly)
+			if !dateOnly {
 				norm = t.UTC().Truncate(time.Second).Format(time.RFC3339)
 			}
 			e.PurchasedAt = &norm
@@ -363,22 +361,34 @@ func (d *Desk) flagCase(ctx context.Context, tx *gorm.DB, a Actor, id int64, now
 	return d.audit(ctx, tx, a, "case.flagged", "case", c.Ref, map[string]any{"flags": before}, map[string]any{"flags": flags})
 }
 
+// VerdictInput is the body of POST /api/v1/evidence/{id}/verify.
+type VerdictInput struct {
+	Verdict string `json:"verdict"`
+	Note    string `json:"note"`
+}
+
+// checkVerdict validates a verification's body and returns its trimmed note.
+func checkVerdict(in VerdictInput) (string, error) {
+	var f fieldErrors
+	if in.Verdict != "verified" && in.Verdict != "rejected" {
+		f.add("verdict", "must be verified or rejected")
+	}
+	note := f.text("note", in.Note, 2000, true)
+	return note, f.err()
+}
+
 // VerifyEvidence records a second person's verdict on an upload: verified or rejected, with a
 // note, once, never by its uploader.
 func (d *Desk) VerifyEvidence(ctx context.Context, p Principal, a Actor, id int64, verdict, note string) (EvidenceView, error) {
 	if err := p.RequireScope(ScopeCasesWrite); err != nil {
 		return EvidenceView{}, err
 	}
-	var f fieldErrors
-	if verdict != "verified" && verdict != "rejected" {
-		f.add("verdict", "must be verified or rejected")
-	}
-	note = f.text("note", note, 2000, true)
-	if err := f.err(); err != nil {
+	note, err := checkVerdict(VerdictInput{Verdict: verdict, Note: note})
+	if err != nil {
 		return EvidenceView{}, err
 	}
 	var view EvidenceView
-	err := d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
+	err = d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
 		e, err := models.EvidenceByIDForUpdate(ctx, tx, id)
 		if errors.Is(err, models.ErrNotFound) {
 			return NotFound("evidence")

@@ -150,9 +150,9 @@ func (d *Desk) caseFilter(ctx context.Context, p Principal, q CaseQuery) (models
 	}
 	f.ExternalSystem, f.ExternalID = strings.ToLower(q.ExternalSystem), q.ExternalID
 	if q.UpdatedSince != "" {
-		t, err := time.Parse(time.RFC3339, q.UpdatedSince)
+		t, err := ParseTime(q.UpdatedSince)
 		if err != nil {
-			errs.add("updated_since", "must be an RFC 3339 time, e.g. 2026-11-20T10:00:00Z")
+			errs.add("updated_since", err.Error())
 		} else {
 			t = t.UTC()
 			f.UpdatedSince = &t

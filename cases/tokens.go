@@ -63,6 +63,9 @@ func (d *Desk) CreateToken(ctx context.Context, a Actor, in NewToken) (string, T
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(d.now()) {
 		return "", TokenView{}, Invalid("expires_at", "must be in the future")
 	}
+	if in.ExpiresAt != nil && CheckTimeRange(*in.ExpiresAt) != nil {
+		return "", TokenView{}, Invalid("expires_at", CheckTimeRange(*in.ExpiresAt).Error())
+	}
 	secret := make([]byte, tokenSecretBytes)
 	if _, err := rand.Read(secret); err != nil {
 		return "", TokenView{}, err

@@ -13,7 +13,7 @@ import (
 // addCard serves POST /api/v1/cases/{ref}/cards.
 func (s *Server) addCard(c *gin.Context) {
 	var in cases.CardInput
-	if err := bindJSON(c, &in); err != nil {
+	if err := s.bindJSON(c, &in); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -40,7 +40,7 @@ func (s *Server) getCard(c *gin.Context) {
 // lookupCard serves POST /api/v1/cards/lookup: a POST, so that a claim code never sits in a URL.
 func (s *Server) lookupCard(c *gin.Context) {
 	var in cases.CardLookup
-	if err := bindJSON(c, &in); err != nil {
+	if err := s.bindJSON(c, &in); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -60,7 +60,7 @@ func (s *Server) updateCard(c *gin.Context) {
 		return
 	}
 	var patch cases.CardPatch
-	if err := bindJSON(c, &patch); err != nil {
+	if err := s.bindJSON(c, &patch); err != nil {
 		s.fail(c, err)
 		return
 	}

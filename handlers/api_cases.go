@@ -28,7 +28,7 @@ func (s *Server) listCases(c *gin.Context) {
 // known external reference names.
 func (s *Server) createCase(c *gin.Context) {
 	var in cases.NewCase
-	if err := bindJSON(c, &in); err != nil {
+	if err := s.bindJSON(c, &in); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -67,7 +67,7 @@ func (s *Server) getCase(c *gin.Context) {
 // updateCase serves PATCH /api/v1/cases/{ref}: the caller's If-Match must hold the case's ETag.
 func (s *Server) updateCase(c *gin.Context) {
 	var patch cases.CasePatch
-	if err := bindJSON(c, &patch); err != nil {
+	if err := s.bindJSON(c, &patch); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -12,7 +12,7 @@ import (
 // addCommunication serves POST /api/v1/cases/{ref}/communications.
 func (s *Server) addCommunication(c *gin.Context) {
 	var in cases.NewCommunication
-	if err := bindJSON(c, &in); err != nil {
+	if err := s.bindJSON(c, &in); err != nil {
 		s.fail(c, err)
 		return
 	}

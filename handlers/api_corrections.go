@@ -12,7 +12,7 @@ import (
 // requestCorrection serves POST /api/v1/cases/{ref}/corrections.
 func (s *Server) requestCorrection(c *gin.Context) {
 	var in cases.NewCorrection
-	if err := bindJSON(c, &in); err != nil {
+	if err := s.bindJSON(c, &in); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -25,6 +25,12 @@ func (s *Server) requestCorrection(c *gin.Context) {
 func (s *Server) cancelCorrection(c *gin.Context) {
 	id, err := pathID(c)
 	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	// Cancelling takes no fields; a body, when sent, must say nothing the desk would drop.
+	var in struct{}
+	if err := s.bindOptionalJSON(c, &in); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -66,18 +72,24 @@ func (s *Server) decideCorrection(approve bool) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
-		var in struct {
-			Note   string `json:"note"`
-			Reason string `json:"reason"`
+		// Each decision has its own body: a note on an approval, a reason on a denial.
+		if approve {
+			var in cases.ApprovalInput
+			if err := s.bindJSON(c, &in); err != nil {
+				s.fail(c, err)
+				return
+			}
+			reply(s, c, ok[cases.CorrectionView], func(ctx context.Context) (cases.CorrectionView, error) {
+				return s.desk.ApproveCorrection(ctx, principal(c), actor(c), id, in.Note)
+			})
+			return
 		}
-		if err := bindJSON(c, &in); err != nil {
+		var in cases.DenialInput
+		if err := s.bindJSON(c, &in); err != nil {
 			s.fail(c, err)
 			return
 		}
 		reply(s, c, ok[cases.CorrectionView], func(ctx context.Context) (cases.CorrectionView, error) {
-			if approve {
-				return s.desk.ApproveCorrection(ctx, principal(c), actor(c), id, in.Note)
-			}
 			return s.desk.DenyCorrection(ctx, principal(c), actor(c), id, in.Reason)
 		})
 	}

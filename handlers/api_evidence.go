@@ -261,11 +261,8 @@ func (s *Server) verifyEvidence(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var in struct {
-		Verdict string `json:"verdict"`
-		Note    string `json:"note"`
-	}
-	if err := bindJSON(c, &in); err != nil {
+	var in cases.VerdictInput
+	if err := s.bindJSON(c, &in); err != nil {
 		s.fail(c, err)
 		return
 	}
