@@ -29,10 +29,7 @@ func TestKilledServerLeavesNoHalfAppliedCorrection(t *testing.T) {
 		t.Skip("builds and kills a server: skipped with -short")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "giftdesk")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v: %s", err, out)
-	}
+	bin := buildBinary(t, dir)
 	url := modelstest.URL(t, models.Postgres)
 	ctx := context.Background()
 	db, err := models.Open(ctx, models.Options{URL: url})
@@ -69,26 +66,8 @@ func TestKilledServerLeavesNoHalfAppliedCorrection(t *testing.T) {
 		}
 		ids = append(ids, c.ID)
 	}
-	env := append(os.Environ(), "GIFTDESK_DATABASE_URL="+url, "GIFTDESK_DATA_DIR="+filepath.Join(dir, "data"),
-		fmt.Sprintf("GIFTDESK_SECRET_KEY=%x", modelstest.MasterKey), "GIFTDESK_API_RATE=0")
-	start := func() (*exec.Cmd, string) {
-		l, _ := net.Listen("tcp", "127.0.0.1:0")
-		addr := l.Addr().String()
-		l.Close()
-		cmd := exec.Command(bin, "serve", "--addr", addr)
-		cmd.Env = env
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if resp, err := http.Get("http://" + addr + "/api/v1/health"); err == nil {
-				resp.Body.Close()
-				return cmd, addr
-			}
-		}
-		t.Fatal("server did not start")
-		return nil, ""
-	}
+	env := serverEnv(url, filepath.Join(dir, "data"))
+	start := func() (*exec.Cmd, string) { return startServer(t, bin, env) }
 	server, addr := start()
 	var wg sync.WaitGroup
 	for _, id := range ids {
@@ -134,4 +113,45 @@ func TestKilledServerLeavesNoHalfAppliedCorrection(t *testing.T) {
 	if out, err := verify.CombinedOutput(); err != nil {
 		t.Fatalf("audit verify after the crash: %v: %s", err, out)
 	}
+}
+
+// buildBinary builds the giftdesk command into dir.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "giftdesk")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v: %s", err, out)
+	}
+	return bin
+}
+
+// serverEnv is the environment of a test server on dbURL with its data folder in dataDir.
+func serverEnv(dbURL, dataDir string) []string {
+	return append(os.Environ(), "GIFTDESK_DATABASE_URL="+dbURL, "GIFTDESK_DATA_DIR="+dataDir,
+		fmt.Sprintf("GIFTDESK_SECRET_KEY=%x", modelstest.MasterKey), "GIFTDESK_API_RATE=0")
+}
+
+// startServer starts `giftdesk serve` on a free port and waits until it answers.
+func startServer(t *testing.T, bin string, env []string) (*exec.Cmd, string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "serve", "--addr", addr)
+	cmd.Env = env
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get("http://" + addr + "/api/v1/health"); err == nil {
+			resp.Body.Close()
+			return cmd, addr
+		}
+	}
+	_ = cmd.Process.Kill()
+	t.Fatal("server did not start")
+	return nil, ""
 }
