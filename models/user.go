@@ -46,21 +46,7 @@ func UserByID(ctx context.Context, db *gorm.DB, id int64) (User, error) {
 // UserEmails returns the emails of the users with the given ids, by id, in one statement: the
 // batch a list page loads instead of a query per row.
 func UserEmails(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]string, error) {
-	out := make(map[int64]string, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var rows []struct {
-		ID    int64
-		Email string
-	}
-	if err := db.WithContext(ctx).Model(&User{}).Select("id, email").Where("id IN ?", ids).Scan(&rows).Error; err != nil {
-		return nil, err
-	}
-	for _, r := range rows {
-		out[r.ID] = r.Email
-	}
-	return out, nil
+	return columnByID(ctx, db, &User{}, "email", ids)
 }
 
 // CountUsers returns how many users exist.
