@@ -55,44 +55,65 @@ type CorrectionView struct {
 }
 
 func (d *Desk) correctionView(ctx context.Context, db *gorm.DB, c models.Correction) (CorrectionView, error) {
-	v := CorrectionView{ID: c.ID, Kind: c.Kind, Status: c.Status, AmountMinor: c.AmountMinor, Currency: c.Currency,
-		CardID: idString(c.CardID), Reason: c.Reason, RequiredApprovals: c.RequiredApprovals, DenialReason: c.DenialReason,
-		Reverses: idString(c.ReversesID), CreatedAt: c.CreatedAt, DecidedAt: c.DecidedAt, Approvals: []ApprovalView{}}
-	kase, err := models.CaseByID(ctx, db, c.CaseID)
+	views, err := d.correctionViews(ctx, db, []models.Correction{c})
 	if err != nil {
-		return v, err
+		return CorrectionView{}, err
 	}
-	v.Case = kase.Ref
-	accts, err := models.AccountsByID(ctx, db, []int64{c.FromAccountID, c.ToAccountID})
+	return views[0], nil
+}
+
+// correctionViews builds the views of many corrections in a fixed handful of statements: their
+// cases, accounts, people, approvals and reversals are each loaded for all of them at once.
+func (d *Desk) correctionViews(ctx context.Context, db *gorm.DB, list []models.Correction) ([]CorrectionView, error) {
+	ids := make([]int64, 0, len(list))
+	var caseIDs, accountIDs, userIDs []int64
+	for _, c := range list {
+		ids = append(ids, c.ID)
+		caseIDs = append(caseIDs, c.CaseID)
+		accountIDs = append(accountIDs, c.FromAccountID, c.ToAccountID)
+		userIDs = append(userIDs, c.RequestedByID)
+	}
+	refs, err := models.CaseRefsByID(ctx, db, caseIDs)
 	if err != nil {
-		return v, err
+		return nil, err
 	}
-	v.FromAccount, v.ToAccount = accts[c.FromAccountID].AccountID, accts[c.ToAccountID].AccountID
-	u, err := models.UserByID(ctx, db, c.RequestedByID)
+	accts, err := models.AccountsByID(ctx, db, accountIDs)
 	if err != nil {
-		return v, err
+		return nil, err
 	}
-	v.RequestedBy = u.Email
-	approvals, err := models.ApprovalsOf(ctx, db, c.ID)
+	approvals, err := models.ApprovalsOfMany(ctx, db, ids)
 	if err != nil {
-		return v, err
+		return nil, err
 	}
-	for _, ap := range approvals {
-		by := ""
-		if u, err := models.UserByID(ctx, db, ap.ApproverID); err == nil {
-			by = u.Email
+	for _, aps := range approvals {
+		for _, ap := range aps {
+			userIDs = append(userIDs, ap.ApproverID)
 		}
-		v.Approvals = append(v.Approvals, ApprovalView{By: by, At: ap.CreatedAt, Note: ap.Note})
 	}
-	var reversal []int64
-	if err := db.WithContext(ctx).Model(&models.Correction{}).Where("reverses_id = ? AND status IN ('pending', 'applied')", c.ID).
-		Pluck("id", &reversal).Error; err != nil {
-		return v, err
+	emails, err := models.UserEmails(ctx, db, userIDs)
+	if err != nil {
+		return nil, err
 	}
-	if len(reversal) > 0 {
-		v.ReversedBy = idString(&reversal[0])
+	reversals, err := models.LiveReversalsOf(ctx, db, ids)
+	if err != nil {
+		return nil, err
 	}
-	return v, nil
+	out := make([]CorrectionView, 0, len(list))
+	for _, c := range list {
+		v := CorrectionView{ID: c.ID, Case: refs[c.CaseID], Kind: c.Kind, Status: c.Status, AmountMinor: c.AmountMinor, Currency: c.Currency,
+			FromAccount: accts[c.FromAccountID].AccountID, ToAccount: accts[c.ToAccountID].AccountID,
+			CardID: idString(c.CardID), Reason: c.Reason, RequiredApprovals: c.RequiredApprovals, RequestedBy: emails[c.RequestedByID],
+			DenialReason: c.DenialReason, Reverses: idString(c.ReversesID), CreatedAt: c.CreatedAt, DecidedAt: c.DecidedAt,
+			Approvals: []ApprovalView{}}
+		for _, ap := range approvals[c.ID] {
+			v.Approvals = append(v.Approvals, ApprovalView{By: emails[ap.ApproverID], At: ap.CreatedAt, Note: ap.Note})
+		}
+		if r, ok := reversals[c.ID]; ok {
+			v.ReversedBy = idString(&r)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // checkCorrection is the validation of a correction request that needs no database, every
@@ -457,12 +478,8 @@ func (d *Desk) ListCorrections(ctx context.Context, p Principal, status, caseRef
 		rows = rows[:limit]
 		page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
 	}
-	for _, c := range rows {
-		v, err := d.correctionView(ctx, d.db, c)
-		if err != nil {
-			return Page[CorrectionView]{}, storeErr(err)
-		}
-		page.Data = append(page.Data, v)
+	if page.Data, err = d.correctionViews(ctx, d.db, rows); err != nil {
+		return Page[CorrectionView]{}, storeErr(err)
 	}
 	return page, nil
 }

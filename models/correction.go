@@ -69,6 +69,24 @@ func LiveReversal(ctx context.Context, db *gorm.DB, id int64) (bool, error) {
 	return n > 0, err
 }
 
+// LiveReversalsOf returns, for each of the given corrections that has one, the id of its pending or
+// applied reversal, in one statement.
+func LiveReversalsOf(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]int64, error) {
+	out := make(map[int64]int64, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct{ ID, ReversesID int64 }
+	if err := db.WithContext(ctx).Model(&Correction{}).Select("id, reverses_id").
+		Where("reverses_id IN ? AND status IN ('pending', 'applied')", ids).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.ReversesID] = r.ID
+	}
+	return out, nil
+}
+
 // PendingOnCase counts a case's pending corrections.
 func PendingOnCase(ctx context.Context, db *gorm.DB, caseID int64) (int64, error) {
 	var n int64
@@ -139,6 +157,23 @@ func ApprovalsOf(ctx context.Context, db *gorm.DB, correctionID int64) ([]Approv
 	var out []Approval
 	err := db.WithContext(ctx).Where("correction_id = ?", correctionID).Order("id").Find(&out).Error
 	return out, err
+}
+
+// ApprovalsOfMany returns the approvals of the given corrections by correction, each in the order
+// given, in one statement.
+func ApprovalsOfMany(ctx context.Context, db *gorm.DB, correctionIDs []int64) (map[int64][]Approval, error) {
+	out := make(map[int64][]Approval, len(correctionIDs))
+	if len(correctionIDs) == 0 {
+		return out, nil
+	}
+	var list []Approval
+	if err := db.WithContext(ctx).Where("correction_id IN ?", correctionIDs).Order("id").Find(&list).Error; err != nil {
+		return nil, err
+	}
+	for _, a := range list {
+		out[a.CorrectionID] = append(out[a.CorrectionID], a)
+	}
+	return out, nil
 }
 
 // Posting is one ledger line: an applied correction moves amount from one account to another in

@@ -1,0 +1,105 @@
+package handlers
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"giftdesk/cases"
+	"giftdesk/models/modelstest"
+)
+
+// TestEveryListCostsTheSameStatementsWhateverItsPage reads every list route with a page of one
+// row and a page of six, and fails when the larger page sends more statements: a list loads its
+// rows' details in batches, never with a query per row (issue 20). Every GET route of the table
+// whose answer is a page must be listed here, so that a new list cannot skip the check.
+func TestEveryListCostsTheSameStatementsWhateverItsPage(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		h, counter := countingHarness(t, db)
+		agent := h.token("agent@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite, cases.ScopeCorrectionsWrite)
+		second := h.token("agent2@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite)
+		sup := h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCorrectionsDeny)
+		admin := h.token("admin@example.com", cases.RoleAdmin, cases.ScopeAdmin, cases.ScopeCasesRead)
+		const rows = 6
+		var refs []string
+		for i := 0; i < rows; i++ {
+			refs = append(refs, h.newCase(agent, fmt.Sprintf("list-%d", i)))
+		}
+		ref := refs[0]
+		var kase struct {
+			Cards []struct{ ID string }
+		}
+		get := h.do(request{method: http.MethodGet, path: "/api/v1/cases/" + ref, token: agent})
+		if err := json.Unmarshal(get.Body.Bytes(), &kase); err != nil || len(kase.Cards) == 0 {
+			t.Fatalf("case: %v %s", err, get.Body)
+		}
+		post := func(token, path, body string) string {
+			t.Helper()
+			w := h.do(request{method: http.MethodPost, path: path, token: token, body: strings.NewReader(body)})
+			var v struct{ ID string }
+			if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil || w.Code != http.StatusCreated {
+				t.Fatalf("POST %s: %d %s", path, w.Code, w.Body)
+			}
+			return v.ID
+		}
+		for i := 0; i < rows; i++ {
+			post(agent, "/api/v1/cases/"+ref+"/communications", fmt.Sprintf(`{"channel":"phone","direction":"outbound","body":"call %d"}`, i))
+			ev := h.upload(agent, ref, map[string]string{"kind": "card_photo"}, "c.png", append(pngBytes, byte('a'+i)))
+			var e struct{ ID string }
+			if err := json.Unmarshal(ev.Body.Bytes(), &e); err != nil || ev.Code != http.StatusCreated {
+				t.Fatalf("upload: %d %s", ev.Code, ev.Body)
+			}
+			if w := h.do(request{method: http.MethodPost, path: "/api/v1/evidence/" + e.ID + "/verify", token: second,
+				body: strings.NewReader(`{"verdict":"verified","note":"clear photo"}`)}); w.Code != http.StatusOK {
+				t.Fatalf("verify: %d %s", w.Code, w.Body)
+			}
+			id := post(agent, "/api/v1/cases/"+ref+"/corrections", fmt.Sprintf(
+				`{"kind":"transfer","amount_minor":%d,"currency":"USD","from_account":"A1B2C3D4","to_account":"Z9Y8X7W6","card_id":"%s","reason":"wrong account"}`,
+				100+i, kase.Cards[0].ID))
+			if w := h.do(request{method: http.MethodPost, path: "/api/v1/corrections/" + id + "/approve", token: sup,
+				body: strings.NewReader(`{"note":"checked"}`)}); w.Code != http.StatusOK {
+				t.Fatalf("approve: %d %s", w.Code, w.Body)
+			}
+		}
+		lists := map[string]struct {
+			token, path string
+		}{
+			"/api/v1/cases":                     {agent, "/api/v1/cases"},
+			"/api/v1/cases/:ref/communications": {agent, "/api/v1/cases/" + ref + "/communications"},
+			"/api/v1/cases/:ref/evidence":       {agent, "/api/v1/cases/" + ref + "/evidence"},
+			"/api/v1/corrections":               {agent, "/api/v1/corrections"},
+			"/api/v1/accounts/:id":              {agent, "/api/v1/accounts/A1B2C3D4"},
+			"/api/v1/accounts/:id/postings":     {agent, "/api/v1/accounts/A1B2C3D4/postings"},
+			"/api/v1/audit":                     {admin, "/api/v1/audit"},
+		}
+		for route, l := range lists {
+			_, one, body := h.statementsOf(counter, request{method: http.MethodGet, path: l.path + "?limit=1", token: l.token})
+			_, six, _ := h.statementsOf(counter, request{method: http.MethodGet, path: l.path + "?limit=6", token: l.token})
+			if six != one {
+				t.Errorf("%s: a page of one row took %d statements, a page of six %d", route, one, six)
+			}
+			if !strings.Contains(string(body), `"next_cursor"`) {
+				t.Errorf("%s: the page of one row has no next cursor: %s", route, body)
+			}
+		}
+		// Every GET route whose answer is a page is in the table above.
+		for _, rt := range h.srv.routes() {
+			if rt.method != http.MethodGet || !strings.HasPrefix(rt.path, "/api/") {
+				continue
+			}
+			if _, listed := lists[rt.path]; listed {
+				continue
+			}
+			path := strings.NewReplacer(":ref", ref, ":id", "1").Replace(rt.path)
+			w := h.do(request{method: http.MethodGet, path: path, token: admin})
+			var page map[string]json.RawMessage
+			if json.Unmarshal(w.Body.Bytes(), &page) == nil && page["data"] != nil {
+				t.Errorf("%s answers a page but is not checked here", rt.path)
+			}
+		}
+	})
+}
