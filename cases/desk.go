@@ -62,7 +62,8 @@ func (d *Desk) Ping(ctx context.Context) error {
 const maxTxAttempts = 3
 
 // inTx runs fn in one transaction: the unit every use case commits or rolls back whole. fn may
-// run more than once, so it must not have effects outside the transaction.
+// run more than once, so it must not have effects outside the transaction. Inside a unit of work
+// (Desk.Do) it joins that work's transaction.
 func (d *Desk) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return d.inTxAnswering(ctx, nil, fn)
 }
@@ -72,6 +73,11 @@ func (d *Desk) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // at the start of the transaction and written with the rendered answer at its end, so that the key
 // is consumed exactly when the change commits.
 func (d *Desk) inTxAnswering(ctx context.Context, result func() any, fn func(tx *gorm.DB) error) error {
+	if w := workOf(ctx); w != nil {
+		// Called inside a unit of work (Desk.Do): join its transaction. The request's key, if
+		// any, belongs to whoever opened it.
+		return storeErr(fn(w.Tx))
+	}
 	if req := idempotencyOf(ctx); req != nil && result != nil {
 		inner := fn
 		fn = func(tx *gorm.DB) error {
