@@ -113,6 +113,32 @@ func ListCases(ctx context.Context, db *gorm.DB, f CaseFilter) ([]Case, error) {
 	return out, WithCustomPlans(ctx, db, run)
 }
 
+// EachCaseBatch walks every case matching f (its Limit and BeforeID ignored), newest first, in
+// keyset batches of size: one indexed statement a batch, never OFFSET, never the whole table in
+// memory. fn's error stops the walk and is returned.
+func EachCaseBatch(ctx context.Context, db *gorm.DB, f CaseFilter, size int, fn func([]Case) error) error {
+	if size <= 0 {
+		size = 500
+	}
+	f.BeforeID, f.Limit = 0, size
+	for {
+		batch, err := ListCases(ctx, db, f)
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := fn(batch); err != nil {
+			return err
+		}
+		if len(batch) < size {
+			return nil
+		}
+		f.BeforeID = batch[len(batch)-1].ID
+	}
+}
+
 // CaseListSQL renders the list query of f with its arguments inlined, for EXPLAIN in tests.
 func CaseListSQL(db *gorm.DB, f CaseFilter) string {
 	return db.ToSQL(func(tx *gorm.DB) *gorm.DB { return caseListQuery(tx, f).Find(&[]Case{}) })
