@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash"
 	"strconv"
 	"time"
@@ -117,10 +118,14 @@ func storedAnswer(k models.IdempotencyKey, hash []byte) (StoredAnswer, error) {
 		return StoredAnswer{}, &RuleError{Code: CodeIdempotencyMismatch, Field: "Idempotency-Key",
 			Message: "this key was used for another request; use a new key for a new request"}
 	}
-	ans := StoredAnswer{Body: k.ResponseBody}
-	if k.StatusCode != nil {
-		ans.Status = *k.StatusCode
+	if k.State != "done" || k.StatusCode == nil {
+		// Left by a version before issue 19, whose request died before its answer was stored:
+		// whether it committed is unknown, and twice is worse than a later retry.
+		return StoredAnswer{}, &RuleError{Code: CodeIdempotencyInProgress, Field: "Idempotency-Key",
+			Message: fmt.Sprintf("a request under this key was cut off before its answer was kept; whether it changed anything is unknown: look the result up, or use a new key (this one expires at %s)",
+				k.CreatedAt.Add(IdempotencyWindow).UTC().Format(time.RFC3339))}
 	}
+	ans := StoredAnswer{Status: *k.StatusCode, Body: k.ResponseBody}
 	if len(k.ResponseHeaders) > 0 {
 		if err := json.Unmarshal(k.ResponseHeaders, &ans.Headers); err != nil {
 			return StoredAnswer{}, err
@@ -137,7 +142,7 @@ func (d *Desk) claimRequest(ctx context.Context, tx *gorm.DB, r *IdempotentReque
 		return err
 	}
 	h := sha256.Sum256([]byte(r.Owner + "\x00" + r.Key))
-	free, err := models.TryRequestLock(ctx, tx, int32(binary.BigEndian.Uint32(h[:4])))
+	free, err := models.TryRequestLock(ctx, tx, int32(binary.BigEndian.Uint32(h[:4])), int32(binary.BigEndian.Uint32(h[4:8])))
 	if err != nil {
 		return err
 	}

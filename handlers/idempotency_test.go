@@ -238,3 +238,28 @@ func TestEveryPostReplaysItsAnswer(t *testing.T) {
 		}
 	})
 }
+
+// TestKeyLeftInProgressByAnOlderVersion: a key an earlier version left in progress (its request
+// died before the answer was kept) cannot tell whether its request committed: it answers 409,
+// never an empty 200 replay (review of issue 19).
+func TestKeyLeftInProgressByAnOlderVersion(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		h := newHarness(t, db)
+		tok := h.token("agent@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite)
+		p, err := h.desk.AuthenticateToken(context.Background(), tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hash := h.desk.RequestHash(http.MethodPost, "/api/v1/cases", []byte(noExternal))
+		if err := db.Exec(`INSERT INTO idempotency_keys (owner, key, request_hash, state, created_at) VALUES (?, 'legacy', ?, 'in_progress', ?)`,
+			cases.IdempotencyOwner(p), hash, models.Now()).Error; err != nil {
+			t.Fatal(err)
+		}
+		w := h.do(request{method: http.MethodPost, path: "/api/v1/cases", token: tok, body: strings.NewReader(noExternal),
+			header: map[string]string{"Idempotency-Key": "legacy"}})
+		expectProblem(t, w, http.StatusConflict, cases.CodeIdempotencyInProgress)
+		if n := count(t, db, `SELECT count(*) FROM cases`); n != 0 {
+			t.Fatalf("%d cases", n)
+		}
+	})
+}

@@ -193,17 +193,17 @@ func TrySealerLock(ctx context.Context, tx *gorm.DB) (bool, error) {
 	return ok, err
 }
 
-// TryRequestLock takes, for the rest of tx, a lock on one API request key (a hash of its owner and
-// Idempotency-Key), or reports that a running transaction holds it. It is what tells "still
-// running" from "never committed" after a crash: a killed server's lock dies with its connection.
-// The two-integer form keeps these locks apart from the desk's single-key locks. On SQLite the
+// TryRequestLock takes, for the rest of tx, a lock on one API request key (64 bits of a hash of
+// its owner and Idempotency-Key), or reports that a running transaction holds it. It is what tells
+// "still running" from "never committed" after a crash: a killed server's lock dies with its
+// connection. The desk's other locks use the single-key form, a space of their own. On SQLite the
 // immediate transaction already holds the database's one write lock.
-func TryRequestLock(ctx context.Context, tx *gorm.DB, key int32) (bool, error) {
+func TryRequestLock(ctx context.Context, tx *gorm.DB, hi, lo int32) (bool, error) {
 	if DialectOf(tx) != Postgres {
 		return true, nil
 	}
 	var ok bool
-	err := tx.WithContext(ctx).Raw(`SELECT pg_try_advisory_xact_lock(?, ?)`, int32(0x69646d70) /* "idmp" */, key).Scan(&ok).Error
+	err := tx.WithContext(ctx).Raw(`SELECT pg_try_advisory_xact_lock(?, ?)`, hi, lo).Scan(&ok).Error
 	return ok, err
 }
 
