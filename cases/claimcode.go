@@ -64,6 +64,30 @@ func NormalizeClaimCode(s string) string {
 	return b.String()
 }
 
+// MayHoldClaimCode reports whether s holds a run that could be a claim code not known to the desk:
+// ten or more letters and digits, possibly broken by separators, with a digit or with every letter
+// typed in upper case. It is for text the desk echoes without a case to redact against (the name of
+// an unknown JSON field): "representative" and "faceValueMinor" read as words, "AB12CDEF34GH56"
+// and "ABCD-EFGH-JKLM" do not.
+func MayHoldClaimCode(s string) bool {
+	run, digit, lower := 0, false, false
+	for _, r := range s {
+		if ch, ok := foldCodeRune(r); ok {
+			run++
+			digit = digit || (ch >= '0' && ch <= '9')
+			lower = lower || (r >= 'a' && r <= 'z') || (r >= 'ａ' && r <= 'ｚ')
+			if run >= 10 && (digit || !lower) {
+				return true
+			}
+			continue
+		}
+		if !isCodeSeparator(r) {
+			run, digit, lower = 0, false, false
+		}
+	}
+	return false
+}
+
 // foldCodeRune maps a letter or digit as a code may be typed or pasted (either case, fullwidth
 // forms from East Asian input methods) to its upper-case ASCII form.
 func foldCodeRune(r rune) (byte, bool) {

@@ -206,3 +206,18 @@ func TestEveryRuneParseAndRedactAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestMayHoldClaimCode: the text the desk echoes without a case to redact against is never echoed
+// when it could hold a code, whatever the separators (review of issue 19).
+func TestMayHoldClaimCode(t *testing.T) {
+	for s, want := range map[string]bool{
+		"AB12CDEF34GH56": true, "note: AB12CDEF34GH56": true, "ABCD-EFGH-JKLM": true, "ab12 cdef34 gh56": true,
+		"ＡＢ１２ＣＤＥＦ３４ＧＨ５６": true, "AB12\u00a0CDEF34\u200bGH56": true,
+		"representative": false, "representative_name": false, "faceValueMinor": false, "frozen_reason": false,
+		"store_nme": false, "AB12CDEF3": false, "a.b.c.d.e.f.g.h.i.j.k.1": false,
+	} {
+		if got := MayHoldClaimCode(s); got != want {
+			t.Errorf("MayHoldClaimCode(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -341,12 +341,18 @@ func TestUnknownFieldsAreRefused(t *testing.T) {
 		if w := f.h.do(request{method: http.MethodPost, path: cancel, token: f.agent}); w.Code != http.StatusOK {
 			t.Fatalf("cancel without a body: %d %s", w.Code, w.Body)
 		}
-		// An unknown field shaped like a claim code is named without the code.
-		p = expectProblem(t, f.h.do(request{method: http.MethodPost, path: comms, token: f.agent,
-			body: strings.NewReader(`{"channel":"phone","direction":"inbound","body":"call","QW12ERTY34UI56":1}`)}),
-			http.StatusUnprocessableEntity, cases.CodeValidationFailed)
-		if len(p.Errors) != 1 || strings.Contains(p.Errors[0].Field+p.Detail, "ERTY34") {
-			t.Fatalf("claim code as a key: %v", p.Errors)
+		// An unknown field that holds a claim code, alone, in a sentence or letters only, is named
+		// without the code (R1).
+		for _, key := range []string{"QW12ERTY34UI56", "note: QW12ERTY34UI56", "QWER-TYUI-OPAS"} {
+			body, err := json.Marshal(map[string]any{"channel": "phone", "direction": "inbound", "body": "call", key: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p = expectProblem(t, f.h.do(request{method: http.MethodPost, path: comms, token: f.agent, body: strings.NewReader(string(body))}),
+				http.StatusUnprocessableEntity, cases.CodeValidationFailed)
+			if len(p.Errors) != 1 || strings.Contains(p.Errors[0].Field+p.Detail, "ERTY") || strings.Contains(p.Errors[0].Field+p.Detail, "TYUI") {
+				t.Fatalf("claim code as a key %q: %v", key, p.Errors)
+			}
 		}
 	})
 }
