@@ -144,6 +144,7 @@ func (s *Server) addEvidence(c *gin.Context) {
 		return
 	}
 	fields := map[string]string{}
+	var problems []cases.FieldError // every misnamed or repeated part, reported at once
 	var file *cases.Spooled
 	defer func() {
 		if file != nil {
@@ -176,6 +177,9 @@ func (s *Server) addEvidence(c *gin.Context) {
 			}
 			fields["file_name"] = part.FileName()
 		case uploadFields[name]:
+			if _, twice := fields[name]; twice {
+				problems = append(problems, cases.FieldError{Field: name, Message: "is given more than once"})
+			}
 			value, err := io.ReadAll(io.LimitReader(part, 64<<10+1))
 			if err != nil {
 				s.fail(c, uploadError(err))
@@ -187,8 +191,10 @@ func (s *Server) addEvidence(c *gin.Context) {
 			}
 			fields[name] = string(value)
 		default:
-			// Unknown parts are drained unread: they cost bandwidth, never memory, and their
-			// names are never echoed.
+			// An unknown part is refused, as an unknown JSON field is (SPEC 4.2): a misspelled
+			// field must not silently drop what the client meant to record. It is drained
+			// unread, and its name echoed only when it cannot hold a claim code.
+			problems = append(problems, cases.FieldError{Field: memberPath("", name), Message: "is not a field of an evidence upload: check its spelling"})
 			if _, err := io.Copy(io.Discard, part); err != nil {
 				s.fail(c, uploadError(err))
 				return
@@ -196,7 +202,10 @@ func (s *Server) addEvidence(c *gin.Context) {
 		}
 	}
 	if file == nil {
-		s.fail(c, cases.Invalid("file", "is required"))
+		problems = append(problems, cases.FieldError{Field: "file", Message: "is required"})
+	}
+	if len(problems) > 0 {
+		s.fail(c, cases.InvalidFields(problems))
 		return
 	}
 	if req := idempotentRequest(c); req != nil {

@@ -227,10 +227,17 @@ func TestEvidenceReviewRegressions(t *testing.T) {
 		if w := h.upload(agent, ref, map[string]string{"kind": "other"}, name, append(pngBytes, 1)); w.Code != http.StatusCreated || strings.Contains(w.Body.String(), "CDEF34") {
 			t.Fatalf("long file name: %d %s", w.Code, w.Body)
 		}
-		// Unknown parts are drained and never echoed; too many parts are refused.
-		odd := map[string]string{"kind": "other", strings.Repeat("z", 2000): "v"}
-		if w := h.upload(agent, ref, odd, "o.png", append(pngBytes, 2)); w.Code != http.StatusCreated || strings.Contains(w.Body.String(), "zzzz") {
-			t.Fatalf("unknown field: %d", w.Code)
+		// Unknown parts are refused, all of them named, as unknown JSON fields are: a misspelled
+		// field must not drop what the agent recorded (issue 19). A name that cannot be a field,
+		// or that may hold a claim code, is never echoed. Nothing is stored.
+		odd := map[string]string{"kind": "other", strings.Repeat("z", 2000): "v", "store_nme": "Tesco", "note AB12CDEF34GH56": "x"}
+		w := h.upload(agent, ref, odd, "o.png", append(pngBytes, 2))
+		p := expectProblem(t, w, http.StatusUnprocessableEntity, cases.CodeValidationFailed)
+		if len(p.Errors) != 3 || !strings.Contains(w.Body.String(), "store_nme") || strings.Contains(w.Body.String(), "zzzz") || strings.Contains(w.Body.String(), "CDEF34") {
+			t.Fatalf("unknown fields: %s", w.Body)
+		}
+		if n := count(t, h.db, `SELECT count(*) FROM evidence WHERE file_name = 'o.png'`); n != 0 {
+			t.Fatalf("an upload with unknown fields was stored %d times", n)
 		}
 		many := map[string]string{"kind": "other"}
 		for i := 0; i < 40; i++ {
