@@ -56,9 +56,13 @@ func TestFreezingIsARiskDecision(t *testing.T) {
 		if err != nil || c.Cards[0].FrozenBy == nil || *c.Cards[0].FrozenBy != "agent@example.com" || c.Cards[0].FrozenReason == nil {
 			t.Fatalf("the case shows the card as %+v (%v)", c.Cards, err)
 		}
-		// Freezing a frozen card again is no action: the first decision stays.
-		if again, err := patch(sup, &yes, "again"); err != nil || *again.FrozenBy != "agent@example.com" {
+		// Freezing a frozen card again is no action: the first decision stays. A new reason for it
+		// is refused rather than dropped.
+		if again, err := patch(sup, &yes, ""); err != nil || *again.FrozenBy != "agent@example.com" {
 			t.Fatalf("freezing again: %+v %v", again, err)
+		}
+		if _, err := patch(sup, &yes, "another reason"); codeOf(err) != cases.CodeValidationFailed || fieldOf(err) != "frozen_reason" {
+			t.Fatalf("a new reason for a frozen card: %v", err)
 		}
 		// Unfreezing: a supervisor, with a reason.
 		if _, err := patch(agent, &no, "customer proved ownership"); codeOf(err) != cases.CodeRoleRequired || !errors.Is(err, cases.ErrForbidden) {
@@ -95,6 +99,9 @@ func TestFreezingIsARiskDecision(t *testing.T) {
 		// Unfreezing a card that is not frozen is no action either, and needs no supervisor.
 		if _, err := patch(agent, &no, ""); err != nil {
 			t.Fatalf("unfreezing an unfrozen card: %v", err)
+		}
+		if _, err := patch(sup, &no, "just in case"); codeOf(err) != cases.CodeValidationFailed || fieldOf(err) != "frozen_reason" {
+			t.Fatalf("a reason to unfreeze a card that is not frozen: %v", err)
 		}
 	})
 }

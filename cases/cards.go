@@ -406,8 +406,16 @@ type freezeDecision struct {
 // freeze applies SPEC §2's freezing rules to a card patch, adding its columns to changes, and
 // returns the audit action and the decision's reason. Freezing is open to every agent, with a
 // reason, and records who, when and why on the card; unfreezing needs a supervisor and a reason,
-// and clears them. Freezing a frozen card, or unfreezing one that is not, is no action.
+// and clears them. Freezing a frozen card, or unfreezing one that is not, is no action; with a
+// reason it is refused, so that the reason is not silently dropped.
 func (d *Desk) freeze(ctx context.Context, tx *gorm.DB, p Principal, card models.GiftCard, patch CardPatch, changes map[string]any) (action, reason string, err error) {
+	if patch.Frozen != nil && *patch.Frozen == card.Frozen && patch.FrozenReason != "" {
+		// A reason given for no decision would be silently dropped: say so instead.
+		if card.Frozen {
+			return "", "", Invalid("frozen_reason", "the card is already frozen, and its reason stays; unfreeze it first to record another decision")
+		}
+		return "", "", Invalid("frozen_reason", "the card is not frozen: there is nothing to unfreeze")
+	}
 	if patch.Frozen == nil || *patch.Frozen == card.Frozen {
 		return "card.updated", "", nil
 	}
