@@ -39,6 +39,11 @@ func open(ctx context.Context, e *env, log *slog.Logger, migrate bool) (*opened,
 	if err != nil {
 		return nil, err
 	}
+	// First of all, before the database is reached (it may be down): older versions spooled
+	// request bodies, claim codes included, to the uploads folder (R1).
+	if err := removeUploadLeftovers(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	master, err := cfg.masterKey()
 	if err != nil {
 		return nil, err
@@ -494,24 +499,28 @@ func startBackground(ctx context.Context, desk *cases.Desk, log *slog.Logger) fu
 	return func() { <-done }
 }
 
-// uploadDir returns $GIFTDESK_DATA_DIR/uploads, where uploads wait while they are checked, and
-// removes what a killed server left there.
+// uploadDir returns $GIFTDESK_DATA_DIR/uploads, where uploads wait while they are checked.
 func uploadDir(dataDir string) (string, error) {
 	dir := filepath.Join(dataDir, "uploads")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("GIFTDESK_DATA_DIR: cannot create %s: %v", dir, unwrapPathError(err))
 	}
-	// Uploads are unlinked as soon as they are created, so anything here was left by an older
-	// version that spooled request bodies, claim codes included (R1): all of it goes. A server
-	// sharing the folder loses nothing: an open file outlives its name.
-	leftovers, err := filepath.Glob(filepath.Join(dir, "giftdesk-*"))
+	return dir, nil
+}
+
+// removeUploadLeftovers empties the uploads folder of what a killed server left. Uploads are
+// unlinked as soon as they are created, so anything there was left by an older version that
+// spooled request bodies, claim codes included (R1): all of it goes. A server sharing the folder
+// loses nothing: an open file outlives its name.
+func removeUploadLeftovers(dataDir string) error {
+	leftovers, err := filepath.Glob(filepath.Join(dataDir, "uploads", "giftdesk-*"))
 	if err != nil {
-		return "", err
+		return err
 	}
 	for _, f := range leftovers {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return "", fmt.Errorf("GIFTDESK_DATA_DIR: cannot remove the leftover %s: %v", f, unwrapPathError(err))
+			return fmt.Errorf("GIFTDESK_DATA_DIR: cannot remove the leftover %s: %v", f, unwrapPathError(err))
 		}
 	}
-	return dir, nil
+	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -629,5 +630,27 @@ func TestTokenList(t *testing.T) {
 				t.Errorf("token list extra: exit %d, want 2", r.code)
 			}
 		})
+	}
+}
+
+// TestLeftoversGoBeforeTheDatabaseIsReached: request bodies an older version spooled to the
+// uploads folder (claim codes in clear, R1) are removed at the start of every command, even when
+// the database does not answer (review of issue 19).
+func TestLeftoversGoBeforeTheDatabaseIsReached(t *testing.T) {
+	c := newCLI(t, "postgres://postgres@127.0.0.1:1/nowhere?sslmode=disable&connect_timeout=2")
+	uploads := filepath.Join(c.vars["GIFTDESK_DATA_DIR"], "uploads")
+	if err := os.MkdirAll(uploads, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	leftover := filepath.Join(uploads, "giftdesk-request-123")
+	if err := os.WriteFile(leftover, []byte(`{"claim_code":"AB12-CDEF34-GH56"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.vars["GIFTDESK_SECRET_KEY"] = fmt.Sprintf("%x", modelstest.MasterKey)
+	if r := c.run("", "serve"); r.code == 0 {
+		t.Fatalf("serve without a database exited 0: %s", r.stderr)
+	}
+	if _, err := os.Stat(leftover); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the leftover is still there: %v", err)
 	}
 }
