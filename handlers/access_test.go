@@ -173,5 +173,19 @@ func TestEveryAPIAnswerIsNoStore(t *testing.T) {
 				}
 			}
 		}
+		// So is every answer that no route gives: an unknown path, a method a path lacks, and a
+		// path refused before routing (a NUL byte in it).
+		for _, r := range []request{{method: http.MethodGet, path: "/api/v1/nothing"}, {method: http.MethodDelete, path: "/api/v1/cases"},
+			{method: http.MethodGet, path: "/api/v1/cases/GD-%00"}, {method: http.MethodGet, path: "/no-such-page"}} {
+			r.token = adminAll
+			w := h.do(r)
+			if cc := w.Header().Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+				t.Errorf("%s %s answered %d with Cache-Control %q, want no-store", r.method, r.path, w.Code, cc)
+			}
+		}
+		// Static assets alone may be cached.
+		if w := h.do(request{method: http.MethodGet, path: "/static/giftdesk.css"}); strings.Contains(w.Header().Get("Cache-Control"), "no-store") {
+			t.Errorf("a static asset is no-store")
+		}
 	})
 }

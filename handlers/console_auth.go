@@ -80,8 +80,13 @@ func (s *Server) crossOrigin(c *gin.Context) {
 }
 
 // noStore keeps console pages, which show customer data, out of shared and browser caches.
-func noStore(c *gin.Context) {
-	c.Header("Cache-Control", "no-store")
+// noStoreButAssets marks every answer but the static assets no-store, refusals and answers no
+// route gives included: API answers hold customer data or say who may do what, console pages
+// hold cases, and neither belongs in a browser's or a proxy's cache.
+func noStoreButAssets(c *gin.Context) {
+	if !strings.HasPrefix(c.Request.URL.Path, "/static/") {
+		c.Header("Cache-Control", "no-store")
+	}
 	c.Next()
 }
 

@@ -82,10 +82,8 @@ func (s *Server) register(r *gin.Engine) {
 const uploadPath = "/api/v1/cases/:ref/evidence"
 
 func registerRoutes(r *gin.Engine, s *Server, table []route) {
-	// Every API answer, success or refusal, is no-store: it holds customer data or says who may
-	// do what, and neither belongs in a browser's or a proxy's cache.
-	apiGroup := r.Group("/api/v1", noStore)
-	pages := r.Group("/", noStore)
+	apiGroup := r.Group("/api/v1") // every answer is no-store: see noStoreButAssets
+	pages := r.Group("/")
 	for _, rt := range table {
 		rel, isAPI := cutPrefix(rt.path, "/api/v1")
 		var chain []gin.HandlerFunc

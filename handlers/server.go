@@ -105,7 +105,7 @@ func New(cfg Config) (*Server, error) {
 			s.proxies = append(s.proxies, n)
 		}
 	}
-	r.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders, s.rejectMalformedText)
+	r.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders, noStoreButAssets, s.rejectMalformedText)
 	s.register(r)
 	r.StaticFS("/static", http.FS(templates.Static()))
 	r.NoRoute(s.notFound)
