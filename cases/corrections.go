@@ -536,6 +536,15 @@ func marketplaceRule(c models.Correction, from, to models.CustomerAccount, card 
 			"the correction is in %s, the currency of %s, but the card is from marketplace %s, whose currency is %s",
 			cur, marketplacesOf(cur), card.Marketplace, card.Currency)}
 	}
+	// The regional lock (R4): a card of one marketplace moves no money on an account of another,
+	// even when both use the same currency (a French card on a German account, both EUR).
+	for _, a := range []models.CustomerAccount{from, to} {
+		if m, ok := market(a); ok && card != nil && Marketplace(card.Marketplace) != m {
+			return &RuleError{Code: CodeMarketplaceMismatch, Field: "card_id", Message: fmt.Sprintf(
+				"balances never cross marketplaces: the card is from marketplace %s, account %s is in marketplace %s",
+				card.Marketplace, a.AccountID, m)}
+		}
+	}
 	return nil
 }
 

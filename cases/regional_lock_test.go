@@ -83,6 +83,9 @@ func TestMarketplaceMismatchNamesBothSides(t *testing.T) {
 		euro.IntendedAccount = &cases.AccountInput{AccountID: "FRCUST1", Marketplace: "FR"}
 		euro.Cards[0].Serial, euro.Cards[0].Currency, euro.Cards[0].Marketplace, euro.Cards[0].RedeemedTo = "", "EUR", "DE", "DECUST1"
 		eu := create(t, desk, p, euro)
+		// The regional lock between two euro marketplaces: the currency matches, the marketplaces
+		// do not, and balances never cross marketplaces (R4: only money is refused).
+		euroLocked := create(t, desk, p, codeProblemCase("DECUST2", "DE", "ZXCV-BNMQ-WERT", "FR"))
 		for _, tt := range []struct {
 			name string
 			ref  string
@@ -103,6 +106,9 @@ func TestMarketplaceMismatchNamesBothSides(t *testing.T) {
 				cases.NewCorrection{Kind: "transfer", AmountMinor: &amount, Currency: "EUR", FromAccount: "DECUST1", ToAccount: "FRCUST1",
 					CardID: strconv.FormatInt(eu.Cards[0].ID, 10), Reason: "r"},
 				[]string{"DECUST1", "FRCUST1", "marketplace DE", "marketplace FR", "EUR"}},
+			{"credit in euros naming a French card to a German account", euroLocked.Ref,
+				cases.NewCorrection{Kind: "credit", AmountMinor: &amount, Currency: "EUR", CardID: strconv.FormatInt(euroLocked.Cards[0].ID, 10), Reason: "r"},
+				[]string{"DECUST2", "marketplace DE", "marketplace FR"}},
 		} {
 			_, err := desk.RequestCorrection(ctx, p, a, tt.ref, tt.in)
 			if codeOf(err) != cases.CodeMarketplaceMismatch {
