@@ -31,7 +31,7 @@ func CheckTimeRange(t time.Time) error {
 // ParseTime reads a time given to the desk: RFC 3339 within the range of CheckTimeRange. The
 // error's text is a message for the field that held it.
 func ParseTime(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, s)
+	t, err := parseRFC3339(s)
 	if err != nil {
 		return time.Time{}, errors.New("must be an RFC 3339 time, e.g. 2026-11-20T10:00:00Z")
 	}
@@ -47,10 +47,23 @@ func ParseTimeOrDate(s string) (t time.Time, dateOnly bool, err error) {
 	if t, err = time.Parse(time.DateOnly, s); err == nil {
 		return t, true, CheckTimeRange(t)
 	}
-	if t, err = time.Parse(time.RFC3339, s); err != nil {
+	if t, err = parseRFC3339(s); err != nil {
 		return time.Time{}, false, errors.New("must be an RFC 3339 time or a YYYY-MM-DD date")
 	}
 	return t, false, CheckTimeRange(t)
+}
+
+// parseRFC3339 is time.Parse(time.RFC3339) without what RFC 3339 forbids and Go lets through: an
+// offset of 24 hours or more (+24:00).
+func parseRFC3339(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if _, offset := t.Zone(); offset <= -24*3600 || offset >= 24*3600 {
+		return time.Time{}, errors.New("offset out of range")
+	}
+	return t, nil
 }
 
 // fact reads the time of something that happened: in range and at most slack after now.
