@@ -219,8 +219,9 @@ func (l CardLookup) LogValue() slog.Value { return slog.StringValue(l.String()) 
 
 // LookupCard finds a card by its claim code's HMAC (SPEC 4.2) and returns it masked, with the
 // refs of its cases. A code R2 refuses gets R2's error; a code no card has, not_found. No answer
-// repeats the code.
-func (d *Desk) LookupCard(ctx context.Context, p Principal, in CardLookup) (CardDetail, error) {
+// repeats the code. Every look-up of a well-formed code is audited, found or not, by card id and
+// never by code: trying codes is how a thief tests stolen ones, and it leaves a trail.
+func (d *Desk) LookupCard(ctx context.Context, p Principal, a Actor, in CardLookup) (CardDetail, error) {
 	if err := p.RequireScope(ScopeCasesRead); err != nil {
 		return CardDetail{}, err
 	}
@@ -236,14 +237,27 @@ func (d *Desk) LookupCard(ctx context.Context, p Principal, in CardLookup) (Card
 		}
 		return CardDetail{}, err
 	}
-	id, err := models.CardIDByHMAC(ctx, d.db, d.keys.ClaimCode.Sum(code))
-	if errors.Is(err, models.ErrNotFound) {
+	var out CardDetail
+	err = d.inTx(ctx, func(tx *gorm.DB) error {
+		id, err := models.CardIDByHMAC(ctx, tx, d.keys.ClaimCode.Sum(code))
+		if errors.Is(err, models.ErrNotFound) {
+			return d.audit(ctx, tx, a, "card.lookup_missed", "card_lookup", code.Masked(), nil, map[string]any{"last4": code.Last4()})
+		}
+		if err != nil {
+			return err
+		}
+		if out, err = d.cardDetail(ctx, tx, id); err != nil {
+			return err
+		}
+		return d.audit(ctx, tx, a, "card.looked_up", "card", id, nil, map[string]any{"cases": out.Cases})
+	})
+	if err != nil {
+		return CardDetail{}, err
+	}
+	if out.ID == 0 {
 		return CardDetail{}, &RuleError{Code: CodeNotFound, Message: "no card has this claim code"}
 	}
-	if err != nil {
-		return CardDetail{}, storeErr(err)
-	}
-	return d.cardDetail(ctx, d.db, id)
+	return out, nil
 }
 
 func (d *Desk) cardDetail(ctx context.Context, db *gorm.DB, id int64) (CardDetail, error) {

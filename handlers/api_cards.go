@@ -44,7 +44,7 @@ func (s *Server) lookupCard(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	card, err := s.desk.LookupCard(c.Request.Context(), principal(c), in)
+	card, err := s.desk.LookupCard(c.Request.Context(), principal(c), actor(c), in)
 	if err != nil {
 		s.fail(c, err)
 		return
