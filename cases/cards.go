@@ -65,61 +65,70 @@ func (d *Desk) checkCard(in CardInput) (parsedCard, error) {
 	return pc, f.err()
 }
 
+// CardAddition is what AddCard answers: the case, and whether the card was added (false: it was
+// on the case already, and nothing changed).
+type CardAddition struct {
+	View  CaseView
+	Added bool
+}
+
 // AddCard puts a card on a case (R1–R3): matched to its one record, flagged as a duplicate when
-// another case has it, and its code redacted from the case's editable texts.
-func (d *Desk) AddCard(ctx context.Context, p Principal, a Actor, ref string, in CardInput) (CaseView, error) {
+// another case has it, and its code redacted from the case's editable texts. A card already on
+// the case changes nothing, and added is false.
+func (d *Desk) AddCard(ctx context.Context, p Principal, a Actor, ref string, in CardInput) (view CaseView, added bool, err error) {
 	if err := p.RequireScope(ScopeCasesWrite); err != nil {
-		return CaseView{}, err
+		return CaseView{}, false, err
 	}
 	pc, err := d.checkCard(in)
 	if err != nil {
-		return CaseView{}, err
+		return CaseView{}, false, err
 	}
-	var view CaseView
 	for attempt := 0; ; attempt++ {
-		err := d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
-			var err error
-			view, err = d.addCardTx(ctx, tx, a, ref, pc)
+		var res CardAddition
+		err := d.inTxAnswering(ctx, func() any { return res }, func(tx *gorm.DB) error {
+			view, added, err := d.addCardTx(ctx, tx, a, ref, pc)
 			if models.IsUniqueViolation(err) {
 				return errRaceLost
 			}
+			res = CardAddition{View: view, Added: added}
 			return err
 		})
 		if errors.Is(err, errRaceLost) && attempt < 3 {
 			continue
 		}
-		return view, err
+		return res.View, res.Added, err
 	}
 }
 
-func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, pc parsedCard) (CaseView, error) {
+func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, pc parsedCard) (CaseView, bool, error) {
 	c, err := lockOpenCase(ctx, tx, ref)
 	if err != nil {
-		return CaseView{}, err
+		return CaseView{}, false, err
 	}
 	var redeemedTo *int64
 	if pc.in.RedeemedTo != "" {
 		acct, err := models.AccountByAccountID(ctx, tx, pc.in.RedeemedTo)
 		if err != nil || (acct.ID != c.CustomerAccountID && (c.IntendedAccountID == nil || acct.ID != *c.IntendedAccountID)) {
-			return CaseView{}, Invalid("redeemed_to", "must be the customer's or the intended account's id")
+			return CaseView{}, false, Invalid("redeemed_to", "must be the customer's or the intended account's id")
 		}
 		redeemedTo = &acct.ID
 	}
 	now := d.now()
 	card, err := d.matchCard(ctx, tx, pc, redeemedTo, now)
 	if err != nil {
-		return CaseView{}, err
+		return CaseView{}, false, err
 	}
 	on, err := models.CasesOfCard(ctx, tx, card.ID, 0)
 	if err != nil {
-		return CaseView{}, err
+		return CaseView{}, false, err
 	}
 	if slices.Contains(on, c.ID) {
-		return d.caseView(ctx, tx, c) // already on the case: nothing changes
+		v, err := d.caseView(ctx, tx, c) // already on the case: nothing changes
+		return v, false, err
 	}
 	others := on
 	if err := models.LinkCard(ctx, tx, c.ID, card.ID, now); err != nil {
-		return CaseView{}, err
+		return CaseView{}, false, err
 	}
 	changes := map[string]any{"updated_at": now}
 	flags := []string(c.Flags)
@@ -128,7 +137,7 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 	}
 	crosses, err := d.caseCrossesMarketplaces(ctx, tx, c)
 	if err != nil {
-		return CaseView{}, err
+		return CaseView{}, false, err
 	}
 	if crosses {
 		flags = withFlag(flags, FlagCrossMarketplace)
@@ -137,39 +146,39 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 		changes["flags"] = models.StringList(flags)
 	}
 	if _, err := models.UpdateCaseVersioned(ctx, tx, c.ID, c.Version, changes); err != nil {
-		return CaseView{}, err
+		return CaseView{}, false, err
 	}
 	for _, o := range others {
 		if err := d.flagDuplicate(ctx, tx, a, c.ID, o, now); err != nil {
-			return CaseView{}, err
+			return CaseView{}, false, err
 		}
 	}
 	// R2: the new code may already sit in the case's texts, typed before the card was known.
 	red, err := d.caseRedactor(ctx, tx, c.ID)
 	if err != nil {
-		return CaseView{}, err
+		return CaseView{}, false, err
 	}
 	tags := make(models.StringList, len(c.Tags))
 	for i, t := range c.Tags {
 		tags[i] = red.Redact(t)
 	}
 	if err := models.UpdateCaseTexts(ctx, tx, c.ID, red.Redact(c.Summary), red.Redact(c.Description), tags); err != nil {
-		return CaseView{}, err
+		return CaseView{}, false, err
 	}
 	if err := models.RedactExternalRefs(ctx, tx, c.ID, red.Redact); err != nil {
-		return CaseView{}, err
+		return CaseView{}, false, err
 	}
 	if c, err = models.CaseByID(ctx, tx, c.ID); err != nil {
-		return CaseView{}, err
+		return CaseView{}, false, err
 	}
 	view, err := d.caseView(ctx, tx, c)
 	if err != nil {
-		return CaseView{}, err
+		return CaseView{}, false, err
 	}
 	if err := d.audit(ctx, tx, a, "case.card_added", "case", c.Ref, nil, cardView(card, nil, nil)); err != nil {
-		return CaseView{}, err
+		return CaseView{}, false, err
 	}
-	return view, d.outbox(ctx, tx, "case.updated", view)
+	return view, true, d.outbox(ctx, tx, "case.updated", view)
 }
 
 // caseCrossesMarketplaces asks R4's flag rule about a case as it stands, its cards included.

@@ -32,7 +32,7 @@ func TestAddCardAndCardEndpoints(t *testing.T) {
 		other.Cards[0].Serial = ""
 		second := create(t, desk, p, other)
 		added := cases.CardInput{ClaimCode: "lkjh-gfds-poiu", FaceValueMinor: i64(2500), Currency: "USD", Marketplace: "US"}
-		v, err := desk.AddCard(ctx, p, a, first.Ref, added)
+		v, _, err := desk.AddCard(ctx, p, a, first.Ref, added)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +43,7 @@ func TestAddCardAndCardEndpoints(t *testing.T) {
 			t.Fatalf("after adding the card: cards %d, summary %q, tags %v", len(v.Cards), v.Summary, v.Tags)
 		}
 		// The same card on the second case: one record, both cases flagged.
-		v2, err := desk.AddCard(ctx, p, a, second.Ref, added)
+		v2, _, err := desk.AddCard(ctx, p, a, second.Ref, added)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,7 +56,7 @@ func TestAddCardAndCardEndpoints(t *testing.T) {
 		if err != nil || !slices.Equal(detail.Cases, []string{first.Ref, second.Ref}) || *detail.Last4 != "POIU" {
 			t.Fatalf("card detail %+v %v", detail, err)
 		}
-		if _, err := desk.AddCard(ctx, p, a, first.Ref, cases.CardInput{ClaimCode: "lkjh-gfds-poiu", FaceValueMinor: i64(9999), Currency: "USD", Marketplace: "US"}); codeOf(err) != cases.CodeValidationFailed {
+		if _, _, err := desk.AddCard(ctx, p, a, first.Ref, cases.CardInput{ClaimCode: "lkjh-gfds-poiu", FaceValueMinor: i64(9999), Currency: "USD", Marketplace: "US"}); codeOf(err) != cases.CodeValidationFailed {
 			t.Fatalf("contradicting face value: %v", err)
 		}
 		// Patch: freeze, status, redemption facts; the face value never below what is applied.

@@ -39,7 +39,7 @@ func TestRegionalLockIsFlagged(t *testing.T) {
 		}
 		// Added later: the case gains the flag once, however many foreign cards it gets.
 		for i, code := range []string{"LKJH-GFDS-POIU", "MNBV-CXZA-SDFG"} {
-			v, err := desk.AddCard(ctx, p, a, home.Ref, cases.CardInput{ClaimCode: code, FaceValueMinor: i64(2500), Currency: "USD", Marketplace: "US"})
+			v, _, err := desk.AddCard(ctx, p, a, home.Ref, cases.CardInput{ClaimCode: code, FaceValueMinor: i64(2500), Currency: "USD", Marketplace: "US"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -50,7 +50,7 @@ func TestRegionalLockIsFlagged(t *testing.T) {
 		// A card of the customer's own marketplace added to a case without cards flags nothing.
 		plain := create(t, desk, p, cases.NewCase{Type: "other", Summary: "question",
 			Customer: cases.AccountInput{AccountID: "UKCUST3", Marketplace: "UK"}})
-		v, err := desk.AddCard(ctx, p, a, plain.Ref, cases.CardInput{ClaimCode: "POIU-YTRE-WQAS", FaceValueMinor: i64(1000), Currency: "GBP", Marketplace: "UK"})
+		v, _, err := desk.AddCard(ctx, p, a, plain.Ref, cases.CardInput{ClaimCode: "POIU-YTRE-WQAS", FaceValueMinor: i64(1000), Currency: "GBP", Marketplace: "UK"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -124,9 +124,9 @@ func TestReviewRegressionsFinalityAndETags(t *testing.T) {
 			t.Fatalf("ETag %s after the customer's email changed, was %s", again.ETag(), after.ETag())
 		}
 		// Adding a card already on the case changes nothing.
-		same, err := desk.AddCard(ctx, p, a, v.Ref, cases.CardInput{ClaimCode: testCode, Serial: "6046123412341234", FaceValueMinor: i64(5000), Currency: "USD", Marketplace: "US"})
-		if err != nil || same.Version != again.Version {
-			t.Fatalf("re-adding a card: version %d, was %d, %v", same.Version, again.Version, err)
+		same, added, err := desk.AddCard(ctx, p, a, v.Ref, cases.CardInput{ClaimCode: testCode, Serial: "6046123412341234", FaceValueMinor: i64(5000), Currency: "USD", Marketplace: "US"})
+		if err != nil || same.Version != again.Version || added {
+			t.Fatalf("re-adding a card: version %d, was %d, added %v, %v", same.Version, again.Version, added, err)
 		}
 		// Closed is final: no field changes, no card is added.
 		cur := again
@@ -140,7 +140,7 @@ func TestReviewRegressionsFinalityAndETags(t *testing.T) {
 				t.Errorf("%s on a closed case: %v", body, err)
 			}
 		}
-		if _, err := desk.AddCard(ctx, p, a, v.Ref, cases.CardInput{ClaimCode: "UJMI-KOLP-QAZX", FaceValueMinor: i64(100), Currency: "USD", Marketplace: "US"}); codeOf(err) != cases.CodeInvalidTransition {
+		if _, _, err := desk.AddCard(ctx, p, a, v.Ref, cases.CardInput{ClaimCode: "UJMI-KOLP-QAZX", FaceValueMinor: i64(100), Currency: "USD", Marketplace: "US"}); codeOf(err) != cases.CodeInvalidTransition {
 			t.Fatalf("card added to a closed case: %v", err)
 		}
 		// The idempotency hash is keyed: another desk key gives another hash.

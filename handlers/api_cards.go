@@ -17,9 +17,19 @@ func (s *Server) addCard(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	reply(s, c, caseAnswer(http.StatusCreated), func(ctx context.Context) (cases.CaseView, error) {
-		return s.desk.AddCard(ctx, principal(c), actor(c), c.Param("ref"), in)
+	reply(s, c, cardAdditionAnswer, func(ctx context.Context) (cases.CardAddition, error) {
+		view, added, err := s.desk.AddCard(ctx, principal(c), actor(c), c.Param("ref"), in)
+		return cases.CardAddition{View: view, Added: added}, err
 	})
+}
+
+// cardAdditionAnswer is 201 with the case when the card was added, 200 when it was on the case
+// already and nothing changed.
+func cardAdditionAnswer(r cases.CardAddition) (cases.StoredAnswer, error) {
+	if r.Added {
+		return caseAnswer(http.StatusCreated)(r.View)
+	}
+	return caseAnswer(http.StatusOK)(r.View)
 }
 
 // getCard serves GET /api/v1/cards/{id}.

@@ -147,3 +147,20 @@ func TestFreezeOverHTTP(t *testing.T) {
 		}
 	})
 }
+
+// TestReaddingACardAnswers200: adding a card creates a link (201); adding it again creates
+// nothing, and says so with 200 (review of issue 19).
+func TestReaddingACardAnswers200(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		h := newHarness(t, db)
+		tok := h.token("agent@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite)
+		ref := h.newCase(tok, "readd")
+		card := `{"serial":"5555000011112222","face_value_minor":2500,"currency":"USD","marketplace":"US"}`
+		for i, want := range []int{http.StatusCreated, http.StatusOK} {
+			w := h.do(request{method: http.MethodPost, path: "/api/v1/cases/" + ref + "/cards", token: tok, body: strings.NewReader(card)})
+			if w.Code != want || w.Header().Get("ETag") == "" {
+				t.Fatalf("adding the card, time %d: %d %s", i+1, w.Code, w.Body)
+			}
+		}
+	})
+}
