@@ -2,6 +2,7 @@ package cases_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"testing"
 
@@ -157,5 +158,59 @@ func TestApplyRechecksTheReversedOriginal(t *testing.T) {
 			t.Fatalf("%d originals moved", n)
 		}
 		refusedAtApply(t, db, desk, sup, rev.ID, cases.CodeAlreadyReversed)
+	})
+}
+
+// bumpVersionOnUpdate makes the next UPDATE of corrections, inside whatever transaction runs it,
+// first bump the version of correction id: a change that slipped past the row lock, which only
+// the versioned update can still notice.
+func bumpVersionOnUpdate(t *testing.T, db *gorm.DB, id int64) {
+	t.Helper()
+	armed := true
+	name := fmt.Sprintf("test:bump_version:%p", &armed)
+	err := db.Callback().Update().Before("gorm:update").Register(name, func(tx *gorm.DB) {
+		if !armed || tx.Statement.Table != "corrections" {
+			return
+		}
+		armed = false
+		if err := tx.Session(&gorm.Session{NewDB: true}).Exec(`UPDATE corrections SET version = version + 1 WHERE id = ?`, id).Error; err != nil {
+			tx.AddError(err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Callback().Update().Remove(name); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// TestApplyRefusesAChangeThatSlippedPastTheLock: the status updates of an application are
+// versioned, so that a correction (or a reversed original) changed meanwhile is never applied
+// over: already_decided for the correction, already_reversed for the original, and nothing moves.
+func TestApplyRefusesAChangeThatSlippedPastTheLock(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		desk := newDesk(db)
+		agent := agentPrincipal(t, db)
+		sup := supervisor(t, db, "sup@example.com")
+		v := create(t, desk, agent, wrongAccountCase(testCode, ""))
+		c := requestTransfer(t, desk, agent, v, 1000)
+		bumpVersionOnUpdate(t, db, c.ID)
+		refusedAtApply(t, db, desk, sup, c.ID, cases.CodeAlreadyDecided)
+		mustApprove(t, desk, sup, c.ID)
+
+		rev, err := desk.RequestCorrection(ctx, agent, cases.ActorFor(agent, "", "", ""), v.Ref,
+			cases.NewCorrection{Kind: "reversal", Reverses: strconv.FormatInt(c.ID, 10), Reason: "customer found it"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bumpVersionOnUpdate(t, db, c.ID) // the original, bumped before the reversal's own update
+		refusedAtApply(t, db, desk, sup, rev.ID, cases.CodeAlreadyReversed)
+		if got := mustGetCorrection(t, desk, agent, c.ID); got.Status != "applied" {
+			t.Fatalf("original after the refused reversal: %s", got.Status)
+		}
 	})
 }
