@@ -52,7 +52,7 @@ func BenchmarkApprove(b *testing.B) {
 		}
 	}
 	var ids []int64
-	db.Raw(`SELECT id FROM corrections ORDER BY id`).Scan(&ids)
+	modelstest.Scan(b, db, &ids, `SELECT id FROM corrections ORDER BY id`)
 	if len(ids) != n {
 		b.Fatalf("%d corrections prepared, want %d", len(ids), n)
 	}
@@ -71,10 +71,9 @@ func BenchmarkApprove(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	var applied, postings, unbalanced int64
-	db.Raw(`SELECT count(*) FROM corrections WHERE status = 'applied'`).Scan(&applied)
-	db.Raw(`SELECT count(*) FROM postings`).Scan(&postings)
-	db.Raw(`SELECT count(*) FROM (SELECT correction_id FROM postings GROUP BY correction_id HAVING SUM(amount_minor) <> 0 OR count(*) <> 2) x`).Scan(&unbalanced)
+	applied := modelstest.Count(b, db, `SELECT count(*) FROM corrections WHERE status = 'applied'`)
+	postings := modelstest.Count(b, db, `SELECT count(*) FROM postings`)
+	unbalanced := modelstest.Count(b, db, `SELECT count(*) FROM (SELECT correction_id FROM postings GROUP BY correction_id HAVING SUM(amount_minor) <> 0 OR count(*) <> 2) x`)
 	if applied != int64(n) || postings != 2*int64(n) || unbalanced != 0 {
 		b.Fatalf("%d applied, %d postings, %d unbalanced for %d approvals: a double or half application", applied, postings, unbalanced, n)
 	}

@@ -129,38 +129,38 @@ func TestAuditTamperingIsFound(t *testing.T) {
 	}{
 		{"altered", func(t *testing.T, db *gorm.DB, victim int64) {
 			modelstest.DisableAppendOnly(t, db, "audit_events")
-			mustExec(t, db, `UPDATE audit_events SET action = 'user.deleted' WHERE id = ?`, victim)
+			modelstest.Exec(t, db, `UPDATE audit_events SET action = 'user.deleted' WHERE id = ?`, victim)
 		}, "altered"},
 		{"after_state altered", func(t *testing.T, db *gorm.DB, victim int64) {
 			modelstest.DisableAppendOnly(t, db, "audit_events")
-			mustExec(t, db, `UPDATE audit_events SET after_state = NULL WHERE id = ?`, victim)
+			modelstest.Exec(t, db, `UPDATE audit_events SET after_state = NULL WHERE id = ?`, victim)
 		}, "altered"},
 		{"deleted with triggers disabled", func(t *testing.T, db *gorm.DB, victim int64) {
 			modelstest.DisableAppendOnly(t, db, "audit_events")
 			modelstest.DisableAppendOnly(t, db, "audit_seals")
-			mustExec(t, db, `DELETE FROM audit_seals WHERE event_id = ?`, victim)
-			mustExec(t, db, `DELETE FROM audit_events WHERE id = ?`, victim)
+			modelstest.Exec(t, db, `DELETE FROM audit_seals WHERE event_id = ?`, victim)
+			modelstest.Exec(t, db, `DELETE FROM audit_events WHERE id = ?`, victim)
 		}, "missing"},
 		{"seal rewritten", func(t *testing.T, db *gorm.DB, victim int64) {
 			modelstest.DisableAppendOnly(t, db, "audit_seals")
-			mustExec(t, db, `UPDATE audit_seals SET hash = ? WHERE event_id = ?`, make([]byte, 32), victim)
+			modelstest.Exec(t, db, `UPDATE audit_seals SET hash = ? WHERE event_id = ?`, make([]byte, 32), victim)
 		}, "altered"},
 		{"inserted out of the chain", func(t *testing.T, db *gorm.DB, victim int64) {
-			mustExec(t, db, `INSERT INTO audit_events (occurred_at, actor_type, action, entity_type, entity_id) VALUES (?, 'cli', 'user.created', 'user', '999')`,
+			modelstest.Exec(t, db, `INSERT INTO audit_events (occurred_at, actor_type, action, entity_type, entity_id) VALUES (?, 'cli', 'user.created', 'user', '999')`,
 				time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 		}, "unchained"},
 		{"dated in the future", func(t *testing.T, db *gorm.DB, victim int64) {
-			mustExec(t, db, `INSERT INTO audit_events (occurred_at, actor_type, action, entity_type, entity_id) VALUES (?, 'cli', 'user.created', 'user', '999')`,
+			modelstest.Exec(t, db, `INSERT INTO audit_events (occurred_at, actor_type, action, entity_type, entity_id) VALUES (?, 'cli', 'user.created', 'user', '999')`,
 				time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC))
 		}, "future"},
 		{"hidden behind the head", func(t *testing.T, db *gorm.DB, victim int64) {
 			// Placed where the sealer no longer looks: an old transaction id on PostgreSQL, a
 			// low id on SQLite. Dated now, so only its place betrays it.
 			if models.DialectOf(db) == models.Postgres {
-				mustExec(t, db, `INSERT INTO audit_events (occurred_at, actor_type, action, entity_type, entity_id, xact_id) VALUES (?, 'cli', 'user.created', 'user', '999', 3)`,
+				modelstest.Exec(t, db, `INSERT INTO audit_events (occurred_at, actor_type, action, entity_type, entity_id, xact_id) VALUES (?, 'cli', 'user.created', 'user', '999', 3)`,
 					time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 			} else {
-				mustExec(t, db, `INSERT INTO audit_events (id, occurred_at, actor_type, action, entity_type, entity_id) VALUES (-5, ?, 'cli', 'user.created', 'user', '999')`,
+				modelstest.Exec(t, db, `INSERT INTO audit_events (id, occurred_at, actor_type, action, entity_type, entity_id) VALUES (-5, ?, 'cli', 'user.created', 'user', '999')`,
 					time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 			}
 		}, "inserted out of the chain"},
@@ -175,8 +175,7 @@ func TestAuditTamperingIsFound(t *testing.T) {
 				if r := mustVerify(t, desk); !r.Intact() {
 					t.Fatalf("intact chain reported broken: %+v", r)
 				}
-				var victim int64
-				db.Raw(`SELECT event_id FROM audit_seals WHERE seq = 2`).Scan(&victim)
+				victim := modelstest.Count(t, db, `SELECT event_id FROM audit_seals WHERE seq = 2`)
 				tt.do(t, db, victim)
 				r := mustVerify(t, desk)
 				if r.Intact() || !strings.Contains(r.Problem, tt.expect) {
@@ -225,7 +224,7 @@ func TestWritersNeverWaitForTheChain(t *testing.T) {
 			held := make(chan struct{})
 			done := make(chan struct{})
 			go func() {
-				_ = db.Transaction(func(tx *gorm.DB) error {
+				if err := db.Transaction(func(tx *gorm.DB) error {
 					ok, err := models.TrySealerLock(ctx, tx)
 					if err != nil || !ok {
 						t.Errorf("take sealer lock: %v %v", ok, err)
@@ -233,7 +232,9 @@ func TestWritersNeverWaitForTheChain(t *testing.T) {
 					close(held)
 					<-done
 					return nil
-				})
+				}); err != nil {
+					t.Errorf("transaction holding the sealer lock: %v", err)
+				}
 			}()
 			<-held
 			release = func() { close(done) }
@@ -281,13 +282,6 @@ func TestWritersNeverWaitForTheChain(t *testing.T) {
 	})
 }
 
-func mustExec(t *testing.T, db *gorm.DB, sql string, args ...any) {
-	t.Helper()
-	if err := db.Exec(sql, args...).Error; err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
-
 // TestLateCommitIsNeverSkipped: transaction A records an event and stays open while B records
 // one and commits. B is chained at once (a long transaction must not stall the chain); once A
 // commits, its event is chained too, never skipped (R10). PostgreSQL only: SQLite serialises
@@ -306,12 +300,14 @@ func TestLateCommitIsNeverSkipped(t *testing.T) {
 	aInserted, aCommit, aDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(aDone)
-		_ = db.Transaction(func(tx *gorm.DB) error {
+		if err := db.Transaction(func(tx *gorm.DB) error {
 			event(tx, "A")
 			close(aInserted)
 			<-aCommit
 			return nil
-		})
+		}); err != nil {
+			t.Errorf("transaction A: %v", err)
+		}
 	}()
 	<-aInserted
 	event(db, "B")
@@ -341,12 +337,17 @@ func TestLongTransactionElsewhereDoesNotStallTheChain(t *testing.T) {
 	holding, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = other.Transaction(func(tx *gorm.DB) error {
-			tx.Exec(`INSERT INTO customer_accounts (account_id, marketplace, created_at, updated_at) VALUES ('LONG1', 'US', now(), now())`)
+		if err := other.Transaction(func(tx *gorm.DB) error {
+			err := tx.Exec(`INSERT INTO customer_accounts (account_id, marketplace, created_at, updated_at) VALUES ('LONG1', 'US', now(), now())`).Error
 			close(holding)
+			if err != nil {
+				return err
+			}
 			<-release
 			return nil
-		})
+		}); err != nil {
+			t.Errorf("the long transaction in the other database: %v", err)
+		}
 	}()
 	<-holding
 	defer func() { close(release); <-done }()

@@ -50,8 +50,7 @@ func TestAddCardAndCardEndpoints(t *testing.T) {
 		if !slices.Contains(v2.Flags, cases.FlagPossibleDuplicate) || !slices.Contains(v2.Duplicates, first.Ref) {
 			t.Fatalf("second case: flags %v duplicates %v", v2.Flags, v2.Duplicates)
 		}
-		var cardID int64
-		db.Raw(`SELECT id FROM gift_cards WHERE claim_code_last4 = 'POIU'`).Scan(&cardID)
+		cardID := modelstest.Count(t, db, `SELECT id FROM gift_cards WHERE claim_code_last4 = 'POIU'`)
 		detail, err := desk.GetCard(ctx, p, cardID)
 		if err != nil || !slices.Equal(detail.Cases, []string{first.Ref, second.Ref}) || *detail.Last4 != "POIU" {
 			t.Fatalf("card detail %+v %v", detail, err)
@@ -87,12 +86,11 @@ func TestAddCardAndCardEndpoints(t *testing.T) {
 		if _, err := desk.GetCard(ctx, p, 999999); codeOf(err) != cases.CodeNotFound {
 			t.Fatalf("unknown card: %v", err)
 		}
-		var audited int64
-		db.Raw(`SELECT count(*) FROM audit_events WHERE action IN ('card.updated', 'card.frozen', 'case.card_added')`).Scan(&audited)
+		audited := modelstest.Count(t, db, `SELECT count(*) FROM audit_events WHERE action IN ('card.updated', 'card.frozen', 'case.card_added')`)
 		if audited != 4 {
 			t.Fatalf("%d card audit events, want 4", audited)
 		}
-		if got, _ := desk.GetCase(ctx, p, first.Ref); got.Corrections.Applied != 1 {
+		if got := mustGetCase(t, desk, p, first.Ref); got.Corrections.Applied != 1 {
 			t.Fatalf("corrections summary %+v", got.Corrections)
 		}
 	})

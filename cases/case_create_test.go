@@ -25,7 +25,10 @@ func agentPrincipal(t *testing.T, db *gorm.DB) cases.Principal {
 	if err := models.CreateUser(context.Background(), db, &u); err != nil && !models.IsUniqueViolation(err) {
 		t.Fatal(err)
 	}
-	u, _ = models.UserByEmail(context.Background(), db, "agent@example.com")
+	u, err := models.UserByEmail(context.Background(), db, "agent@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
 	return cases.Principal{UserID: u.ID, Email: u.Email, Role: cases.RoleAgent}
 }
 
@@ -68,7 +71,10 @@ func TestCreateCase(t *testing.T) {
 		if v.External == nil || v.External.System != "zendesk" || v.SLA.FirstResponseDue == nil || v.SLA.Breached {
 			t.Fatalf("external %+v sla %+v", v.External, v.SLA)
 		}
-		b, _ := json.Marshal(v)
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if strings.Contains(strings.ToUpper(string(b)), "AB12CDEF34") || strings.Contains(string(b), "AB12-CDEF34") || !strings.Contains(v.Summary, "[claim code ••••GH56]") {
 			t.Fatalf("case JSON holds the code: %s", b)
 		}
@@ -78,10 +84,10 @@ func TestCreateCase(t *testing.T) {
 			t.Fatalf("known external: %s created=%v err=%v", again.Ref, created, err)
 		}
 		var caseRows, cardRows, outbox, audit int64
-		db.Raw(`SELECT count(*) FROM cases`).Scan(&caseRows)
-		db.Raw(`SELECT count(*) FROM gift_cards`).Scan(&cardRows)
-		db.Raw(`SELECT count(*) FROM outbox WHERE event_type = 'case.created'`).Scan(&outbox)
-		db.Raw(`SELECT count(*) FROM audit_events WHERE action = 'case.created'`).Scan(&audit)
+		modelstest.Scan(t, db, &caseRows, `SELECT count(*) FROM cases`)
+		modelstest.Scan(t, db, &cardRows, `SELECT count(*) FROM gift_cards`)
+		modelstest.Scan(t, db, &outbox, `SELECT count(*) FROM outbox WHERE event_type = 'case.created'`)
+		modelstest.Scan(t, db, &audit, `SELECT count(*) FROM audit_events WHERE action = 'case.created'`)
 		if caseRows != 1 || cardRows != 1 || outbox != 1 || audit != 1 {
 			t.Fatalf("rows: %d cases, %d cards, %d outbox, %d audit", caseRows, cardRows, outbox, audit)
 		}
@@ -148,8 +154,7 @@ func TestCreateCaseRefusals(t *testing.T) {
 				t.Errorf("%s: the error repeats the claim code", r.name)
 			}
 		}
-		var n int64
-		db.Raw(`SELECT count(*) FROM cases`).Scan(&n)
+		n := modelstest.Count(t, db, `SELECT count(*) FROM cases`)
 		if n != 1 {
 			t.Fatalf("%d cases after refusals, want 1", n)
 		}
@@ -167,7 +172,7 @@ func TestDuplicateCardsFlagBothCases(t *testing.T) {
 		if !slices.Contains(second.Flags, cases.FlagPossibleDuplicate) || !slices.Equal(second.Duplicates, []string{first.Ref}) {
 			t.Fatalf("second case flags %v duplicates %v", second.Flags, second.Duplicates)
 		}
-		first, _ = desk.GetCase(context.Background(), p, first.Ref)
+		first = mustGetCase(t, desk, p, first.Ref)
 		if !slices.Contains(first.Flags, cases.FlagPossibleDuplicate) || !slices.Equal(first.Duplicates, []string{second.Ref}) || first.Version != 2 {
 			t.Fatalf("first case flags %v duplicates %v version %d", first.Flags, first.Duplicates, first.Version)
 		}
@@ -181,8 +186,7 @@ func TestDuplicateCardsFlagBothCases(t *testing.T) {
 		if len(third.Duplicates) != 1 || third.Cards[0].Last4 == nil || *third.Cards[0].Last4 != "XXXX" {
 			t.Fatalf("serial then code: duplicates %v card %+v", third.Duplicates, third.Cards[0])
 		}
-		var cards int64
-		db.Raw(`SELECT count(*) FROM gift_cards`).Scan(&cards)
+		cards := modelstest.Count(t, db, `SELECT count(*) FROM gift_cards`)
 		if cards != 2 {
 			t.Fatalf("%d card records, want 2", cards)
 		}
@@ -238,8 +242,7 @@ func TestConcurrentCreations(t *testing.T) {
 			in.Cards[0].Serial = "9999000011112222"
 			return in
 		})
-		var cards int64
-		db.Raw(`SELECT count(*) FROM gift_cards WHERE claim_code_last4 = 'UVWX'`).Scan(&cards)
+		cards := modelstest.Count(t, db, `SELECT count(*) FROM gift_cards WHERE claim_code_last4 = 'UVWX'`)
 		if cards != 1 {
 			t.Fatalf("%d records for one card", cards)
 		}
@@ -288,9 +291,9 @@ func dumpDatabase(t *testing.T, db *gorm.DB) string {
 	t.Helper()
 	var tables []string
 	if models.DialectOf(db) == models.Postgres {
-		db.Raw(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`).Scan(&tables)
+		modelstest.Scan(t, db, &tables, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)
 	} else {
-		db.Raw(`SELECT name FROM sqlite_master WHERE type = 'table'`).Scan(&tables)
+		modelstest.Scan(t, db, &tables, `SELECT name FROM sqlite_master WHERE type = 'table'`)
 	}
 	var b strings.Builder
 	for _, table := range tables {
@@ -298,7 +301,10 @@ func dumpDatabase(t *testing.T, db *gorm.DB) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cols, _ := rows.Columns()
+		cols, err := rows.Columns()
+		if err != nil {
+			t.Fatal(err)
+		}
 		for rows.Next() {
 			vals := make([]any, len(cols))
 			ptrs := make([]any, len(cols))
@@ -313,7 +319,13 @@ func dumpDatabase(t *testing.T, db *gorm.DB) string {
 			}
 			b.WriteString("\n")
 		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
 		rows.Close()
+	}
+	if len(tables) == 0 {
+		t.Fatal("no table to dump")
 	}
 	return b.String()
 }

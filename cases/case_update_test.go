@@ -85,7 +85,9 @@ func TestUpdateCaseWorkflow(t *testing.T) {
 		if err != nil || v.Resolution != nil {
 			t.Fatalf("reopen keeps no resolution: %+v %v", v.Resolution, err)
 		}
-		v, _ = update(v.ETag(), `{"status":"resolved","resolution":"no_action"}`)
+		if v, err = update(v.ETag(), `{"status":"resolved","resolution":"no_action"}`); err != nil {
+			t.Fatalf("resolve again: %v", err)
+		}
 		if v, err = update(v.ETag(), `{"status":"closed"}`); err != nil || v.Status != "closed" || *v.Resolution != "no_action" {
 			t.Fatalf("close: %+v %v", v, err)
 		}
@@ -93,8 +95,8 @@ func TestUpdateCaseWorkflow(t *testing.T) {
 			t.Fatalf("closed is final: %v", err)
 		}
 		var audited, outbox int64
-		db.Raw(`SELECT count(*) FROM audit_events WHERE action = 'case.updated'`).Scan(&audited)
-		db.Raw(`SELECT count(*) FROM outbox WHERE event_type = 'case.updated'`).Scan(&outbox)
+		modelstest.Scan(t, db, &audited, `SELECT count(*) FROM audit_events WHERE action = 'case.updated'`)
+		modelstest.Scan(t, db, &outbox, `SELECT count(*) FROM outbox WHERE event_type = 'case.updated'`)
 		if audited != 6 || outbox != 6 {
 			t.Fatalf("%d audit events and %d outbox rows for 6 changes", audited, outbox)
 		}

@@ -101,8 +101,14 @@ func TestClaimCodeNeverPrintsInClear(t *testing.T) {
 }
 
 func TestClaimCodeHMACIsKeyedAndStable(t *testing.T) {
-	a, _ := ParseClaimCode("ab12-cdef34-gh56")
-	b, _ := ParseClaimCode("AB12 CDEF34 GH56")
+	a, err := ParseClaimCode("ab12-cdef34-gh56")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ParseClaimCode("AB12 CDEF34 GH56")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if string(testCodeKey.Sum(a)) != string(testCodeKey.Sum(b)) {
 		t.Fatal("the same code in two spellings must hash the same")
 	}

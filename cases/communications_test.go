@@ -41,7 +41,7 @@ func TestCommunications(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		after, _ := desk.GetCase(ctx, p, v.Ref)
+		after := mustGetCase(t, desk, p, v.Ref)
 		if after.Version != v.Version+1 {
 			t.Fatalf("the first outbound reply must record the first response (version %d → %d)", v.Version, after.Version)
 		}
@@ -109,8 +109,8 @@ func TestCommunications(t *testing.T) {
 			}
 		}
 		var audited, outbox int64
-		db.Raw(`SELECT count(*) FROM audit_events WHERE action = 'communication.created'`).Scan(&audited)
-		db.Raw(`SELECT count(*) FROM outbox WHERE event_type = 'communication.created'`).Scan(&outbox)
+		modelstest.Scan(t, db, &audited, `SELECT count(*) FROM audit_events WHERE action = 'communication.created'`)
+		modelstest.Scan(t, db, &outbox, `SELECT count(*) FROM outbox WHERE event_type = 'communication.created'`)
 		if audited != 5 || outbox != 5 {
 			t.Fatalf("%d audit events and %d outbox rows for 5 entries", audited, outbox)
 		}
@@ -121,7 +121,7 @@ func TestCommunications(t *testing.T) {
 			t.Fatal("a communication stored the claim code")
 		}
 		// A closed case takes no new entry.
-		cur, _ := desk.GetCase(ctx, p, w.Ref)
+		cur := mustGetCase(t, desk, p, w.Ref)
 		for _, body := range []string{`{"status":"resolved","resolution":"no_action"}`, `{"status":"closed"}`} {
 			if cur, err = desk.UpdateCase(ctx, p, a, w.Ref, cur.ETag(), patchJSON(t, body)); err != nil {
 				t.Fatal(err)

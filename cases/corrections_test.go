@@ -42,7 +42,7 @@ func TestCorrectionRequests(t *testing.T) {
 		if err != nil || first.Status != "pending" || first.RequiredApprovals != 1 || first.FromAccount != "A1B2C3D4" || first.Case != v.Ref {
 			t.Fatalf("transfer: %+v %v", first, err)
 		}
-		if got, _ := desk.GetCase(ctx, p, v.Ref); got.Status != "pending_approval" {
+		if got := mustGetCase(t, desk, p, v.Ref); got.Status != "pending_approval" {
 			t.Fatalf("case status %s after a request", got.Status)
 		}
 		// R7: pending requests count, so two cannot together promise more than the card holds.
@@ -82,7 +82,7 @@ func TestCorrectionRequests(t *testing.T) {
 		if _, err := desk.CancelCorrection(ctx, p, a, first.ID); codeOf(err) != cases.CodeAlreadyDecided {
 			t.Fatalf("second cancel: %v", err)
 		}
-		if got, _ := desk.GetCase(ctx, p, v.Ref); got.Status != "investigating" {
+		if got := mustGetCase(t, desk, p, v.Ref); got.Status != "investigating" {
 			t.Fatalf("case status %s after the last pending request went", got.Status)
 		}
 		// A frozen card takes no correction but a credit on a scam_victim case.
@@ -104,8 +104,7 @@ func TestCorrectionRequests(t *testing.T) {
 			WHERE c.ref = ? AND g.account_id = 'system:goodwill' AND a.account_id = 'A1B2C3D4'`, v.Cards[0].ID, other.UserID, now, now, v.Ref).Error; err != nil {
 			t.Fatal(err)
 		}
-		var applied int64
-		db.Raw(`SELECT max(id) FROM corrections`).Scan(&applied)
+		applied := modelstest.Count(t, db, `SELECT max(id) FROM corrections`)
 		rev, err := req(cases.NewCorrection{Kind: "reversal", Reverses: strconv.FormatInt(applied, 10), Reason: "credited twice"})
 		if err != nil || rev.AmountMinor != 700 || rev.FromAccount != "A1B2C3D4" || rev.ToAccount != "system:goodwill" || rev.CardID == nil {
 			t.Fatalf("reversal: %+v %v", rev, err)
@@ -193,8 +192,7 @@ func TestConcurrentRequestsNeverPromiseMoreThanTheCard(t *testing.T) {
 			}(refs[i%len(refs)])
 		}
 		wg.Wait()
-		var promised int64
-		db.Raw(`SELECT COALESCE(SUM(amount_minor), 0) FROM corrections WHERE status = 'pending'`).Scan(&promised)
+		promised := modelstest.Count(t, db, `SELECT COALESCE(SUM(amount_minor), 0) FROM corrections WHERE status = 'pending'`)
 		if accepted != 5 || refused != 45 || promised != 5000 {
 			t.Fatalf("%d accepted, %d refused, %d promised on a card of 5000", accepted, refused, promised)
 		}

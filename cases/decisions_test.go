@@ -40,12 +40,9 @@ func requestTransfer(t *testing.T, desk *cases.Desk, p cases.Principal, v cases.
 // applied or reversed correction has exactly its two postings.
 func ledgerBalanced(t *testing.T, db *gorm.DB) {
 	t.Helper()
-	var bad int64
-	db.Raw(`SELECT count(*) FROM (SELECT correction_id FROM postings GROUP BY correction_id, currency HAVING SUM(amount_minor) <> 0 OR count(*) <> 2) x`).Scan(&bad)
-	var missing int64
-	db.Raw(`SELECT count(*) FROM corrections c WHERE c.status IN ('applied', 'reversed') AND (SELECT count(*) FROM postings p WHERE p.correction_id = c.id) <> 2`).Scan(&missing)
-	var stray int64
-	db.Raw(`SELECT count(*) FROM postings p JOIN corrections c ON c.id = p.correction_id WHERE c.status NOT IN ('applied', 'reversed')`).Scan(&stray)
+	bad := modelstest.Count(t, db, `SELECT count(*) FROM (SELECT correction_id FROM postings GROUP BY correction_id, currency HAVING SUM(amount_minor) <> 0 OR count(*) <> 2) x`)
+	missing := modelstest.Count(t, db, `SELECT count(*) FROM corrections c WHERE c.status IN ('applied', 'reversed') AND (SELECT count(*) FROM postings p WHERE p.correction_id = c.id) <> 2`)
+	stray := modelstest.Count(t, db, `SELECT count(*) FROM postings p JOIN corrections c ON c.id = p.correction_id WHERE c.status NOT IN ('applied', 'reversed')`)
 	if bad != 0 || missing != 0 || stray != 0 {
 		t.Fatalf("ledger: %d unbalanced corrections, %d applied without two postings, %d postings of unapplied corrections", bad, missing, stray)
 	}
@@ -82,12 +79,12 @@ func TestApproveDenyAndApply(t *testing.T) {
 		if _, err := desk.ApproveCorrection(ctx, sup2, act(sup2), c.ID, ""); codeOf(err) != cases.CodeAlreadyDecided {
 			t.Fatalf("approving an applied correction: %v", err)
 		}
-		from, _ := desk.Account(ctx, agent, "A1B2C3D4", "", "")
-		to, _ := desk.Account(ctx, agent, "Z9Y8X7W6", "", "")
+		from := mustAccount(t, desk, agent, "A1B2C3D4", "", "")
+		to := mustAccount(t, desk, agent, "Z9Y8X7W6", "", "")
 		if from.Balances["USD"] != -3000 || to.Balances["USD"] != 3000 || len(to.Postings) != 1 {
 			t.Fatalf("balances: from %v to %v", from.Balances, to.Balances)
 		}
-		if got, _ := desk.GetCase(ctx, agent, v.Ref); got.Status != "investigating" || got.Corrections.Applied != 1 {
+		if got := mustGetCase(t, desk, agent, v.Ref); got.Status != "investigating" || got.Corrections.Applied != 1 {
 			t.Fatalf("case after the last decision: %s %+v", got.Status, got.Corrections)
 		}
 		// The reversal undoes it with opposite postings and marks the original reversed.
@@ -98,8 +95,8 @@ func TestApproveDenyAndApply(t *testing.T) {
 		if _, err := desk.ApproveCorrection(ctx, sup, act(sup), rev.ID, ""); err != nil {
 			t.Fatal(err)
 		}
-		orig, _ := desk.GetCorrection(ctx, agent, c.ID)
-		from, _ = desk.Account(ctx, agent, "A1B2C3D4", "", "")
+		orig := mustGetCorrection(t, desk, agent, c.ID)
+		from = mustAccount(t, desk, agent, "A1B2C3D4", "", "")
 		if orig.Status != "reversed" || orig.ReversedBy == nil || from.Balances["USD"] != 0 {
 			t.Fatalf("after the reversal: %s %v balance %d", orig.Status, orig.ReversedBy, from.Balances["USD"])
 		}
@@ -109,8 +106,7 @@ func TestApproveDenyAndApply(t *testing.T) {
 		if g, err := desk.Account(ctx, agent, "system:goodwill", "", ""); err != nil || len(g.Balances) != 0 {
 			t.Fatalf("system account: %+v %v", g, err)
 		}
-		var events int64
-		db.Raw(`SELECT count(*) FROM outbox WHERE event_type IN ('correction.applied', 'correction.reversed', 'correction.denied')`).Scan(&events)
+		events := modelstest.Count(t, db, `SELECT count(*) FROM outbox WHERE event_type IN ('correction.applied', 'correction.reversed', 'correction.denied')`)
 		if events != 3 {
 			t.Fatalf("%d decision outbox rows, want 3", events)
 		}
@@ -157,7 +153,7 @@ func TestDualApproval(t *testing.T) {
 		if a, e := written(); a != approvalsBefore || e != eventsBefore {
 			t.Fatalf("a repeat approval wrote %d approvals and %d audit events", a-approvalsBefore, e-eventsBefore)
 		}
-		if got, _ := desk.GetCorrection(ctx, agent, c.ID); got.Status != "pending" || len(got.Approvals) != 1 {
+		if got := mustGetCorrection(t, desk, agent, c.ID); got.Status != "pending" || len(got.Approvals) != 1 {
 			t.Fatalf("after the repeat: %+v", got)
 		}
 		got, err = desk.ApproveCorrection(ctx, sup2, cases.ActorFor(sup2, "", "", ""), c.ID, "second pair of eyes")
@@ -196,9 +192,8 @@ func TestConcurrentApprovalsApplyOnce(t *testing.T) {
 				}(s)
 			}
 			wg.Wait()
-			got, _ := desk.GetCorrection(ctx, agent, c.ID)
-			var postings int64
-			db.Raw(`SELECT count(*) FROM postings WHERE correction_id = ?`, c.ID).Scan(&postings)
+			got := mustGetCorrection(t, desk, agent, c.ID)
+			postings := modelstest.Count(t, db, `SELECT count(*) FROM postings WHERE correction_id = ?`, c.ID)
 			if got.Status != "applied" || postings != 2 {
 				t.Fatalf("%d-minor correction after 50 concurrent approvals: %s with %d postings", amount, got.Status, postings)
 			}
@@ -277,8 +272,7 @@ func TestOppositeOrderApprovalsNeverDeadlock(t *testing.T) {
 			}
 			wg.Wait()
 		}
-		var pending int64
-		db.Raw(`SELECT count(*) FROM corrections WHERE status = 'pending'`).Scan(&pending)
+		pending := modelstest.Count(t, db, `SELECT count(*) FROM corrections WHERE status = 'pending'`)
 		if pending != 0 {
 			t.Fatalf("%d corrections still pending", pending)
 		}

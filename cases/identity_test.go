@@ -45,8 +45,8 @@ func TestAddUser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok, _ := cases.VerifyPassword(stored.PasswordHash, goodPassword); !ok || strings.Contains(stored.PasswordHash, goodPassword) {
-			t.Fatal("stored hash does not verify, or holds the password")
+		if ok, err := cases.VerifyPassword(stored.PasswordHash, goodPassword); err != nil || !ok || strings.Contains(stored.PasswordHash, goodPassword) {
+			t.Fatalf("stored hash does not verify, or holds the password (%v)", err)
 		}
 		bad := []struct {
 			name string
@@ -68,12 +68,12 @@ func TestAddUser(t *testing.T) {
 				t.Errorf("%s: err = %v, want validation_failed on %s", b.name, err, b.fld)
 			}
 		}
-		if n, _ := models.CountUsers(ctx, db); n != 1 {
-			t.Fatalf("%d users after refusals, want 1", n)
+		if n, err := models.CountUsers(ctx, db); err != nil || n != 1 {
+			t.Fatalf("%d users after refusals, want 1 (%v)", n, err)
 		}
 		// The creation is audited without the password or its hash.
 		var after []string
-		db.Raw(`SELECT after_state FROM audit_events WHERE action = 'user.created'`).Scan(&after)
+		modelstest.Scan(t, db, &after, `SELECT after_state FROM audit_events WHERE action = 'user.created'`)
 		if len(after) != 1 || strings.Contains(after[0], goodPassword) || strings.Contains(after[0], "argon2") {
 			t.Fatalf("audit after_state = %v", after)
 		}
@@ -112,11 +112,11 @@ func TestBootstrapAdminOnce(t *testing.T) {
 		if err != nil || u.Role != "admin" || !u.MustChangePassword {
 			t.Fatalf("admin = %+v, %v", u, err)
 		}
-		if ok, _ := cases.VerifyPassword(u.PasswordHash, got[0]); !ok {
-			t.Fatal("printed password does not sign in")
+		if ok, err := cases.VerifyPassword(u.PasswordHash, got[0]); err != nil || !ok {
+			t.Fatalf("printed password does not sign in (%v)", err)
 		}
-		if _, created, _ := desk.EnsureBootstrapAdmin(ctx); created {
-			t.Fatal("second start created another admin")
+		if _, created, err := desk.EnsureBootstrapAdmin(ctx); err != nil || created {
+			t.Fatalf("second start created another admin (%v)", err)
 		}
 	})
 }
@@ -139,9 +139,9 @@ func TestTokens(t *testing.T) {
 			t.Fatalf("token %q... view %+v", raw[:8], view)
 		}
 		var hashes [][]byte
-		db.Raw(`SELECT secret_hash FROM api_tokens`).Scan(&hashes)
+		modelstest.Scan(t, db, &hashes, `SELECT secret_hash FROM api_tokens`)
 		var dump []string
-		db.Raw(`SELECT CAST(secret_hash AS TEXT) || prefix || name FROM api_tokens`).Scan(&dump)
+		modelstest.Scan(t, db, &dump, `SELECT CAST(secret_hash AS TEXT) || prefix || name FROM api_tokens`)
 		if len(hashes) != 1 || strings.Contains(strings.Join(dump, ""), raw) || strings.Contains(string(hashes[0]), raw[4:]) {
 			t.Fatal("the token secret is stored in clear")
 		}
@@ -172,7 +172,9 @@ func TestTokens(t *testing.T) {
 			t.Fatalf("expired token accepted: %v", err)
 		}
 		// A deactivated user's tokens stop at once.
-		db.Exec(`UPDATE users SET active = FALSE WHERE email = 'bot@example.com'`)
+		if n := modelstest.Exec(t, db, `UPDATE users SET active = FALSE WHERE email = 'bot@example.com'`); n != 1 {
+			t.Fatalf("%d users deactivated, want 1", n)
+		}
 		if _, err := desk.AuthenticateToken(ctx, raw); !errors.Is(err, cases.ErrUnauthenticated) {
 			t.Fatalf("token of a deactivated user accepted: %v", err)
 		}
@@ -180,7 +182,7 @@ func TestTokens(t *testing.T) {
 			t.Fatalf("token for unknown user: %v", err)
 		}
 		var audit []string
-		db.Raw(`SELECT COALESCE(CAST(after_state AS TEXT), '') FROM audit_events`).Scan(&audit)
+		modelstest.Scan(t, db, &audit, `SELECT COALESCE(CAST(after_state AS TEXT), '') FROM audit_events`)
 		if strings.Contains(strings.Join(audit, " "), raw) || strings.Contains(strings.Join(audit, " "), short) {
 			t.Fatal("a token secret reached the audit trail")
 		}
@@ -209,8 +211,7 @@ func TestSchemaAcceptsEveryDomainValue(t *testing.T) {
 		if err := db.Exec(`INSERT INTO customer_accounts (account_id, marketplace, created_at, updated_at) VALUES ('C1', 'US', ?, ?)`, now, now).Error; err != nil {
 			t.Fatal(err)
 		}
-		var acct int64
-		db.Raw(`SELECT id FROM customer_accounts WHERE account_id = 'C1'`).Scan(&acct)
+		acct := modelstest.Count(t, db, `SELECT id FROM customer_accounts WHERE account_id = 'C1'`)
 		for _, ty := range cases.CaseTypes {
 			for _, st := range cases.Statuses {
 				for _, pr := range cases.Priorities {
@@ -219,7 +220,10 @@ func TestSchemaAcceptsEveryDomainValue(t *testing.T) {
 						r := string(cases.Resolutions[len(ty)%len(cases.Resolutions)])
 						res = &r
 					}
-					n, _ := models.NextCaseNumber(ctx, db)
+					n, err := models.NextCaseNumber(ctx, db)
+					if err != nil {
+						t.Fatal(err)
+					}
 					c := models.Case{Ref: "GD-" + strings.Repeat("0", 3) + itoa(n+100000), Type: string(ty), Status: string(st), Resolution: res,
 						Priority: string(pr), CustomerAccountID: acct, IntendedAccountID: &acct, Summary: "s", CreatedAt: now, UpdatedAt: now}
 					if err := models.InsertCase(ctx, db, &c); err != nil {
@@ -233,7 +237,10 @@ func TestSchemaAcceptsEveryDomainValue(t *testing.T) {
 				t.Errorf("resolution %s: %v", res, err)
 			}
 		}
-		b, _ := json.Marshal(cases.Scopes)
+		b, err := json.Marshal(cases.Scopes)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := db.Exec(`INSERT INTO api_tokens (user_id, name, prefix, secret_hash, scopes, created_at) SELECT id, 'all', 'gdk_x', ?, ?, ? FROM users LIMIT 1`,
 			[]byte("0123456789abcdef0123456789abcdef"), string(b), now).Error; err != nil {
 			t.Errorf("token with every scope: %v", err)

@@ -77,11 +77,17 @@ func TestListFiltersAndSearch(t *testing.T) {
 			}
 		}
 		// Pages stay put while new cases arrive: the cursor is the last id seen.
-		page, _ := desk.ListCases(ctx, p, cases.CaseQuery{Limit: "2"})
+		page, err := desk.ListCases(ctx, p, cases.CaseQuery{Limit: "2"})
+		if err != nil {
+			t.Fatal(err)
+		}
 		later := wrongAccountCase("ZXCV-BNMA-SDFG", "")
 		later.Cards[0].Serial = ""
 		create(t, desk, p, later)
-		next, _ := desk.ListCases(ctx, p, cases.CaseQuery{Limit: "2", Cursor: page.NextCursor})
+		next, err := desk.ListCases(ctx, p, cases.CaseQuery{Limit: "2", Cursor: page.NextCursor})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(next.Data) != 1 || next.Data[0].Ref != first.Ref || next.NextCursor != "" {
 			t.Fatalf("second page %+v", next)
 		}

@@ -42,7 +42,7 @@ func runSequence(t *testing.T, db *gorm.DB, seed uint64, steps int) {
 	act := func(p cases.Principal) cases.Actor { return cases.ActorFor(p, "", "", "") }
 	ids := func(status string) []int64 {
 		var out []int64
-		db.Raw(`SELECT id FROM corrections WHERE status = ? AND kind <> 'reversal' OR (status = ? AND ? = 'pending') ORDER BY id`, status, status, status).Scan(&out)
+		modelstest.Scan(t, db, &out, `SELECT id FROM corrections WHERE status = ? AND kind <> 'reversal' OR (status = ? AND ? = 'pending') ORDER BY id`, status, status, status)
 		return out
 	}
 	pick := func(list []int64) (int64, bool) {
@@ -75,7 +75,7 @@ func runSequence(t *testing.T, db *gorm.DB, seed uint64, steps int) {
 		case 4: // reverse
 			if id, ok := pick(ids("applied")); ok {
 				var ref string
-				db.Raw(`SELECT c.ref FROM cases c JOIN corrections k ON k.case_id = c.id WHERE k.id = ?`, id).Scan(&ref)
+				modelstest.Scan(t, db, &ref, `SELECT c.ref FROM cases c JOIN corrections k ON k.case_id = c.id WHERE k.id = ?`, id)
 				_, err = desk.RequestCorrection(ctx, agent, act(agent), ref, cases.NewCorrection{Kind: "reversal", Reverses: strconv.FormatInt(id, 10), Reason: "undo"})
 			}
 		}
@@ -89,20 +89,18 @@ func runSequence(t *testing.T, db *gorm.DB, seed uint64, steps int) {
 			t.Fatalf("seed %d step %d: %v", seed, step, err)
 		}
 		ledgerBalanced(t, db)
-		var over, orphanReversed, wrongStatus int64
-		db.Raw(`SELECT count(*) FROM gift_cards g WHERE g.face_value_minor < (SELECT COALESCE(SUM(amount_minor), 0) FROM corrections
-			WHERE card_id = g.id AND kind IN ('transfer', 'credit') AND status = 'applied')`).Scan(&over)
-		db.Raw(`SELECT count(*) FROM corrections o WHERE o.status = 'reversed' AND NOT EXISTS
-			(SELECT 1 FROM corrections r WHERE r.reverses_id = o.id AND r.status = 'applied')`).Scan(&orphanReversed)
-		db.Raw(`SELECT count(*) FROM cases c WHERE (c.status = 'pending_approval') <> EXISTS
-			(SELECT 1 FROM corrections k WHERE k.case_id = c.id AND k.status = 'pending')`).Scan(&wrongStatus)
+		over := modelstest.Count(t, db, `SELECT count(*) FROM gift_cards g WHERE g.face_value_minor < (SELECT COALESCE(SUM(amount_minor), 0) FROM corrections
+			WHERE card_id = g.id AND kind IN ('transfer', 'credit') AND status = 'applied')`)
+		orphanReversed := modelstest.Count(t, db, `SELECT count(*) FROM corrections o WHERE o.status = 'reversed' AND NOT EXISTS
+			(SELECT 1 FROM corrections r WHERE r.reverses_id = o.id AND r.status = 'applied')`)
+		wrongStatus := modelstest.Count(t, db, `SELECT count(*) FROM cases c WHERE (c.status = 'pending_approval') <> EXISTS
+			(SELECT 1 FROM corrections k WHERE k.case_id = c.id AND k.status = 'pending')`)
 		if over != 0 || orphanReversed != 0 || wrongStatus != 0 {
 			t.Fatalf("seed %d step %d: %d cards over face value, %d reversed without an applied reversal, %d cases with the wrong status",
 				seed, step, over, orphanReversed, wrongStatus)
 		}
 	}
-	var moved int64
-	db.Raw(`SELECT count(*) FROM corrections WHERE status IN ('applied', 'reversed')`).Scan(&moved)
+	moved := modelstest.Count(t, db, `SELECT count(*) FROM corrections WHERE status IN ('applied', 'reversed')`)
 	if moved == 0 {
 		t.Fatalf("seed %d: no correction was ever applied; the sequence tested nothing", seed)
 	}

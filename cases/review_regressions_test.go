@@ -110,7 +110,7 @@ func TestReviewRegressionsFinalityAndETags(t *testing.T) {
 		if _, err := desk.UpdateCard(ctx, p, a, mustCardID(t, v), cases.CardPatch{Frozen: &freeze, FrozenReason: "reported stolen"}); err != nil {
 			t.Fatal(err)
 		}
-		after, _ := desk.GetCase(ctx, p, v.Ref)
+		after := mustGetCase(t, desk, p, v.Ref)
 		if after.ETag() == v.ETag() || !after.Cards[0].Frozen {
 			t.Fatalf("ETag %s after freezing a card, was %s", after.ETag(), v.ETag())
 		}
@@ -119,7 +119,7 @@ func TestReviewRegressionsFinalityAndETags(t *testing.T) {
 		other.Cards[0].Serial = ""
 		other.Customer.Email = "pat.new@example.com"
 		create(t, desk, p, other)
-		again, _ := desk.GetCase(ctx, p, v.Ref)
+		again := mustGetCase(t, desk, p, v.Ref)
 		if again.ETag() == after.ETag() || *again.Customer.Email != "pat.new@example.com" {
 			t.Fatalf("ETag %s after the customer's email changed, was %s", again.ETag(), after.ETag())
 		}

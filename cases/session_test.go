@@ -17,6 +17,24 @@ func signIn(desk *cases.Desk, email, password, ip string) (cases.SignedIn, error
 	return desk.SignIn(context.Background(), cases.SignInInput{Email: email, Password: password, ClientIP: ip, UserAgent: "test"})
 }
 
+// mustSignIn signs in, failing the test when it cannot.
+func mustSignIn(t *testing.T, desk *cases.Desk, email, password, ip string) cases.SignedIn {
+	t.Helper()
+	s, err := signIn(desk, email, password, ip)
+	if err != nil {
+		t.Fatalf("sign in %s from %s: %v", email, ip, err)
+	}
+	return s
+}
+
+// failSignIn is a sign-in that must be refused: a failed attempt the test counts on.
+func failSignIn(t *testing.T, desk *cases.Desk, email, password, ip string) {
+	t.Helper()
+	if _, err := signIn(desk, email, password, ip); err == nil {
+		t.Fatalf("sign in %q from %s with a wrong password succeeded", email, ip)
+	}
+}
+
 func addAgent(t *testing.T, desk *cases.Desk, email string) {
 	t.Helper()
 	if _, err := desk.AddUser(context.Background(), cases.CLIActor, cases.NewUser{Email: email, Name: "Agent", Role: cases.RoleAgent, Password: goodPassword}); err != nil {
@@ -107,7 +125,7 @@ func TestSignInThrottling(t *testing.T) {
 		}
 		// Ten failures from one address across emails lock that address for every email.
 		for i := 0; i < cases.LoginFailureLimit; i++ {
-			_, _ = signIn(desk, "guess"+itoa(int64(i))+"@example.com", "whatever123456", "192.0.2.7")
+			failSignIn(t, desk, "guess"+itoa(int64(i))+"@example.com", "whatever123456", "192.0.2.7")
 		}
 		if _, err := signIn(desk, "sam@example.com", goodPassword, "192.0.2.7"); !errors.Is(err, cases.ErrThrottled) {
 			t.Fatalf("address after 10 failures: %v, want throttled", err)
@@ -116,8 +134,8 @@ func TestSignInThrottling(t *testing.T) {
 			t.Fatalf("another address: %v", err)
 		}
 		var failures, audited int64
-		db.Raw(`SELECT count(*) FROM login_failures`).Scan(&failures)
-		db.Raw(`SELECT count(*) FROM audit_events WHERE action IN ('login.failed', 'login.throttled')`).Scan(&audited)
+		modelstest.Scan(t, db, &failures, `SELECT count(*) FROM login_failures`)
+		modelstest.Scan(t, db, &audited, `SELECT count(*) FROM audit_events WHERE action IN ('login.failed', 'login.throttled')`)
 		if audited < 2*int64(cases.LoginFailureLimit)+2 {
 			t.Fatalf("%d failures audited, want every one (%d rows kept)", audited, failures)
 		}
@@ -129,8 +147,8 @@ func TestDeactivationAndPasswordChangeEndSessions(t *testing.T) {
 		ctx := context.Background()
 		desk := deskWithClock(db, newClock())
 		addAgent(t, desk, "pat@example.com")
-		first, _ := signIn(desk, "pat@example.com", goodPassword, "10.0.0.1")
-		second, _ := signIn(desk, "pat@example.com", goodPassword, "10.0.0.2")
+		first := mustSignIn(t, desk, "pat@example.com", goodPassword, "10.0.0.1")
+		second := mustSignIn(t, desk, "pat@example.com", goodPassword, "10.0.0.2")
 		sess, err := desk.Session(ctx, first.Token)
 		if err != nil {
 			t.Fatal(err)
@@ -181,7 +199,7 @@ func TestDeactivationAndPasswordChangeEndSessions(t *testing.T) {
 		}
 		// Audit JSON never holds a password, a session secret or a token.
 		var docs []string
-		db.Raw(`SELECT COALESCE(CAST(before_state AS TEXT), '') || COALESCE(CAST(after_state AS TEXT), '') FROM audit_events`).Scan(&docs)
+		modelstest.Scan(t, db, &docs, `SELECT COALESCE(CAST(before_state AS TEXT), '') || COALESCE(CAST(after_state AS TEXT), '') FROM audit_events`)
 		all := strings.Join(docs, "\n")
 		for _, secret := range []string{goodPassword, "a brand new passphrase", first.Token, second.Token, raw, "argon2"} {
 			if strings.Contains(all, secret) {
@@ -196,8 +214,14 @@ func TestUserAdministration(t *testing.T) {
 		ctx := context.Background()
 		desk := deskWithClock(db, newClock())
 		addAgent(t, desk, "pat@example.com")
-		raw, view, _ := desk.CreateToken(ctx, cases.CLIActor, cases.NewToken{Email: "pat@example.com", Name: "t", Scopes: []cases.Scope{cases.ScopeCorrectionsDeny}})
-		p, _ := desk.AuthenticateToken(ctx, raw)
+		raw, view, err := desk.CreateToken(ctx, cases.CLIActor, cases.NewToken{Email: "pat@example.com", Name: "t", Scopes: []cases.Scope{cases.ScopeCorrectionsDeny}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := desk.AuthenticateToken(ctx, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := p.RequireScope(cases.ScopeCorrectionsDeny); codeOf(err) != cases.CodeRoleRequired {
 			t.Fatalf("agent: %v", err)
 		}
@@ -205,7 +229,9 @@ func TestUserAdministration(t *testing.T) {
 		if err != nil || u.Role != cases.RoleSupervisor {
 			t.Fatalf("role change: %+v %v", u, err)
 		}
-		p, _ = desk.AuthenticateToken(ctx, raw)
+		if p, err = desk.AuthenticateToken(ctx, raw); err != nil {
+			t.Fatal(err)
+		}
 		if err := p.RequireScope(cases.ScopeCorrectionsDeny); err != nil {
 			t.Fatalf("promoted user's token: %v", err)
 		}
@@ -232,7 +258,9 @@ func TestUserAdministration(t *testing.T) {
 			t.Fatalf("second revoke: %v", err)
 		}
 		var before, after string
-		db.Raw(`SELECT CAST(before_state AS TEXT), CAST(after_state AS TEXT) FROM audit_events WHERE action = 'user.role_changed'`).Row().Scan(&before, &after)
+		if err := db.Raw(`SELECT CAST(before_state AS TEXT), CAST(after_state AS TEXT) FROM audit_events WHERE action = 'user.role_changed'`).Row().Scan(&before, &after); err != nil {
+			t.Fatal(err)
+		}
 		if !strings.Contains(before, "agent") || !strings.Contains(after, "supervisor") {
 			t.Fatalf("role change audit before %s after %s", before, after)
 		}
@@ -244,29 +272,26 @@ func TestHousekeepingKeepsWhatStillCounts(t *testing.T) {
 		c := newClock()
 		desk := deskWithClock(db, c)
 		addAgent(t, desk, "pat@example.com")
-		old, _ := signIn(desk, "pat@example.com", goodPassword, "10.0.0.1")
+		mustSignIn(t, desk, "pat@example.com", goodPassword, "10.0.0.1") // ends by idling past the timeout
 		for i := 0; i < 3; i++ {
-			_, _ = signIn(desk, "", "x", "203.0.113.9") // empty emails still count for the address
+			failSignIn(t, desk, "", "x", "203.0.113.9") // empty emails still count for the address
 		}
 		c.Advance(31 * time.Minute)
-		fresh, _ := signIn(desk, "pat@example.com", goodPassword, "10.0.0.1")
+		fresh := mustSignIn(t, desk, "pat@example.com", goodPassword, "10.0.0.1")
 		for i := 0; i < cases.LoginFailureLimit-3; i++ {
-			_, _ = signIn(desk, "", "x", "203.0.113.9")
+			failSignIn(t, desk, "", "x", "203.0.113.9")
 		}
 		if err := desk.Housekeep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		var sessions int64
-		db.Raw(`SELECT count(*) FROM sessions`).Scan(&sessions)
+		sessions := modelstest.Count(t, db, `SELECT count(*) FROM sessions`)
 		if sessions != 1 {
 			t.Fatalf("%d sessions after housekeeping, want only the fresh one", sessions)
 		}
 		if _, err := desk.Session(context.Background(), fresh.Token); err != nil {
 			t.Fatal("housekeeping ended a live session")
 		}
-		_ = old
-		var failures int64
-		db.Raw(`SELECT count(*) FROM login_failures`).Scan(&failures)
+		failures := modelstest.Count(t, db, `SELECT count(*) FROM login_failures`)
 		if failures != int64(cases.LoginFailureLimit-3) {
 			t.Fatalf("%d failures kept, want the %d inside the window", failures, cases.LoginFailureLimit-3)
 		}
@@ -301,7 +326,7 @@ func TestConcurrentGuessesAreCounted(t *testing.T) {
 			t.Fatalf("%d password checks and %d throttled of 40 concurrent attempts: at most %d checks allowed", checked, throttled, cases.LoginFailureLimit)
 		}
 		var stored []string
-		db.Raw(`SELECT email FROM login_failures`).Scan(&stored)
+		modelstest.Scan(t, db, &stored, `SELECT email FROM login_failures`)
 		for _, e := range stored {
 			if strings.Contains(e, "pat") {
 				t.Fatalf("login_failures holds the email in clear: %q", e)
@@ -315,8 +340,11 @@ func TestPasswordChangeGuessesAreThrottled(t *testing.T) {
 		ctx := context.Background()
 		desk := deskWithClock(db, newClock())
 		addAgent(t, desk, "pat@example.com")
-		s, _ := signIn(desk, "pat@example.com", goodPassword, "10.0.0.1")
-		sess, _ := desk.Session(ctx, s.Token)
+		s := mustSignIn(t, desk, "pat@example.com", goodPassword, "10.0.0.1")
+		sess, err := desk.Session(ctx, s.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
 		actor := cases.ActorFor(sess.Principal, "10.0.0.1", "test", "")
 		for i := 0; i < cases.LoginFailureLimit; i++ {
 			if err := desk.ChangePassword(ctx, actor, s.Token, "guess number "+itoa(int64(i+1)), "a brand new passphrase"); codeOf(err) != cases.CodeValidationFailed {
@@ -326,8 +354,7 @@ func TestPasswordChangeGuessesAreThrottled(t *testing.T) {
 		if err := desk.ChangePassword(ctx, actor, s.Token, goodPassword, "a brand new passphrase"); !errors.Is(err, cases.ErrThrottled) {
 			t.Fatalf("after 10 wrong guesses: %v, want throttled", err)
 		}
-		var audited int64
-		db.Raw(`SELECT count(*) FROM audit_events WHERE action = 'user.password_change_failed'`).Scan(&audited)
+		audited := modelstest.Count(t, db, `SELECT count(*) FROM audit_events WHERE action = 'user.password_change_failed'`)
 		if audited != int64(cases.LoginFailureLimit) {
 			t.Fatalf("%d failed changes audited, want %d", audited, cases.LoginFailureLimit)
 		}

@@ -116,8 +116,14 @@ func TestMasterKeyParsing(t *testing.T) {
 			t.Errorf("ParseMasterKey(%q) accepted", bad)
 		}
 	}
-	a, _ := DeriveKeys([]byte(strings.Repeat("k", 32)))
-	b, _ := DeriveKeys([]byte(strings.Repeat("j", 32)))
+	a, err := DeriveKeys([]byte(strings.Repeat("k", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := DeriveKeys([]byte(strings.Repeat("j", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if a.Fingerprint == b.Fingerprint || string(a.ClaimCode) == string(a.Token) || string(a.Session) == string(a.Webhook) {
 		t.Error("subkeys must differ per key and per purpose")
 	}
@@ -152,11 +158,11 @@ func TestPasswords(t *testing.T) {
 	if err != nil || !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
 		t.Fatalf("hash %q, %v", h, err)
 	}
-	if ok, _ := VerifyPassword(h, "correct horse battery"); !ok {
-		t.Error("right password refused")
+	if ok, err := VerifyPassword(h, "correct horse battery"); err != nil || !ok {
+		t.Errorf("right password refused (%v)", err)
 	}
-	if ok, _ := VerifyPassword(h, "correct horse batterY"); ok {
-		t.Error("wrong password accepted")
+	if ok, err := VerifyPassword(h, "correct horse batterY"); err != nil || ok {
+		t.Errorf("wrong password accepted, or not checked (%v)", err)
 	}
 	if _, err := VerifyPassword("$2a$10$bcrypt", "x"); err == nil {
 		t.Error("foreign hash format accepted")

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -32,7 +31,7 @@ func TestCaseAPI(t *testing.T) {
 			t.Fatalf("create: %d %s", w.Code, w.Body)
 		}
 		var created map[string]any
-		_ = json.Unmarshal(w.Body.Bytes(), &created)
+		mustUnmarshal(t, w.Body.Bytes(), &created)
 		ref := created["ref"].(string)
 		for _, key := range []string{"ref", "type", "status", "resolution", "priority", "summary", "description", "customer", "intended_account",
 			"cards", "flags", "duplicates", "assignee", "external", "tags", "sla", "created_at", "updated_at", "version"} {

@@ -20,7 +20,7 @@ func TestCorrectionAPI(t *testing.T) {
 		sup := h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCorrectionsDeny)
 		ref := h.newCase(agent, "c1")
 		var got map[string]any
-		_ = json.Unmarshal(h.do(request{method: http.MethodGet, path: "/api/v1/cases/" + ref, token: agent}).Body.Bytes(), &got)
+		mustUnmarshal(t, h.do(request{method: http.MethodGet, path: "/api/v1/cases/" + ref, token: agent}).Body.Bytes(), &got)
 		cardID := got["cards"].([]any)[0].(map[string]any)["id"].(string)
 		body := `{"kind":"transfer","amount_minor":5000,"currency":"USD","from_account":"A1B2C3D4","to_account":"Z9Y8X7W6","card_id":"` + cardID + `","reason":"wrong account"}`
 		w := h.do(request{method: http.MethodPost, path: "/api/v1/cases/" + ref + "/corrections", token: agent, body: strings.NewReader(body),
@@ -29,7 +29,7 @@ func TestCorrectionAPI(t *testing.T) {
 			t.Fatalf("request: %d %s", w.Code, w.Body)
 		}
 		var c cases.CorrectionView
-		_ = json.Unmarshal(w.Body.Bytes(), &c)
+		mustUnmarshal(t, w.Body.Bytes(), &c)
 		for _, key := range []string{"id", "case", "kind", "status", "amount_minor", "currency", "from_account", "to_account", "card_id",
 			"reason", "required_approvals", "approvals", "requested_by", "denial_reason", "reverses", "reversed_by", "created_at", "decided_at"} {
 			if !strings.Contains(w.Body.String(), `"`+key+`"`) {

@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -24,16 +25,22 @@ func multipartBody(t *testing.T, fields map[string]string, fileName string, cont
 	var b bytes.Buffer
 	w := multipart.NewWriter(&b)
 	for k, v := range fields {
-		_ = w.WriteField(k, v)
+		if err := w.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if content != nil {
 		fw, err := w.CreateFormFile("file", fileName)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fw.Write(content)
+		if _, err := fw.Write(content); err != nil {
+			t.Fatal(err)
+		}
 	}
-	w.Close()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return &b, w.FormDataContentType()
 }
 
@@ -69,7 +76,7 @@ func TestEvidence(t *testing.T) {
 			t.Fatalf("upload: %d %s", w.Code, w.Body)
 		}
 		var ev cases.EvidenceView
-		_ = json.Unmarshal(w.Body.Bytes(), &ev)
+		mustUnmarshal(t, w.Body.Bytes(), &ev)
 		if len(ev.SHA256) != 64 || strings.ToLower(ev.SHA256) != ev.SHA256 || ev.ContentType != "image/png" || ev.Size != int64(len(pngBytes)) ||
 			ev.Verification != "unverified" || ev.FileName != "receipt.png" || ev.Note != "code [claim code ••••GH56] on the slip" || len(ev.Flags) != 0 {
 			t.Fatalf("evidence %+v", ev)
@@ -90,7 +97,7 @@ func TestEvidence(t *testing.T) {
 		// A PDF with HTML inside is stored as a PDF and only ever served as an attachment.
 		poly := h.upload(agent, ref, map[string]string{"kind": "other"}, "poly.html", []byte("%PDF-1.4\n<html><script>alert(1)</script></html>"))
 		var polyView cases.EvidenceView
-		_ = json.Unmarshal(poly.Body.Bytes(), &polyView)
+		mustUnmarshal(t, poly.Body.Bytes(), &polyView)
 		dl := h.do(request{method: http.MethodGet, path: "/api/v1/evidence/" + idText(polyView.ID) + "/file", token: agent})
 		if dl.Code != http.StatusOK || dl.Header().Get("Content-Type") != "application/pdf" || !strings.HasPrefix(dl.Header().Get("Content-Disposition"), "attachment;") ||
 			dl.Header().Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(dl.Header().Get("Content-Security-Policy"), "sandbox") {
@@ -132,8 +139,7 @@ func TestEvidence(t *testing.T) {
 		if dup.Code != http.StatusCreated || !strings.Contains(dup.Body.String(), cases.FlagPossibleDuplicate) || !strings.Contains(dup.Body.String(), ref) {
 			t.Fatalf("duplicate evidence: %d %s", dup.Code, dup.Body)
 		}
-		var files int64
-		db.Raw(`SELECT count(*) FROM evidence_files WHERE sha256 = ?`, ev.SHA256).Scan(&files)
+		files := modelstest.Count(t, db, `SELECT count(*) FROM evidence_files WHERE sha256 = ?`, ev.SHA256)
 		if files != 1 {
 			t.Fatalf("%d stored copies of one file", files)
 		}
@@ -184,22 +190,14 @@ func TestEvidenceLimits(t *testing.T) {
 		if w := h.upload(agent, ref, map[string]string{"kind": "other"}, "", nil); w.Code != http.StatusUnprocessableEntity {
 			t.Fatalf("no file: %d", w.Code)
 		}
-		var stored int64
-		db.Raw(`SELECT count(*) FROM evidence`).Scan(&stored)
+		stored := modelstest.Count(t, db, `SELECT count(*) FROM evidence`)
 		if stored != 0 {
 			t.Fatalf("%d evidence rows after refused uploads", stored)
 		}
 	})
 }
 
-func idText(id int64) string {
-	b, _ := json.Marshal(struct {
-		ID int64 `json:"id,string"`
-	}{id})
-	var v struct{ ID string }
-	_ = json.Unmarshal(b, &v)
-	return v.ID
-}
+func idText(id int64) string { return strconv.FormatInt(id, 10) }
 
 // Findings of the hostile review of issue 15, each kept as a test.
 func TestEvidenceReviewRegressions(t *testing.T) {
@@ -236,7 +234,7 @@ func TestEvidenceReviewRegressions(t *testing.T) {
 		if len(p.Errors) != 3 || !strings.Contains(w.Body.String(), "store_nme") || strings.Contains(w.Body.String(), "zzzz") || strings.Contains(w.Body.String(), "CDEF34") {
 			t.Fatalf("unknown fields: %s", w.Body)
 		}
-		if n := count(t, h.db, `SELECT count(*) FROM evidence WHERE file_name = 'o.png'`); n != 0 {
+		if n := modelstest.Count(t, h.db, `SELECT count(*) FROM evidence WHERE file_name = 'o.png'`); n != 0 {
 			t.Fatalf("an upload with unknown fields was stored %d times", n)
 		}
 		many := map[string]string{"kind": "other"}
@@ -252,7 +250,7 @@ func TestEvidenceReviewRegressions(t *testing.T) {
 		}
 		// Many ranges get the whole file.
 		var ev cases.EvidenceView
-		_ = json.Unmarshal(long.Body.Bytes(), &ev)
+		mustUnmarshal(t, long.Body.Bytes(), &ev)
 		ranges := h.do(request{method: http.MethodGet, path: "/api/v1/evidence/" + idText(ev.ID) + "/file", token: agent,
 			header: map[string]string{"Range": "bytes=0-0,1-1,2-2,3-3,4-4,5-5,6-6"}})
 		if ranges.Code != http.StatusOK || ranges.Body.Len() != len(pngBytes) {

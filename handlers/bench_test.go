@@ -63,7 +63,10 @@ func BenchmarkCaseCreateHTTP(b *testing.B) {
 	// Statements of one creation, counted at the driver's door.
 	counter := &statementCounter{Interface: logger.Discard}
 	counted := cases.New(cases.Config{DB: db.Session(&gorm.Session{Logger: counter}), Keys: modelstest.Keys})
-	p, _ := counted.AuthenticateToken(ctx, token)
+	p, err := counted.AuthenticateToken(ctx, token)
+	if err != nil {
+		b.Fatal(err)
+	}
 	counter.n.Store(0)
 	var in cases.NewCase
 	if err := bindBody(benchCaseBody(1_000_000_000), &in); err != nil {
@@ -86,7 +89,11 @@ func BenchmarkCaseCreateHTTP(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := seq.Add(1)
-			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/api/v1/cases", bytes.NewReader(benchCaseBody(n)))
+			req, err := http.NewRequest(http.MethodPost, ts.URL+"/api/v1/cases", bytes.NewReader(benchCaseBody(n)))
+			if err != nil {
+				b.Error(err)
+				return
+			}
 			req.Header.Set("Authorization", "Bearer "+token)
 			if withKey {
 				req.Header.Set("Idempotency-Key", "bench-"+strconv.FormatInt(n, 10))

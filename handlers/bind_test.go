@@ -68,8 +68,8 @@ func TestDecodeCheckedPaths(t *testing.T) {
 		t.Fatalf("deep nesting: %v", err)
 	}
 	many := `{"tags":[` + strings.Repeat("1,", maxJSONValues/2) + `1]}`
-	if problems, _ := decodeChecked([]byte(many), &in); len(problems) != maxBodyProblems+1 {
-		t.Fatalf("%d problems listed for a long array", len(problems))
+	if problems, err := decodeChecked([]byte(many), &in); err != nil || len(problems) != maxBodyProblems+1 {
+		t.Fatalf("%d problems listed for a long array (%v)", len(problems), err)
 	}
 }
 

@@ -219,7 +219,7 @@ func TestNoSecretReachesLogsOrAudit(t *testing.T) {
 			t.Fatalf("audit API: %d %s", audit.Code, audit.Body)
 		}
 		var rows []string
-		db.Raw(`SELECT COALESCE(CAST(before_state AS TEXT), '') || COALESCE(CAST(after_state AS TEXT), '') || entity_id || actor_label FROM audit_events`).Scan(&rows)
+		modelstest.Scan(t, db, &rows, `SELECT COALESCE(CAST(before_state AS TEXT), '') || COALESCE(CAST(after_state AS TEXT), '') || entity_id || actor_label FROM audit_events`)
 		haystacks := map[string]string{"log": h.logs.String(), "audit rows": strings.Join(rows, "\n"), "audit API": audit.Body.String()}
 		needles := map[string]string{"password": password, "session id": cookie, "token": token,
 			"token secret": token[len(cases.TokenPrefix):], "claim code": claimCode, "normalized claim code": cases.NormalizeClaimCode(claimCode)}
@@ -257,7 +257,7 @@ func TestForwardedHeadersOnlyFromTrustedProxies(t *testing.T) {
 	}
 	lastIP := func() string {
 		var ip string
-		db.Raw(`SELECT client_ip FROM audit_events WHERE action = 'login.succeeded' ORDER BY id DESC LIMIT 1`).Scan(&ip)
+		modelstest.Scan(t, db, &ip, `SELECT client_ip FROM audit_events WHERE action = 'login.succeeded' ORDER BY id DESC LIMIT 1`)
 		return ip
 	}
 	if c := cookieFrom(t, post(trusting, "192.0.2.10:4000")); c == nil || !c.Secure || lastIP() != "203.0.113.5" {

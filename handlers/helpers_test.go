@@ -110,6 +110,15 @@ func (h *harness) do(r request) *httptest.ResponseRecorder {
 	return w
 }
 
+// mustUnmarshal decodes JSON into v, failing the test when it cannot: a zero value would pass
+// checks by accident.
+func mustUnmarshal(t testing.TB, data []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("decode %T: %v: %.200s", v, err, data)
+	}
+}
+
 // problemOf decodes a problem answer and checks its form.
 func problemOf(t *testing.T, w *httptest.ResponseRecorder) Problem {
 	t.Helper()

@@ -63,7 +63,7 @@ func TestIdempotencyKey(t *testing.T) {
 		if w := post(tok, "bad key with spaces", noExternal); w.code != http.StatusUnprocessableEntity {
 			t.Fatalf("malformed key: %d", w.code)
 		}
-		if n := count(t, db, `SELECT count(*) FROM cases`); n != 3 {
+		if n := modelstest.Count(t, db, `SELECT count(*) FROM cases`); n != 3 {
 			t.Fatalf("%d cases, want 3 (one per token and key)", n)
 		}
 	})
@@ -96,7 +96,9 @@ func TestConcurrentIdempotentRequests(t *testing.T) {
 				switch w.Code {
 				case http.StatusCreated:
 					var v struct{ Ref string }
-					_ = json.Unmarshal(w.Body.Bytes(), &v)
+					if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
+						t.Errorf("201 answer: %v: %s", err, w.Body)
+					}
 					refs[v.Ref] = true
 				case http.StatusConflict:
 					if !strings.Contains(w.Body.String(), cases.CodeIdempotencyInProgress) {
@@ -109,20 +111,10 @@ func TestConcurrentIdempotentRequests(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if n := count(t, db, `SELECT count(*) FROM cases`); n != 1 || len(refs) != 1 {
+		if n := modelstest.Count(t, db, `SELECT count(*) FROM cases`); n != 1 || len(refs) != 1 {
 			t.Fatalf("%d cases and refs %v from one key; %d answered in progress", n, refs, inProgress)
 		}
 	})
-}
-
-// count runs a counting query and fails the test on error.
-func count(t *testing.T, db *gorm.DB, query string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	if err := db.Raw(query, args...).Scan(&n).Error; err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // TestKeyOfARequestCutOffByAnOutageIsNotStuck cuts the database in the middle of a request sent
@@ -165,7 +157,7 @@ func TestKeyOfARequestCutOffByAnOutageIsNotStuck(t *testing.T) {
 	if again.Code != http.StatusCreated || again.Header().Get("Idempotency-Replayed") != "true" || again.Body.String() != w.Body.String() {
 		t.Fatalf("the retry of the committed request: %d replayed=%q", again.Code, again.Header().Get("Idempotency-Replayed"))
 	}
-	if n := count(t, h.db, `SELECT count(*) FROM cases`); n != 1 {
+	if n := modelstest.Count(t, h.db, `SELECT count(*) FROM cases`); n != 1 {
 		t.Fatalf("%d cases from one key", n)
 	}
 }
@@ -224,16 +216,16 @@ func TestEveryPostReplaysItsAnswer(t *testing.T) {
 		twice(sup, fmt.Sprintf("/api/v1/corrections/%s/approve", correction(100)), `{"note":"receipt checked"}`, http.StatusOK)
 		twice(sup, fmt.Sprintf("/api/v1/corrections/%s/deny", correction(200)), `{"reason":"not the customer's card"}`, http.StatusOK)
 		twice(agent, fmt.Sprintf("/api/v1/corrections/%s/cancel", correction(300)), `{}`, http.StatusOK)
-		if n := count(t, db, `SELECT count(*) FROM cases`); n != 1 {
+		if n := modelstest.Count(t, db, `SELECT count(*) FROM cases`); n != 1 {
 			t.Fatalf("%d cases", n)
 		}
-		if n := count(t, db, `SELECT count(*) FROM postings`); n != 2 {
+		if n := modelstest.Count(t, db, `SELECT count(*) FROM postings`); n != 2 {
 			t.Fatalf("%d postings after one approval sent twice", n)
 		}
-		if n := count(t, db, `SELECT count(*) FROM communications`); n != 1 {
+		if n := modelstest.Count(t, db, `SELECT count(*) FROM communications`); n != 1 {
 			t.Fatalf("%d communications", n)
 		}
-		if n := count(t, db, `SELECT count(*) FROM audit_events WHERE action IN ('correction.approved', 'correction.applied', 'correction.denied', 'correction.cancelled')`); n != 3 {
+		if n := modelstest.Count(t, db, `SELECT count(*) FROM audit_events WHERE action IN ('correction.approved', 'correction.applied', 'correction.denied', 'correction.cancelled')`); n != 3 {
 			t.Fatalf("%d decision events for three decisions", n)
 		}
 	})
@@ -258,7 +250,7 @@ func TestKeyLeftInProgressByAnOlderVersion(t *testing.T) {
 		w := h.do(request{method: http.MethodPost, path: "/api/v1/cases", token: tok, body: strings.NewReader(noExternal),
 			header: map[string]string{"Idempotency-Key": "legacy"}})
 		expectProblem(t, w, http.StatusConflict, cases.CodeIdempotencyInProgress)
-		if n := count(t, db, `SELECT count(*) FROM cases`); n != 0 {
+		if n := modelstest.Count(t, db, `SELECT count(*) FROM cases`); n != 0 {
 			t.Fatalf("%d cases", n)
 		}
 	})

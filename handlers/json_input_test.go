@@ -195,9 +195,9 @@ func putPath(t *testing.T, body, path string, v any, create bool) string {
 	for i, step := range steps {
 		last := i == len(steps)-1
 		if strings.HasPrefix(step, "[") {
-			n, _ := strconv.Atoi(strings.Trim(step, "[]"))
+			n, err := strconv.Atoi(strings.Trim(step, "[]"))
 			arr, ok := node.([]any)
-			if !ok || n >= len(arr) {
+			if err != nil || !ok || n >= len(arr) {
 				t.Fatalf("fixture body has no %s", path)
 			}
 			if last {
@@ -306,11 +306,14 @@ func TestUnknownFieldsAreRefused(t *testing.T) {
 		body := addPath(t, f.routes[0].body, "customer.foo", "x")
 		body = addPath(t, body, "external.ticket", "x")
 		var withCards map[string]any
-		_ = json.Unmarshal([]byte(body), &withCards)
+		mustUnmarshal(t, []byte(body), &withCards)
 		card := withCards["cards"].([]any)[0].(map[string]any)
 		second := map[string]any{"serial": "6046777712341234", "face_value_minor": 100, "currency": "USD", "marketplace": "US", "bogus": true}
 		withCards["cards"] = []any{card, second}
-		raw, _ := json.Marshal(withCards)
+		raw, err := json.Marshal(withCards)
+		if err != nil {
+			t.Fatal(err)
+		}
 		p = expectProblem(t, f.h.do(request{method: http.MethodPost, path: "/api/v1/cases", token: f.agent, body: strings.NewReader(string(raw))}),
 			http.StatusUnprocessableEntity, cases.CodeValidationFailed)
 		for _, want := range []string{"customer.foo", "external.ticket", "cards[1].bogus"} {

@@ -24,13 +24,19 @@ func streamedUpload(seed uint64, fileSize int) (io.Reader, string) {
 	pr, pw := io.Pipe()
 	w := multipart.NewWriter(pw)
 	go func() {
-		_ = w.WriteField("kind", "other")
+		if err := w.WriteField("kind", "other"); err != nil {
+			pw.CloseWithError(err)
+			return
+		}
 		fw, err := w.CreateFormFile("file", fmt.Sprintf("scan-%d.png", seed))
 		if err != nil {
 			pw.CloseWithError(err)
 			return
 		}
-		_, _ = fw.Write([]byte("\x89PNG\r\n\x1a\n"))
+		if _, err := fw.Write([]byte("\x89PNG\r\n\x1a\n")); err != nil {
+			pw.CloseWithError(err)
+			return
+		}
 		rng := rand.New(rand.NewPCG(seed, seed))
 		buf := make([]byte, 32<<10)
 		for written := 8; written < fileSize; written += len(buf) {
@@ -108,8 +114,7 @@ func TestConcurrentUploadsKeepTheHeapBounded(t *testing.T) {
 			t.Fatalf("upload answered %d", code)
 		}
 	}
-	var stored int64
-	h.db.Raw(`SELECT COALESCE(sum(size), 0) FROM evidence_files`).Scan(&stored)
+	stored := modelstest.Count(t, h.db, `SELECT COALESCE(sum(size), 0) FROM evidence_files`)
 	if stored != files*size {
 		t.Fatalf("%d bytes stored, want %d", stored, files*size)
 	}

@@ -22,7 +22,7 @@ func TestDialectSeam(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, db)
 		now := models.Now()
-		mustExec(t, db, `INSERT INTO customer_accounts (account_id, marketplace, email, name, created_at, updated_at) VALUES ('PAT100', 'US', 'Pat.Doe@Example.com', 'Pat_100%', ?, ?)`, now, now)
+		modelstest.Exec(t, db, `INSERT INTO customer_accounts (account_id, marketplace, email, name, created_at, updated_at) VALUES ('PAT100', 'US', 'Pat.Doe@Example.com', 'Pat_100%', ?, ?)`, now, now)
 
 		t.Run("ContainsFold ignores case and escapes wildcards", func(t *testing.T) {
 			for pattern, want := range map[string]int64{"pat.doe": 1, "EXAMPLE.COM": 1, "%": 0, "_": 0, "zzz": 0} {
@@ -37,14 +37,16 @@ func TestDialectSeam(t *testing.T) {
 			}
 			cond, arg := models.ContainsFold(db, "name", "_100%")
 			var n int64
-			db.Model(&models.CustomerAccount{}).Where(cond, arg).Count(&n)
+			if err := db.Model(&models.CustomerAccount{}).Where(cond, arg).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
 			if n != 1 {
 				t.Errorf("literal %% and _ must match themselves: %d", n)
 			}
 		})
 
 		t.Run("JSONArrayContains", func(t *testing.T) {
-			mustExec(t, db, `UPDATE cases SET flags = ? WHERE id = ?`, models.StringList{"possible_duplicate", "cross_marketplace"}, f.kase)
+			modelstest.Exec(t, db, `UPDATE cases SET flags = ? WHERE id = ?`, models.StringList{"possible_duplicate", "cross_marketplace"}, f.kase)
 			for flag, want := range map[string]int64{"possible_duplicate": 1, "cross_marketplace": 1, "possible": 0, `"]`: 0} {
 				cond, arg := models.JSONArrayContains(db, "flags", flag)
 				var n int64
@@ -83,14 +85,18 @@ func TestDialectSeam(t *testing.T) {
 
 		t.Run("times round-trip in UTC at microsecond precision", func(t *testing.T) {
 			at := time.Date(2026, 11, 20, 10, 0, 0, 123456000, time.UTC)
-			mustExec(t, db, `UPDATE cases SET resolution_due = ? WHERE id = ?`, at, f.kase)
+			modelstest.Exec(t, db, `UPDATE cases SET resolution_due = ? WHERE id = ?`, at, f.kase)
 			var c models.Case
-			db.Where("id = ?", f.kase).Take(&c)
+			if err := db.Where("id = ?", f.kase).Take(&c).Error; err != nil {
+				t.Fatal(err)
+			}
 			if c.ResolutionDue == nil || !c.ResolutionDue.Equal(at) {
 				t.Fatalf("resolution_due = %v, want %v", c.ResolutionDue, at)
 			}
 			var n int64
-			db.Model(&models.Case{}).Where("resolution_due > ?", at.Add(-time.Microsecond)).Count(&n)
+			if err := db.Model(&models.Case{}).Where("resolution_due > ?", at.Add(-time.Microsecond)).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
 			if n != 1 {
 				t.Fatal("time comparison in SQL disagrees with the stored value")
 			}
@@ -141,8 +147,7 @@ func TestConcurrentWritersDoNotFail(t *testing.T) {
 				t.Errorf("concurrent writer failed: %v", err)
 			}
 		}
-		var version int64
-		db.Raw(`SELECT version FROM cases WHERE id = ?`, f.kase).Scan(&version)
+		version := modelstest.Count(t, db, `SELECT version FROM cases WHERE id = ?`, f.kase)
 		if version != 51 {
 			t.Fatalf("version = %d after 50 increments from 1: a write was lost", version)
 		}
@@ -166,10 +171,12 @@ func TestQueryLogOmitsParameters(t *testing.T) {
 				}
 			}
 			// An error the desk does not expect is logged: a syntax error carrying a parameter.
-			_ = db.Exec(`SELECT * FROM no_such_table WHERE email = ?`, "pat.secret@example.com").Error
+			if err := db.Exec(`SELECT * FROM no_such_table WHERE email = ?`, "pat.secret@example.com").Error; err == nil {
+				t.Fatal("a query of a missing table succeeded")
+			}
 			// A slow statement is logged too.
 			if d == models.Postgres {
-				db.Exec(`SELECT pg_sleep(0.6), ?::text`, "A1B2-SECRET-ACCOUNT")
+				modelstest.Exec(t, db, `SELECT pg_sleep(0.6), ?::text`, "A1B2-SECRET-ACCOUNT")
 			}
 			logs := buf.String()
 			if !strings.Contains(logs, "no_such_table") {

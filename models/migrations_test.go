@@ -30,20 +30,19 @@ func TestMigrationsApplyOnEmptyDatabasesAndRerunIsNoop(t *testing.T) {
 			if err := models.Migrate(ctx, db, modelstest.Keys.Fingerprint); err != nil {
 				t.Fatalf("first migrate: %v", err)
 			}
-			if pending, _ := models.Pending(ctx, db); len(pending) != 0 {
-				t.Fatalf("after migrate: pending = %v", pending)
+			if pending, err := models.Pending(ctx, db); err != nil || len(pending) != 0 {
+				t.Fatalf("after migrate: pending = %v, %v", pending, err)
 			}
 			if err := models.Migrate(ctx, db, modelstest.Keys.Fingerprint); err != nil {
 				t.Fatalf("second migrate must be a no-op: %v", err)
 			}
 			var accounts []string
-			db.Raw(`SELECT account_id FROM customer_accounts WHERE is_system ORDER BY account_id`).Scan(&accounts)
+			modelstest.Scan(t, db, &accounts, `SELECT account_id FROM customer_accounts WHERE is_system ORDER BY account_id`)
 			want := []string{"system:activation_liability", "system:goodwill", "system:suspense"}
 			if len(accounts) != 3 || accounts[0] != want[0] || accounts[1] != want[1] || accounts[2] != want[2] {
 				t.Fatalf("system accounts = %v, want %v", accounts, want)
 			}
-			var applied int64
-			db.Raw(`SELECT count(*) FROM schema_migrations`).Scan(&applied)
+			applied := modelstest.Count(t, db, `SELECT count(*) FROM schema_migrations`)
 			if applied != int64(len(models.MigrationIDs())) {
 				t.Fatalf("schema_migrations has %d rows, want %d", applied, len(models.MigrationIDs()))
 			}
@@ -82,10 +81,10 @@ func newFixture(t *testing.T, db *gorm.DB) fixture {
 	}
 	var f fixture
 	f.user = u.ID
-	mustExec(t, db, `INSERT INTO customer_accounts (account_id, marketplace, created_at, updated_at) VALUES ('A1B2C3D4', 'US', ?, ?)`, now, now)
-	db.Raw(`SELECT id FROM customer_accounts WHERE account_id = 'A1B2C3D4'`).Scan(&f.account)
-	mustExec(t, db, `INSERT INTO gift_cards (serial, marketplace, currency, face_value_minor, created_at, updated_at) VALUES ('6046123412341234', 'US', 'USD', 5000, ?, ?)`, now, now)
-	db.Raw(`SELECT id FROM gift_cards WHERE serial = '6046123412341234'`).Scan(&f.card)
+	modelstest.Exec(t, db, `INSERT INTO customer_accounts (account_id, marketplace, created_at, updated_at) VALUES ('A1B2C3D4', 'US', ?, ?)`, now, now)
+	modelstest.Scan(t, db, &f.account, `SELECT id FROM customer_accounts WHERE account_id = 'A1B2C3D4'`)
+	modelstest.Exec(t, db, `INSERT INTO gift_cards (serial, marketplace, currency, face_value_minor, created_at, updated_at) VALUES ('6046123412341234', 'US', 'USD', 5000, ?, ?)`, now, now)
+	modelstest.Scan(t, db, &f.card, `SELECT id FROM gift_cards WHERE serial = '6046123412341234'`)
 	n, err := models.NextCaseNumber(ctx, db)
 	if err != nil {
 		t.Fatal(err)
@@ -101,9 +100,9 @@ func newFixture(t *testing.T, db *gorm.DB) fixture {
 		t.Fatal(err)
 	}
 	f.supervisor = sup.ID
-	mustExec(t, db, `INSERT INTO corrections (case_id, kind, amount_minor, currency, from_account_id, to_account_id, card_id, reason, requested_by_id, required_approvals, created_at, updated_at)
+	modelstest.Exec(t, db, `INSERT INTO corrections (case_id, kind, amount_minor, currency, from_account_id, to_account_id, card_id, reason, requested_by_id, required_approvals, created_at, updated_at)
 		SELECT ?, 'credit', 500, 'USD', id, ?, ?, 'fixture', ?, 1, ?, ? FROM customer_accounts WHERE account_id = 'system:goodwill'`, f.kase, f.account, f.card, f.user, now, now)
-	db.Raw(`SELECT max(id) FROM corrections`).Scan(&f.correction)
+	modelstest.Scan(t, db, &f.correction, `SELECT max(id) FROM corrections`)
 	return f
 }
 
@@ -113,13 +112,6 @@ func pad6(n int64) string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-func mustExec(t *testing.T, db *gorm.DB, sql string, args ...any) {
-	t.Helper()
-	if err := db.Exec(sql, args...).Error; err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
 
 // schemaCase is a row the schema must refuse for a named reason, next to the same row fixed,
 // which it must accept: the pair proves the refusal comes from that constraint and not from a
@@ -207,17 +199,16 @@ func TestAppendOnlyTablesRefuseUpdateAndDelete(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
 		now := models.Now()
-		mustExec(t, db, `INSERT INTO communications (case_id, channel, direction, occurred_at, body, author_id, recorded_at) VALUES (?, 'phone', 'inbound', ?, 'called', ?, ?)`, f.kase, now, f.user, now)
-		mustExec(t, db, `INSERT INTO correction_approvals (correction_id, requested_by_id, approver_id, created_at) VALUES (?, ?, ?, ?)`, f.correction, f.user, f.supervisor, now)
-		mustExec(t, db, `INSERT INTO postings (correction_id, account_id, amount_minor, currency, created_at) VALUES (?, ?, 500, 'USD', ?)`, f.correction, f.account, now)
+		modelstest.Exec(t, db, `INSERT INTO communications (case_id, channel, direction, occurred_at, body, author_id, recorded_at) VALUES (?, 'phone', 'inbound', ?, 'called', ?, ?)`, f.kase, now, f.user, now)
+		modelstest.Exec(t, db, `INSERT INTO correction_approvals (correction_id, requested_by_id, approver_id, created_at) VALUES (?, ?, ?, ?)`, f.correction, f.user, f.supervisor, now)
+		modelstest.Exec(t, db, `INSERT INTO postings (correction_id, account_id, amount_minor, currency, created_at) VALUES (?, ?, 500, 'USD', ?)`, f.correction, f.account, now)
 		ev := models.AuditEvent{OccurredAt: now, ActorType: "cli", Action: "test", EntityType: "case", EntityID: "1"}
 		if err := models.InsertAuditEvent(context.Background(), db, &ev); err != nil {
 			t.Fatal(err)
 		}
-		mustExec(t, db, `INSERT INTO audit_seals (seq, event_id, hash, sealed_at) VALUES (1, ?, ?, ?)`, ev.ID, make([]byte, 32), now)
+		modelstest.Exec(t, db, `INSERT INTO audit_seals (seq, event_id, hash, sealed_at) VALUES (1, ?, ?, ?)`, ev.ID, make([]byte, 32), now)
 		for _, table := range []string{"communications", "correction_approvals", "postings", "audit_events", "audit_seals"} {
-			var before int64
-			db.Raw(`SELECT count(*) FROM ` + table).Scan(&before)
+			before := modelstest.Count(t, db, `SELECT count(*) FROM `+table)
 			if before != 1 {
 				t.Fatalf("%s has %d rows before the test, want 1", table, before)
 			}
@@ -229,8 +220,7 @@ func TestAppendOnlyTablesRefuseUpdateAndDelete(t *testing.T) {
 					t.Errorf("%s: err = %v, want the append-only refusal", stmt, err)
 				}
 			}
-			var after int64
-			db.Raw(`SELECT count(*) FROM ` + table).Scan(&after)
+			after := modelstest.Count(t, db, `SELECT count(*) FROM `+table)
 			if after != 1 {
 				t.Errorf("%s lost rows to a refused delete", table)
 			}

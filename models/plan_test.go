@@ -43,8 +43,7 @@ func TestListPlansUseIndexesAt100k(t *testing.T) {
 			t.Fatalf("%.60s: %v", stmt, err)
 		}
 	}
-	var links int64
-	db.Raw(`SELECT count(*) FROM case_cards`).Scan(&links)
+	links := modelstest.Count(t, db, `SELECT count(*) FROM case_cards`)
 	if links < 100000 {
 		t.Fatalf("%d case-card links, want 100000", links)
 	}

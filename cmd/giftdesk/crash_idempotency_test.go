@@ -77,7 +77,10 @@ func TestKilledServerLeavesNoCodeOnDiskAndNoStuckKey(t *testing.T) {
 			return 0, "" // killed under it
 		}
 		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return 0, "" // killed while answering
+		}
 		return resp.StatusCode, string(b)
 	}
 	// The first requests send the half of their body that holds the code, then nothing: they are
@@ -111,7 +114,9 @@ func TestKilledServerLeavesNoCodeOnDiskAndNoStuckKey(t *testing.T) {
 	if err := server.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	_ = server.Wait()
+	if err := server.Wait(); err == nil {
+		t.Fatal("the killed server exited as if it had stopped cleanly")
+	}
 	wg.Wait()
 
 	server, addr = startServer(t, bin, env)

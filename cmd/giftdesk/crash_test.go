@@ -44,7 +44,10 @@ func TestKilledServerLeavesNoHalfAppliedCorrection(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	agent, _ := desk.PrincipalByEmail(ctx, "agent@example.com")
+	agent, err := desk.PrincipalByEmail(ctx, "agent@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
 	supToken, _, err := desk.CreateToken(ctx, cases.CLIActor, cases.NewToken{Email: "sup@example.com", Name: "t", Scopes: []cases.Scope{cases.ScopeCorrectionsDeny}})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +77,11 @@ func TestKilledServerLeavesNoHalfAppliedCorrection(t *testing.T) {
 		wg.Add(1)
 		go func(id int64) {
 			defer wg.Done()
-			req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://%s/api/v1/corrections/%d/approve", addr, id), strings.NewReader(`{"note":"ok"}`))
+			req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("http://%s/api/v1/corrections/%d/approve", addr, id), strings.NewReader(`{"note":"ok"}`))
+			if err != nil {
+				t.Error(err)
+				return
+			}
 			req.Header.Set("Authorization", "Bearer "+supToken)
 			if resp, err := http.DefaultClient.Do(req); err == nil {
 				resp.Body.Close()
@@ -83,8 +90,7 @@ func TestKilledServerLeavesNoHalfAppliedCorrection(t *testing.T) {
 	}
 	// Kill as soon as some approvals have committed, while the others are in flight.
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
-		var n int64
-		db.Raw(`SELECT count(*) FROM corrections WHERE status = 'applied'`).Scan(&n)
+		n := modelstest.Count(t, db, `SELECT count(*) FROM corrections WHERE status = 'applied'`)
 		if n >= 3 {
 			break
 		}
@@ -92,16 +98,17 @@ func TestKilledServerLeavesNoHalfAppliedCorrection(t *testing.T) {
 	if err := server.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	_ = server.Wait()
+	if err := server.Wait(); err == nil {
+		t.Fatal("the killed server exited as if it had stopped cleanly")
+	}
 	wg.Wait()
 	server, _ = start()
 	defer func() { _ = server.Process.Signal(syscall.SIGTERM); _ = server.Wait() }()
-	var applied, pending, halfApplied, unbalanced int64
-	db.Raw(`SELECT count(*) FROM corrections WHERE status = 'applied'`).Scan(&applied)
-	db.Raw(`SELECT count(*) FROM corrections WHERE status = 'pending'`).Scan(&pending)
-	db.Raw(`SELECT count(*) FROM corrections c WHERE (c.status = 'applied') <> ((SELECT count(*) FROM postings p WHERE p.correction_id = c.id) = 2)
-		OR (c.status = 'pending' AND EXISTS (SELECT 1 FROM postings p WHERE p.correction_id = c.id))`).Scan(&halfApplied)
-	db.Raw(`SELECT count(*) FROM (SELECT correction_id FROM postings GROUP BY correction_id HAVING SUM(amount_minor) <> 0) x`).Scan(&unbalanced)
+	applied := modelstest.Count(t, db, `SELECT count(*) FROM corrections WHERE status = 'applied'`)
+	pending := modelstest.Count(t, db, `SELECT count(*) FROM corrections WHERE status = 'pending'`)
+	halfApplied := modelstest.Count(t, db, `SELECT count(*) FROM corrections c WHERE (c.status = 'applied') <> ((SELECT count(*) FROM postings p WHERE p.correction_id = c.id) = 2)
+		OR (c.status = 'pending' AND EXISTS (SELECT 1 FROM postings p WHERE p.correction_id = c.id))`)
+	unbalanced := modelstest.Count(t, db, `SELECT count(*) FROM (SELECT correction_id FROM postings GROUP BY correction_id HAVING SUM(amount_minor) <> 0) x`)
 	t.Logf("after SIGKILL: %d applied, %d still pending", applied, pending)
 	if applied == 0 || applied+pending != 30 || halfApplied != 0 || unbalanced != 0 {
 		t.Fatalf("after SIGKILL: %d applied + %d pending of 30, %d half-applied, %d unbalanced", applied, pending, halfApplied, unbalanced)

@@ -179,11 +179,17 @@ func TestSecretKeyFileCreatedOnceWithMode0600(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Fatalf("secret.key mode %v, want 0600", st.Mode().Perm())
 	}
-	before, _ := os.ReadFile(path)
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if r := c.run("", "migrate"); r.code != 0 {
 		t.Fatalf("second run with the same key file: %+v", r)
 	}
-	after, _ := os.ReadFile(path)
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(before, after) {
 		t.Fatal("secret.key was rewritten")
 	}
@@ -361,8 +367,7 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 			}
 			defer models.Close(db)
 			modelstest.DisableAppendOnly(t, db, "audit_events")
-			var victim int64
-			db.Raw(`SELECT event_id FROM audit_seals WHERE seq = 2`).Scan(&victim)
+			victim := modelstest.Count(t, db, `SELECT event_id FROM audit_seals WHERE seq = 2`)
 			if err := db.Exec(`UPDATE audit_events SET actor_label = 'someone else' WHERE id = ?`, victim).Error; err != nil {
 				t.Fatal(err)
 			}
@@ -394,8 +399,7 @@ func TestServeChainsEventsWithinTwoSeconds(t *testing.T) {
 	waitSealed := func() time.Duration {
 		start := time.Now()
 		for time.Since(start) < 5*time.Second {
-			var unsealed int64
-			db.Raw(`SELECT count(*) FROM audit_events e WHERE NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.event_id = e.id)`).Scan(&unsealed)
+			unsealed := modelstest.Count(t, db, `SELECT count(*) FROM audit_events e WHERE NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.event_id = e.id)`)
 			if unsealed == 0 {
 				return time.Since(start)
 			}
@@ -405,7 +409,10 @@ func TestServeChainsEventsWithinTwoSeconds(t *testing.T) {
 		return 0
 	}
 	waitSealed() // the bootstrap admin's creation
-	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/login", strings.NewReader("email=x%40example.com&password=wrong"))
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/login", strings.NewReader("email=x%40example.com&password=wrong"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {

@@ -66,7 +66,11 @@ func Open(t testing.TB, d models.Dialect) *gorm.DB {
 	if err != nil {
 		t.Fatalf("open %s test database: %v", d, err)
 	}
-	t.Cleanup(func() { _ = models.Close(db) })
+	t.Cleanup(func() {
+		if err := models.Close(db); err != nil {
+			t.Errorf("close %s test database: %v", d, err)
+		}
+	})
 	if d == models.SQLite {
 		if err := models.Migrate(context.Background(), db, Keys.Fingerprint); err != nil {
 			t.Fatalf("migrate sqlite: %v", err)
