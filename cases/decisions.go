@@ -99,7 +99,7 @@ func checkDenial(in DenialInput) (string, error) {
 // same transaction (R7, R8): status, postings, audit event and outbox row. However many approve
 // at once, it applies once.
 func (d *Desk) ApproveCorrection(ctx context.Context, p Principal, a Actor, id int64, note string) (CorrectionView, error) {
-	if err := p.RequireScope(ScopeCorrectionsDeny); err != nil {
+	if err := p.RequireScope(ScopeCorrectionsDecide); err != nil {
 		return CorrectionView{}, err
 	}
 	note, err := checkApproval(ApprovalInput{Note: note})
@@ -214,7 +214,7 @@ func (d *Desk) apply(ctx context.Context, tx *gorm.DB, dec decision, p Principal
 
 // DenyCorrection refuses a pending correction with a reason (R5).
 func (d *Desk) DenyCorrection(ctx context.Context, p Principal, a Actor, id int64, reason string) (CorrectionView, error) {
-	if err := p.RequireScope(ScopeCorrectionsDeny); err != nil {
+	if err := p.RequireScope(ScopeCorrectionsDecide); err != nil {
 		return CorrectionView{}, err
 	}
 	reason, err := checkDenial(DenialInput{Reason: reason})

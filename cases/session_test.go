@@ -196,9 +196,9 @@ func TestUserAdministration(t *testing.T) {
 		ctx := context.Background()
 		desk := deskWithClock(db, newClock())
 		addAgent(t, desk, "pat@example.com")
-		raw, view, _ := desk.CreateToken(ctx, cases.CLIActor, cases.NewToken{Email: "pat@example.com", Name: "t", Scopes: []cases.Scope{cases.ScopeCorrectionsDeny}})
+		raw, view, _ := desk.CreateToken(ctx, cases.CLIActor, cases.NewToken{Email: "pat@example.com", Name: "t", Scopes: []cases.Scope{cases.ScopeCorrectionsDecide}})
 		p, _ := desk.AuthenticateToken(ctx, raw)
-		if err := p.RequireScope(cases.ScopeCorrectionsDeny); codeOf(err) != cases.CodeRoleRequired {
+		if err := p.RequireScope(cases.ScopeCorrectionsDecide); codeOf(err) != cases.CodeRoleRequired {
 			t.Fatalf("agent: %v", err)
 		}
 		u, err := desk.SetUserRole(ctx, cases.CLIActor, "pat@example.com", cases.RoleSupervisor)
@@ -206,7 +206,7 @@ func TestUserAdministration(t *testing.T) {
 			t.Fatalf("role change: %+v %v", u, err)
 		}
 		p, _ = desk.AuthenticateToken(ctx, raw)
-		if err := p.RequireScope(cases.ScopeCorrectionsDeny); err != nil {
+		if err := p.RequireScope(cases.ScopeCorrectionsDecide); err != nil {
 			t.Fatalf("promoted user's token: %v", err)
 		}
 		if _, err := desk.SetUserRole(ctx, cases.CLIActor, "pat@example.com", "owner"); codeOf(err) != cases.CodeValidationFailed {

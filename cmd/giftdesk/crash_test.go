@@ -45,7 +45,7 @@ func TestKilledServerLeavesNoHalfAppliedCorrection(t *testing.T) {
 		}
 	}
 	agent, _ := desk.PrincipalByEmail(ctx, "agent@example.com")
-	supToken, _, err := desk.CreateToken(ctx, cases.CLIActor, cases.NewToken{Email: "sup@example.com", Name: "t", Scopes: []cases.Scope{cases.ScopeCorrectionsDeny}})
+	supToken, _, err := desk.CreateToken(ctx, cases.CLIActor, cases.NewToken{Email: "sup@example.com", Name: "t", Scopes: []cases.Scope{cases.ScopeCorrectionsDecide}})
 	if err != nil {
 		t.Fatal(err)
 	}
