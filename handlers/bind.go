@@ -456,6 +456,3 @@ func looksLikeClaimCode(s string) bool {
 	_, err := cases.ParseClaimCode(s)
 	return err == nil
 }
-
-// jsonUnmarshal decodes without the HTTP wrapping, for tests and benchmarks that feed bodies directly.
-func jsonUnmarshal(b []byte, dst any) error { return json.Unmarshal(b, dst) }
