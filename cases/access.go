@@ -32,16 +32,16 @@ type Scope string
 
 // The scopes of R13.
 const (
-	ScopeCasesRead        Scope = "cases:read"
-	ScopeCasesWrite       Scope = "cases:write"
-	ScopeCorrectionsWrite Scope = "corrections:write"
-	ScopeCorrectionsDeny  Scope = "corrections:decide"
-	ScopeExport           Scope = "export"
-	ScopeAdmin            Scope = "admin"
+	ScopeCasesRead         Scope = "cases:read"
+	ScopeCasesWrite        Scope = "cases:write"
+	ScopeCorrectionsWrite  Scope = "corrections:write"
+	ScopeCorrectionsDecide Scope = "corrections:decide"
+	ScopeExport            Scope = "export"
+	ScopeAdmin             Scope = "admin"
 )
 
 // Scopes lists every scope.
-var Scopes = []Scope{ScopeCasesRead, ScopeCasesWrite, ScopeCorrectionsWrite, ScopeCorrectionsDeny, ScopeExport, ScopeAdmin}
+var Scopes = []Scope{ScopeCasesRead, ScopeCasesWrite, ScopeCorrectionsWrite, ScopeCorrectionsDecide, ScopeExport, ScopeAdmin}
 
 // Valid reports whether s is a known scope.
 func (s Scope) Valid() bool { return slices.Contains(Scopes, s) }
@@ -50,7 +50,7 @@ func (s Scope) Valid() bool { return slices.Contains(Scopes, s) }
 // supervisor's, administration an admin's, the rest an agent's.
 func (s Scope) MinimumRole() Role {
 	switch s {
-	case ScopeCorrectionsDeny:
+	case ScopeCorrectionsDecide:
 		return RoleSupervisor
 	case ScopeAdmin:
 		return RoleAdmin

@@ -149,8 +149,8 @@ func (d *Desk) caseView(ctx context.Context, db *gorm.DB, c models.Case) (CaseVi
 	if err != nil {
 		return v, err
 	}
-	v.Corrections = CorrectionsSummary{Pending: counts["pending"], Applied: counts["applied"], Denied: counts["denied"],
-		Cancelled: counts["cancelled"], Reversed: counts["reversed"]}
+	v.Corrections = CorrectionsSummary{Pending: counts[string(CorrectionPending)], Applied: counts[string(CorrectionApplied)],
+		Denied: counts[string(CorrectionDenied)], Cancelled: counts[string(CorrectionCancelled)], Reversed: counts[string(CorrectionReversed)]}
 	v.SLA = slaView(c, d.now())
 	return v, nil
 }

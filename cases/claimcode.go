@@ -120,8 +120,6 @@ func isCodeSeparator(r rune) bool {
 	return unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) || unicode.Is(unicode.Cf, r) || r == '\u2212'
 }
 
-func isUpperAlnum(ch byte) bool { return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') }
-
 // Claim-code length bounds of R2, after normalization.
 const (
 	minClaimCodeLen   = 10

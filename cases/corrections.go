@@ -119,10 +119,10 @@ func (d *Desk) correctionViews(ctx context.Context, db *gorm.DB, list []models.C
 // checkCorrection is the validation of a correction request that needs no database, every
 // problem at once; it returns the kind and the trimmed reason. What needs the case (its accounts,
 // its cards, the reversed correction) is checked when the request is recorded.
-func checkCorrection(in NewCorrection) (kind, reason string, err error) {
+func checkCorrection(in NewCorrection) (kind CorrectionKind, reason string, err error) {
 	var f fieldErrors
-	kind = strings.TrimSpace(in.Kind)
-	if kind != "transfer" && kind != "credit" && kind != "reversal" {
+	kind = CorrectionKind(strings.TrimSpace(in.Kind))
+	if !kind.Valid() {
 		f.add("kind", "must be transfer, credit or reversal")
 	}
 	reason = f.text("reason", in.Reason, 2000, true)
@@ -149,7 +149,7 @@ func checkCorrection(in NewCorrection) (kind, reason string, err error) {
 		}
 	}
 	switch kind {
-	case "transfer", "credit":
+	case CorrectionTransfer, CorrectionCredit:
 		switch {
 		case in.AmountMinor == nil:
 			f.add("amount_minor", "is required")
@@ -159,21 +159,21 @@ func checkCorrection(in NewCorrection) (kind, reason string, err error) {
 		if !Currency(strings.ToUpper(strings.TrimSpace(in.Currency))).Valid() {
 			f.add("currency", "must be one of "+joinNames(Currencies()))
 		}
-		if kind == "credit" && strings.TrimSpace(in.FromAccount) != "" {
+		if kind == CorrectionCredit && strings.TrimSpace(in.FromAccount) != "" {
 			f.add("from_account", "a credit comes from the desk's account for the case type; leave from_account out")
 		} else {
-			account("from_account", in.FromAccount, kind == "transfer")
+			account("from_account", in.FromAccount, kind == CorrectionTransfer)
 		}
 		account("to_account", in.ToAccount, false)
 		cardRequired := ""
-		if kind == "transfer" {
+		if kind == CorrectionTransfer {
 			cardRequired = "is required: name the card this correction is about"
 		}
 		id("card_id", in.CardID, cardRequired)
 		if strings.TrimSpace(in.Reverses) != "" {
 			f.add("reverses", "only a reversal names the correction it reverses")
 		}
-	case "reversal":
+	case CorrectionReversal:
 		id("reverses", in.Reverses, "is required: the id of the applied correction to reverse")
 		given := map[string]bool{"amount_minor": in.AmountMinor != nil, "currency": strings.TrimSpace(in.Currency) != "",
 			"from_account": strings.TrimSpace(in.FromAccount) != "", "to_account": strings.TrimSpace(in.ToAccount) != "",
@@ -212,9 +212,9 @@ func (d *Desk) RequestCorrection(ctx context.Context, p Principal, a Actor, ref 
 		if err != nil {
 			return err
 		}
-		c := models.Correction{CaseID: kase.ID, Kind: kind, Status: "pending", Reason: red.Redact(reason), RequestedByID: p.UserID,
+		c := models.Correction{CaseID: kase.ID, Kind: string(kind), Status: string(CorrectionPending), Reason: red.Redact(reason), RequestedByID: p.UserID,
 			CreatedAt: d.now(), UpdatedAt: d.now()}
-		if kind == "reversal" {
+		if kind == CorrectionReversal {
 			err = d.reversalRequest(ctx, tx, kase, in, &c)
 		} else {
 			err = d.moneyRequest(ctx, tx, kase, in, &c)
@@ -268,7 +268,7 @@ func (d *Desk) moneyRequest(ctx context.Context, tx *gorm.DB, kase models.Case, 
 	if to, err = account("to_account", toID); err != nil {
 		return err
 	}
-	if c.Kind == "credit" {
+	if CorrectionKind(c.Kind) == CorrectionCredit {
 		if strings.TrimSpace(in.FromAccount) != "" {
 			return Invalid("from_account", "a credit comes from the desk's account for the case type; leave from_account out")
 		}
@@ -306,14 +306,14 @@ func (d *Desk) moneyRequest(ctx context.Context, tx *gorm.DB, kase models.Case, 
 		}
 		card = &locked
 		c.CardID = &locked.ID
-	} else if c.Kind == "transfer" || len(cards) > 0 {
+	} else if CorrectionKind(c.Kind) == CorrectionTransfer || len(cards) > 0 {
 		return Invalid("card_id", "name the card this correction is about")
 	}
 	if err := marketplaceRule(*c, from, to, card); err != nil {
 		return err
 	}
 	if card != nil {
-		if card.Frozen && !(c.Kind == "credit" && kase.Type == string(TypeScamVictim)) {
+		if card.Frozen && !(CorrectionKind(c.Kind) == CorrectionCredit && kase.Type == string(TypeScamVictim)) {
 			return &RuleError{Code: CodeCardFrozen, Field: "card_id", Message: "this card is frozen: only a credit on a scam_victim case may name it"}
 		}
 	}
@@ -352,10 +352,10 @@ func (d *Desk) reversalRequest(ctx context.Context, tx *gorm.DB, kase models.Cas
 	if err != nil {
 		return err
 	}
-	if orig.Status == "reversed" || live {
+	if CorrectionStatus(orig.Status) == CorrectionReversed || live {
 		return &RuleError{Code: CodeAlreadyReversed, Field: "reverses", Message: "this correction is already reversed, or its reversal is pending"}
 	}
-	if orig.Status != "applied" || orig.Kind == "reversal" {
+	if !CorrectionStatus(orig.Status).CanBecome(CorrectionReversed) || !CorrectionKind(orig.Kind).Reversible() {
 		return Invalid("reverses", "only an applied transfer or credit can be reversed")
 	}
 	if orig.CardID != nil {
@@ -389,17 +389,17 @@ func (d *Desk) CancelCorrection(ctx context.Context, p Principal, a Actor, id in
 		if c.RequestedByID != p.UserID {
 			return Forbidden(CodeRequesterOnly, "only the requester can cancel a correction")
 		}
-		if c.Status != "pending" {
-			return &RuleError{Code: CodeAlreadyDecided, Message: "this correction is already " + c.Status}
+		if err := CheckCorrectionTransition(CorrectionStatus(c.Status), CorrectionCancelled); err != nil {
+			return err
 		}
 		before, err := d.correctionView(ctx, tx, c)
 		if err != nil {
 			return err
 		}
-		if _, err := models.UpdateCorrection(ctx, tx, c.ID, c.Version, map[string]any{"status": "cancelled", "updated_at": d.now()}); err != nil {
+		if _, err := setCorrectionStatus(ctx, tx, c, CorrectionCancelled, map[string]any{"updated_at": d.now()}); err != nil {
 			return err
 		}
-		c.Status = "cancelled"
+		c.Status = string(CorrectionCancelled)
 		if err := d.leavePendingApproval(ctx, tx, c.CaseID); err != nil {
 			return err
 		}
@@ -451,7 +451,7 @@ func (d *Desk) ListCorrections(ctx context.Context, p Principal, status, caseRef
 	if err != nil {
 		return Page[CorrectionView]{}, err
 	}
-	if status != "" && !contains([]string{"pending", "applied", "denied", "cancelled", "reversed"}, status) {
+	if status != "" && !CorrectionStatus(status).Valid() {
 		return Page[CorrectionView]{}, Invalid("status", "must be pending, applied, denied, cancelled or reversed")
 	}
 	before, err := decodeCursor(cursor)
@@ -489,7 +489,7 @@ func (d *Desk) ListCorrections(ctx context.Context, p Principal, status, caseRef
 // on a wrong_account case needs its card redeemed to the from account.
 func checkEvidence(ctx context.Context, tx *gorm.DB, kase models.Case, c models.Correction, card *models.GiftCard) error {
 	switch {
-	case c.Kind == "credit" && kase.Type == string(TypeUnactivatedCard):
+	case CorrectionKind(c.Kind) == CorrectionCredit && kase.Type == string(TypeUnactivatedCard):
 		ok, err := models.VerifiedReceiptCovers(ctx, tx, kase.ID, c.AmountMinor, c.Currency)
 		if err != nil {
 			return err
@@ -497,7 +497,7 @@ func checkEvidence(ctx context.Context, tx *gorm.DB, kase models.Case, c models.
 		if !ok {
 			return &RuleError{Code: CodeEvidenceRequired, Message: "a credit on an unactivated card needs a verified receipt on the case for at least this amount"}
 		}
-	case c.Kind == "transfer" && kase.Type == string(TypeWrongAccount):
+	case CorrectionKind(c.Kind) == CorrectionTransfer && kase.Type == string(TypeWrongAccount):
 		if card == nil || card.RedeemedToAccountID == nil || *card.RedeemedToAccountID != c.FromAccountID {
 			return &RuleError{Code: CodeEvidenceRequired, Message: "a transfer needs its card recorded as redeemed to the from_account"}
 		}
@@ -518,7 +518,7 @@ func marketplaceRule(c models.Correction, from, to models.CustomerAccount, card 
 	}
 	fm, fromOK := market(from)
 	tm, toOK := market(to)
-	if c.Kind == "transfer" && fromOK && toOK && fm != tm {
+	if CorrectionKind(c.Kind) == CorrectionTransfer && fromOK && toOK && fm != tm {
 		return &RuleError{Code: CodeMarketplaceMismatch, Field: "to_account", Message: fmt.Sprintf(
 			"a transfer never crosses marketplaces: account %s is in marketplace %s (%s), account %s in marketplace %s (%s)",
 			from.AccountID, fm, fm.Currency(), to.AccountID, tm, tm.Currency())}

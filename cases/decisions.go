@@ -51,9 +51,10 @@ func (d *Desk) lockDecision(ctx context.Context, tx *gorm.DB, id int64) (decisio
 	return dec, err
 }
 
-// lockPendingDecision locks a correction for a decision by p (R5): never its requester
-// (four_eyes), only while pending (already_decided). It returns the case's redactor for notes.
-func (d *Desk) lockPendingDecision(ctx context.Context, tx *gorm.DB, p Principal, id int64) (decision, *Redactor, error) {
+// lockPendingDecision locks a correction for a decision by p (R5) that would move it to status
+// to: never its requester (four_eyes), only while pending (already_decided). It returns the
+// case's redactor for notes.
+func (d *Desk) lockPendingDecision(ctx context.Context, tx *gorm.DB, p Principal, id int64, to CorrectionStatus) (decision, *Redactor, error) {
 	dec, err := d.lockDecision(ctx, tx, id)
 	if err != nil {
 		return dec, nil, err
@@ -61,8 +62,8 @@ func (d *Desk) lockPendingDecision(ctx context.Context, tx *gorm.DB, p Principal
 	if dec.corr.RequestedByID == p.UserID {
 		return dec, nil, Forbidden(CodeFourEyes, "the requester of a correction cannot decide it")
 	}
-	if dec.corr.Status != "pending" {
-		return dec, nil, &RuleError{Code: CodeAlreadyDecided, Message: "this correction is already " + dec.corr.Status}
+	if err := CheckCorrectionTransition(CorrectionStatus(dec.corr.Status), to); err != nil {
+		return dec, nil, err
 	}
 	red, err := d.caseRedactor(ctx, tx, dec.corr.CaseID)
 	return dec, red, err
@@ -98,7 +99,7 @@ func checkDenial(in DenialInput) (string, error) {
 // same transaction (R7, R8): status, postings, audit event and outbox row. However many approve
 // at once, it applies once.
 func (d *Desk) ApproveCorrection(ctx context.Context, p Principal, a Actor, id int64, note string) (CorrectionView, error) {
-	if err := p.RequireScope(ScopeCorrectionsDeny); err != nil {
+	if err := p.RequireScope(ScopeCorrectionsDecide); err != nil {
 		return CorrectionView{}, err
 	}
 	note, err := checkApproval(ApprovalInput{Note: note})
@@ -107,7 +108,7 @@ func (d *Desk) ApproveCorrection(ctx context.Context, p Principal, a Actor, id i
 	}
 	var view CorrectionView
 	err = d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
-		dec, red, err := d.lockPendingDecision(ctx, tx, p, id)
+		dec, red, err := d.lockPendingDecision(ctx, tx, p, id, CorrectionApplied)
 		if err != nil {
 			return err
 		}
@@ -144,7 +145,7 @@ func (d *Desk) ApproveCorrection(ctx context.Context, p Principal, a Actor, id i
 		}
 		if action == "correction.applied" {
 			event := "correction.applied"
-			if c.Kind == "reversal" {
+			if CorrectionKind(c.Kind) == CorrectionReversal {
 				event = "correction.reversed"
 			}
 			return d.outbox(ctx, tx, event, view)
@@ -164,8 +165,8 @@ func errAlreadyApproved(required int) error {
 // apply moves the money of a locked, approved correction.
 func (d *Desk) apply(ctx context.Context, tx *gorm.DB, dec decision, p Principal) error {
 	c, now := dec.corr, d.now()
-	if c.Kind == "reversal" {
-		if dec.orig == nil || dec.orig.Status != "applied" {
+	if CorrectionKind(c.Kind) == CorrectionReversal {
+		if dec.orig == nil || !CorrectionStatus(dec.orig.Status).CanBecome(CorrectionReversed) {
 			return &RuleError{Code: CodeAlreadyReversed, Message: "the reversed correction is no longer applied"}
 		}
 	} else if dec.card != nil {
@@ -181,13 +182,13 @@ func (d *Desk) apply(ctx context.Context, tx *gorm.DB, dec decision, p Principal
 		}
 	}
 	// Checked again under lock: the card may have been frozen, or its facts changed, since the request.
-	if dec.card != nil && dec.card.Frozen && !(c.Kind == "credit" && dec.kase.Type == string(TypeScamVictim)) {
+	if dec.card != nil && dec.card.Frozen && !(CorrectionKind(c.Kind) == CorrectionCredit && dec.kase.Type == string(TypeScamVictim)) {
 		return &RuleError{Code: CodeCardFrozen, Message: "the card was frozen after the request"}
 	}
 	if err := checkEvidence(ctx, tx, dec.kase, c, dec.card); err != nil {
 		return err
 	}
-	if ok, err := models.UpdateCorrection(ctx, tx, c.ID, c.Version, map[string]any{"status": "applied", "decided_by_id": p.UserID,
+	if ok, err := setCorrectionStatus(ctx, tx, c, CorrectionApplied, map[string]any{"decided_by_id": p.UserID,
 		"decided_at": now, "updated_at": now}); err != nil || !ok {
 		if err == nil {
 			err = &RuleError{Code: CodeAlreadyDecided, Message: "this correction was decided meanwhile"}
@@ -201,7 +202,7 @@ func (d *Desk) apply(ctx context.Context, tx *gorm.DB, dec decision, p Principal
 		return err
 	}
 	if dec.orig != nil {
-		if ok, err := models.UpdateCorrection(ctx, tx, dec.orig.ID, dec.orig.Version, map[string]any{"status": "reversed", "reversed_at": now, "updated_at": now}); err != nil || !ok {
+		if ok, err := setCorrectionStatus(ctx, tx, *dec.orig, CorrectionReversed, map[string]any{"reversed_at": now, "updated_at": now}); err != nil || !ok {
 			if err == nil {
 				err = &RuleError{Code: CodeAlreadyReversed, Message: "the reversed correction changed meanwhile"}
 			}
@@ -213,7 +214,7 @@ func (d *Desk) apply(ctx context.Context, tx *gorm.DB, dec decision, p Principal
 
 // DenyCorrection refuses a pending correction with a reason (R5).
 func (d *Desk) DenyCorrection(ctx context.Context, p Principal, a Actor, id int64, reason string) (CorrectionView, error) {
-	if err := p.RequireScope(ScopeCorrectionsDeny); err != nil {
+	if err := p.RequireScope(ScopeCorrectionsDecide); err != nil {
 		return CorrectionView{}, err
 	}
 	reason, err := checkDenial(DenialInput{Reason: reason})
@@ -222,13 +223,13 @@ func (d *Desk) DenyCorrection(ctx context.Context, p Principal, a Actor, id int6
 	}
 	var view CorrectionView
 	err = d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
-		dec, red, err := d.lockPendingDecision(ctx, tx, p, id)
+		dec, red, err := d.lockPendingDecision(ctx, tx, p, id, CorrectionDenied)
 		if err != nil {
 			return err
 		}
 		c := dec.corr
 		now := d.now()
-		if _, err := models.UpdateCorrection(ctx, tx, c.ID, c.Version, map[string]any{"status": "denied", "denial_reason": red.Redact(reason),
+		if _, err := setCorrectionStatus(ctx, tx, c, CorrectionDenied, map[string]any{"denial_reason": red.Redact(reason),
 			"decided_by_id": p.UserID, "decided_at": now, "updated_at": now}); err != nil {
 			return err
 		}

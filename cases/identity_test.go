@@ -131,7 +131,7 @@ func TestTokens(t *testing.T) {
 			t.Fatal(err)
 		}
 		raw, view, err := desk.CreateToken(ctx, cases.CLIActor, cases.NewToken{Email: "BOT@example.com", Name: "zendesk",
-			Scopes: []cases.Scope{cases.ScopeCasesRead, cases.ScopeCorrectionsDeny}})
+			Scopes: []cases.Scope{cases.ScopeCasesRead, cases.ScopeCorrectionsDecide}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +149,7 @@ func TestTokens(t *testing.T) {
 		if err != nil || p.Email != "bot@example.com" || p.TokenID != view.ID || len(p.Scopes) != 2 {
 			t.Fatalf("principal = %+v, %v", p, err)
 		}
-		if err := p.RequireScope(cases.ScopeCorrectionsDeny); codeOf(err) != cases.CodeRoleRequired {
+		if err := p.RequireScope(cases.ScopeCorrectionsDecide); codeOf(err) != cases.CodeRoleRequired {
 			t.Fatalf("agent's token with corrections:decide: %v, want role_required", err)
 		}
 		for _, bad := range []string{"", "gdk_", raw + "x", "Bearer " + raw, strings.ToUpper(raw), "gdk_" + strings.Repeat("A", 300)} {

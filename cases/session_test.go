@@ -214,7 +214,7 @@ func TestUserAdministration(t *testing.T) {
 		ctx := context.Background()
 		desk := deskWithClock(db, newClock())
 		addAgent(t, desk, "pat@example.com")
-		raw, view, err := desk.CreateToken(ctx, cases.CLIActor, cases.NewToken{Email: "pat@example.com", Name: "t", Scopes: []cases.Scope{cases.ScopeCorrectionsDeny}})
+		raw, view, err := desk.CreateToken(ctx, cases.CLIActor, cases.NewToken{Email: "pat@example.com", Name: "t", Scopes: []cases.Scope{cases.ScopeCorrectionsDecide}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +222,7 @@ func TestUserAdministration(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := p.RequireScope(cases.ScopeCorrectionsDeny); codeOf(err) != cases.CodeRoleRequired {
+		if err := p.RequireScope(cases.ScopeCorrectionsDecide); codeOf(err) != cases.CodeRoleRequired {
 			t.Fatalf("agent: %v", err)
 		}
 		u, err := desk.SetUserRole(ctx, cases.CLIActor, "pat@example.com", cases.RoleSupervisor)
@@ -232,7 +232,7 @@ func TestUserAdministration(t *testing.T) {
 		if p, err = desk.AuthenticateToken(ctx, raw); err != nil {
 			t.Fatal(err)
 		}
-		if err := p.RequireScope(cases.ScopeCorrectionsDeny); err != nil {
+		if err := p.RequireScope(cases.ScopeCorrectionsDecide); err != nil {
 			t.Fatalf("promoted user's token: %v", err)
 		}
 		if _, err := desk.SetUserRole(ctx, cases.CLIActor, "pat@example.com", "owner"); codeOf(err) != cases.CodeValidationFailed {

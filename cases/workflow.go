@@ -137,11 +137,6 @@ var userTransitions = map[Status][]Status{
 	StatusPendingApproval:   nil,
 }
 
-// AllowedTransitions returns the statuses a user may move a case to from `from`.
-func AllowedTransitions(from Status) []Status {
-	return slices.Clone(userTransitions[from])
-}
-
 // CheckTransition applies R11 to a user's request to move a case from `from` to `to` with
 // resolution `res` ("" for none). A same-status request is not a transition and is refused
 // unless it only sets nothing new; callers skip the check when the status is unchanged.

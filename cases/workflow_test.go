@@ -79,19 +79,19 @@ func TestRolesAndScopes(t *testing.T) {
 	if !RoleAdmin.Includes(RoleSupervisor) || !RoleSupervisor.Includes(RoleAgent) || RoleAgent.Includes(RoleSupervisor) {
 		t.Fatal("role order wrong")
 	}
-	agentToken := Principal{Role: RoleAgent, TokenID: 1, Scopes: []Scope{ScopeCasesRead, ScopeCorrectionsDeny}}
+	agentToken := Principal{Role: RoleAgent, TokenID: 1, Scopes: []Scope{ScopeCasesRead, ScopeCorrectionsDecide}}
 	var re *RuleError
 	if err := agentToken.RequireScope(ScopeCasesWrite); !errors.As(err, &re) || re.Code != CodeScopeRequired {
 		t.Errorf("missing scope: %v", err)
 	}
-	if err := agentToken.RequireScope(ScopeCorrectionsDeny); !errors.As(err, &re) || re.Code != CodeRoleRequired {
+	if err := agentToken.RequireScope(ScopeCorrectionsDecide); !errors.As(err, &re) || re.Code != CodeRoleRequired {
 		t.Errorf("scope beyond role: %v, want role_required", err)
 	}
 	if err := agentToken.RequireScope(ScopeCasesRead); err != nil {
 		t.Errorf("granted scope refused: %v", err)
 	}
 	session := Principal{Role: RoleSupervisor}
-	if err := session.RequireScope(ScopeCorrectionsDeny); err != nil {
+	if err := session.RequireScope(ScopeCorrectionsDecide); err != nil {
 		t.Errorf("a console session is limited by role only: %v", err)
 	}
 	if _, err := ParseScopes("cases:read,bogus"); err == nil {

@@ -17,7 +17,7 @@ func TestCorrectionAPI(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		h := newHarness(t, db)
 		agent := h.token("agent@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite, cases.ScopeCorrectionsWrite)
-		sup := h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCorrectionsDeny)
+		sup := h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCorrectionsDecide)
 		ref := h.newCase(agent, "c1")
 		var got map[string]any
 		mustUnmarshal(t, h.do(request{method: http.MethodGet, path: "/api/v1/cases/" + ref, token: agent}).Body.Bytes(), &got)
@@ -69,7 +69,7 @@ func TestRepeatApprovalAnswers409(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		h := newHarness(t, db)
 		agent := h.token("agent@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite, cases.ScopeCorrectionsWrite)
-		sup := h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCorrectionsDeny)
+		sup := h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCorrectionsDecide)
 		body := strings.Replace(strings.Replace(caseBody, `"face_value_minor": 5000`, `"face_value_minor": 90000`, 1), `"81234"`, `"dual-1"`, 1)
 		w := h.do(request{method: http.MethodPost, path: "/api/v1/cases", token: agent, body: strings.NewReader(body)})
 		var kase cases.CaseView

@@ -185,7 +185,7 @@ func TestPostingsCarryCounterAccountAndCase(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		h, counter := countingHarness(t, db)
 		agent := h.token("agent@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite, cases.ScopeCorrectionsWrite)
-		sup := h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCorrectionsDeny)
+		sup := h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCorrectionsDecide)
 		ref := h.newCase(agent, "p1")
 		w := h.do(request{method: http.MethodGet, path: "/api/v1/cases/" + ref, token: agent})
 		var kase cases.CaseView

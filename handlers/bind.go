@@ -459,6 +459,3 @@ func memberPath(path, key string) string {
 	}
 	return path + "." + label
 }
-
-// jsonUnmarshal decodes without the HTTP wrapping, for tests and benchmarks that feed bodies directly.
-func jsonUnmarshal(b []byte, dst any) error { return json.Unmarshal(b, dst) }

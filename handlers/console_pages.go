@@ -29,6 +29,18 @@ func chromeOf(c *gin.Context) chrome {
 	return chrome{User: &pr, IsAdmin: pr.Role.Includes(cases.RoleAdmin), Held: c.GetBool(mustChangeKey)}
 }
 
+// The console's pages. New parses each one at start: a missing or broken page stops the start.
+const (
+	pageError    = "error.html"
+	pageHome     = "home.html"
+	pageLogin    = "login.html"
+	pagePassword = "password.html"
+	pageUsers    = "users.html"
+)
+
+// consolePages lists every page the server renders.
+var consolePages = []string{pageError, pageHome, pageLogin, pagePassword, pageUsers}
+
 type errorPage struct {
 	Chrome                      chrome
 	Heading, Message, RequestID string
@@ -60,7 +72,7 @@ func (s *Server) loginForm(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, "/")
 		return
 	}
-	s.render(c, http.StatusOK, "login.html", loginPage{Next: safeNext(c.Query("next"))})
+	s.render(c, http.StatusOK, pageLogin, loginPage{Next: safeNext(c.Query("next"))})
 }
 
 func (s *Server) login(c *gin.Context) {
@@ -72,10 +84,10 @@ func (s *Server) login(c *gin.Context) {
 	case errors.As(err, &throttled):
 		c.Header("Retry-After", retryAfter(err))
 		minutes := int(math.Ceil(throttled.RetryAfter.Minutes()))
-		s.render(c, http.StatusTooManyRequests, "login.html", loginPage{Email: email, Next: next,
+		s.render(c, http.StatusTooManyRequests, pageLogin, loginPage{Email: email, Next: next,
 			Error: fmt.Sprintf("Too many failed sign-ins. Try again in %d minute(s).", minutes)})
 	case errors.Is(err, cases.ErrUnauthenticated):
-		s.render(c, http.StatusUnauthorized, "login.html", loginPage{Email: email, Next: next,
+		s.render(c, http.StatusUnauthorized, pageLogin, loginPage{Email: email, Next: next,
 			Error: "The email or password is incorrect."})
 	case err != nil:
 		s.failPage(c, err)
@@ -102,25 +114,25 @@ func (s *Server) home(c *gin.Context) {
 	if c.Query("password") == "changed" {
 		page.Notice = "Your password is changed. Your other sessions were signed out."
 	}
-	s.render(c, http.StatusOK, "home.html", page)
+	s.render(c, http.StatusOK, pageHome, page)
 }
 
 func (s *Server) passwordForm(c *gin.Context) {
-	s.render(c, http.StatusOK, "password.html", passwordPage{Chrome: chromeOf(c), Required: c.GetBool(mustChangeKey)})
+	s.render(c, http.StatusOK, pagePassword, passwordPage{Chrome: chromeOf(c), Required: c.GetBool(mustChangeKey)})
 }
 
 func (s *Server) changePassword(c *gin.Context) {
 	page := passwordPage{Chrome: chromeOf(c), Required: c.GetBool(mustChangeKey)}
 	if c.PostForm("new_password") != c.PostForm("confirm_password") {
 		page.Error = "The two new passwords differ."
-		s.render(c, http.StatusUnprocessableEntity, "password.html", page)
+		s.render(c, http.StatusUnprocessableEntity, pagePassword, page)
 		return
 	}
 	err := s.desk.ChangePassword(c.Request.Context(), actor(c), sessionToken(c), c.PostForm("current_password"), c.PostForm("new_password"))
 	var re *cases.RuleError
 	if errors.As(err, &re) && re.Code == cases.CodeValidationFailed {
 		page.Error = fieldLabel(re.Field) + " " + re.Message + "."
-		s.render(c, http.StatusUnprocessableEntity, "password.html", page)
+		s.render(c, http.StatusUnprocessableEntity, pagePassword, page)
 		return
 	}
 	if err != nil {
@@ -146,7 +158,7 @@ func (s *Server) adminUsers(c *gin.Context) {
 		s.failPage(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "users.html", usersPage{Chrome: chromeOf(c), Users: users})
+	s.render(c, http.StatusOK, pageUsers, usersPage{Chrome: chromeOf(c), Users: users})
 }
 
 // failPage is fail for people: the status of the error with a page instead of a problem.
@@ -165,11 +177,16 @@ func (s *Server) failPage(c *gin.Context, err error) {
 		s.renderError(c, status, "Not found", "There is nothing here.")
 	default:
 		s.log.ErrorContext(c.Request.Context(), "page failed", slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
-		s.renderError(c, http.StatusInternalServerError, "Something went wrong", "The error was logged. Quote the request id below when you report it.")
+		s.renderServerError(c)
 	}
 	c.Abort()
 }
 
+// renderServerError is the page of an error the person cannot fix; the caller has logged it.
+func (s *Server) renderServerError(c *gin.Context) {
+	s.renderError(c, http.StatusInternalServerError, "Something went wrong", "The error was logged. Quote the request id below when you report it.")
+}
+
 func (s *Server) renderError(c *gin.Context, status int, heading, message string) {
-	s.render(c, status, "error.html", errorPage{Chrome: chromeOf(c), Heading: heading, Message: message, RequestID: requestID(c)})
+	s.render(c, status, pageError, errorPage{Chrome: chromeOf(c), Heading: heading, Message: message, RequestID: requestID(c)})
 }

@@ -168,7 +168,7 @@ func TestEveryPostReplaysItsAnswer(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		h := newHarness(t, db)
 		agent := h.token("agent@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite, cases.ScopeCorrectionsWrite)
-		sup := h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCasesWrite, cases.ScopeCorrectionsDeny)
+		sup := h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCasesWrite, cases.ScopeCorrectionsDecide)
 		twice := func(token, path, body string, want int) string {
 			t.Helper()
 			var first *httptest.ResponseRecorder

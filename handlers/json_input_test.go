@@ -44,7 +44,7 @@ func newJSONFixture(t *testing.T, db *gorm.DB) *jsonFixture {
 	f := &jsonFixture{h: h,
 		agent:  h.token("agent@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite, cases.ScopeCorrectionsWrite),
 		second: h.token("agent2@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite),
-		sup:    h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCorrectionsDeny),
+		sup:    h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCorrectionsDecide),
 	}
 	f.ref = h.newCase(f.agent, "json-fixture")
 	var kase struct {

@@ -22,7 +22,7 @@ func TestEveryListCostsTheSameStatementsWhateverItsPage(t *testing.T) {
 		h, counter := countingHarness(t, db)
 		agent := h.token("agent@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite, cases.ScopeCorrectionsWrite)
 		second := h.token("agent2@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite)
-		sup := h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCorrectionsDeny)
+		sup := h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCorrectionsDecide)
 		admin := h.token("admin@example.com", cases.RoleAdmin, cases.ScopeAdmin, cases.ScopeCasesRead)
 		const rows = 6
 		var refs []string

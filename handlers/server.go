@@ -3,6 +3,7 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,7 +62,7 @@ type Server struct {
 // broken page stops the start instead of a request.
 func New(cfg Config) (*Server, error) {
 	gin.SetMode(gin.ReleaseMode)
-	pages, err := templates.Parse()
+	pages, err := templates.Parse(consolePages...)
 	if err != nil {
 		return nil, err
 	}
@@ -126,14 +127,22 @@ func (s *Server) notFound(c *gin.Context) {
 		"There is no page at "+c.Request.URL.Path+". It may have moved, or the link may be mistyped.")
 }
 
-// render writes a page; a template error after headers are sent can only be logged.
+// render writes a page. The page is rendered whole before the status is sent, so that a template
+// error is answered as a clean 500 error page, not as a 200 cut off where the template failed.
 func (s *Server) render(c *gin.Context, status int, page string, view any) {
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	c.Status(status)
-	if err := s.pages.Page(page).Execute(c.Writer, view); err != nil {
+	var buf bytes.Buffer
+	if err := s.pages.Page(page).Execute(&buf, view); err != nil {
 		s.log.ErrorContext(c.Request.Context(), "render page", slog.String("page", page),
 			slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
+		if page == pageError {
+			// The error page itself failed: a plain answer cannot.
+			c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte(http.StatusText(http.StatusInternalServerError)+"\n"))
+			return
+		}
+		s.renderServerError(c)
+		return
 	}
+	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 
 // ServeHTTP makes the server an http.Handler.

@@ -143,7 +143,7 @@ func CaseRefsOfCard(ctx context.Context, db *gorm.DB, cardID int64) ([]string, e
 func AppliedOnCard(ctx context.Context, db *gorm.DB, cardID int64) (int64, error) {
 	var sum int64
 	err := db.WithContext(ctx).Raw(`SELECT COALESCE(SUM(amount_minor), 0) FROM corrections
-		WHERE card_id = ? AND kind IN ('transfer', 'credit') AND status = 'applied'`, cardID).Scan(&sum).Error
+		WHERE card_id = ? AND `+cardMoneySQL+` AND status = `+sqlList(CorrectionApplied), cardID).Scan(&sum).Error
 	return sum, err
 }
 

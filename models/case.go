@@ -139,11 +139,6 @@ func EachCaseBatch(ctx context.Context, db *gorm.DB, f CaseFilter, size int, fn 
 	}
 }
 
-// CaseListSQL renders the list query of f with its arguments inlined, for EXPLAIN in tests.
-func CaseListSQL(db *gorm.DB, f CaseFilter) string {
-	return db.ToSQL(func(tx *gorm.DB) *gorm.DB { return caseListQuery(tx, f).Find(&[]Case{}) })
-}
-
 // CaseByRef finds a case by its reference.
 func CaseByRef(ctx context.Context, db *gorm.DB, ref string) (Case, error) {
 	var c Case
@@ -240,13 +235,6 @@ func CaseByID(ctx context.Context, db *gorm.DB, id int64) (Case, error) {
 	var c Case
 	err := db.WithContext(ctx).Where("id = ?", id).Take(&c).Error
 	return c, notFound(err)
-}
-
-// CaseListStatement renders the list query of f with PostgreSQL placeholders and its arguments,
-// for tests that PREPARE it as the driver does.
-func CaseListStatement(db *gorm.DB, f CaseFilter) (string, []any) {
-	stmt := caseListQuery(db.Session(&gorm.Session{DryRun: true}), f).Find(&[]Case{}).Statement
-	return stmt.SQL.String(), stmt.Vars
 }
 
 // UpdateCaseTexts rewrites a case's editable texts (after a new card made more of them secret).

@@ -7,6 +7,30 @@ import (
 	"gorm.io/gorm"
 )
 
+// The correction kinds and statuses as stored. cases gives them their types and the lifecycle;
+// the queries below render them as SQL literals (see liveCorrectionSQL), never retyped.
+const (
+	CorrectionTransfer = "transfer"
+	CorrectionCredit   = "credit"
+	CorrectionReversal = "reversal"
+
+	CorrectionPending   = "pending"
+	CorrectionApplied   = "applied"
+	CorrectionDenied    = "denied"
+	CorrectionCancelled = "cancelled"
+	CorrectionReversed  = "reversed"
+)
+
+// Conditions the correction queries share, as literals rather than bind parameters: PostgreSQL
+// uses the partial index corrections_one_reversal only for a query whose text implies its
+// predicate, status IN ('pending', 'applied').
+var (
+	// cardMoneySQL selects the corrections that take from a card's value (R7).
+	cardMoneySQL = "kind IN (" + sqlList(CorrectionTransfer, CorrectionCredit) + ")"
+	// liveCorrectionSQL selects the corrections that stand or may still stand.
+	liveCorrectionSQL = "status IN (" + sqlList(CorrectionPending, CorrectionApplied) + ")"
+)
+
 // Correction is a requested balance correction (SPEC §2).
 type Correction struct {
 	ID                int64
@@ -58,14 +82,14 @@ func CorrectionByID(ctx context.Context, db *gorm.DB, id int64) (Correction, err
 func CommittedOnCard(ctx context.Context, db *gorm.DB, cardID int64) (int64, error) {
 	var sum int64
 	err := db.WithContext(ctx).Raw(`SELECT COALESCE(SUM(amount_minor), 0) FROM corrections
-		WHERE card_id = ? AND kind IN ('transfer', 'credit') AND status IN ('applied', 'pending')`, cardID).Scan(&sum).Error
+		WHERE card_id = ? AND `+cardMoneySQL+` AND `+liveCorrectionSQL, cardID).Scan(&sum).Error
 	return sum, err
 }
 
 // LiveReversal reports whether a correction has a pending or applied reversal.
 func LiveReversal(ctx context.Context, db *gorm.DB, id int64) (bool, error) {
 	var n int64
-	err := db.WithContext(ctx).Model(&Correction{}).Where("reverses_id = ? AND status IN ('pending', 'applied')", id).Count(&n).Error
+	err := db.WithContext(ctx).Model(&Correction{}).Where("reverses_id = ? AND "+liveCorrectionSQL, id).Count(&n).Error
 	return n > 0, err
 }
 
@@ -78,7 +102,7 @@ func LiveReversalsOf(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]i
 	}
 	var rows []struct{ ID, ReversesID int64 }
 	if err := db.WithContext(ctx).Model(&Correction{}).Select("id, reverses_id").
-		Where("reverses_id IN ? AND status IN ('pending', 'applied')", ids).Scan(&rows).Error; err != nil {
+		Where("reverses_id IN ? AND "+liveCorrectionSQL, ids).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
@@ -90,7 +114,7 @@ func LiveReversalsOf(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]i
 // PendingOnCase counts a case's pending corrections.
 func PendingOnCase(ctx context.Context, db *gorm.DB, caseID int64) (int64, error) {
 	var n int64
-	err := db.WithContext(ctx).Model(&Correction{}).Where("case_id = ? AND status = 'pending'", caseID).Count(&n).Error
+	err := db.WithContext(ctx).Model(&Correction{}).Where("case_id = ? AND status = "+sqlList(CorrectionPending), caseID).Count(&n).Error
 	return n, err
 }
 

@@ -310,15 +310,6 @@ func IsCheckViolation(err error) bool {
 	return sqliteCode(err, "CHECK constraint failed") || sqliteCode(err, "NOT NULL constraint failed")
 }
 
-// IsAppendOnlyViolation reports the refusal of R9's triggers.
-func IsAppendOnlyViolation(err error) bool {
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) && pg.Code == "23001" {
-		return true
-	}
-	return sqliteCode(err, "is append-only (R9)")
-}
-
 // IsUnavailable reports errors that mean the database cannot be reached or is shutting down,
 // as opposed to a refusal of the statement: the API answers those with 503.
 func IsUnavailable(err error) bool {

@@ -17,7 +17,7 @@ import (
 var ErrWrongMasterKey = errors.New("the master key does not match the one this database was created with " +
 	"(set GIFTDESK_SECRET_KEY or GIFTDESK_DATA_DIR to the original key)")
 
-// MigrationIDs lists every migration in order; tests use it to name the migrated schema.
+// MigrationIDs lists every migration in order.
 func MigrationIDs() []string {
 	ids := make([]string, 0, len(migrations))
 	for _, m := range migrations {
@@ -168,5 +168,3 @@ func SchemaHash(d Dialect, fingerprint string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
-
-func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -28,25 +28,34 @@ func Static() fs.FS {
 // Set is every page parsed once at start, each with the layout.
 type Set map[string]*template.Template
 
-// Parse parses the layout with each page. A page that fails to parse fails the start.
-func Parse() (Set, error) {
-	names, err := fs.Glob(pages, "pages/*.html")
+// Parse parses the layout with each named page, e.g. "home.html": the pages the server renders.
+// A page that is missing or fails to parse fails the start, and so does an embedded page that is
+// not named, since nothing would ever render it.
+func Parse(names ...string) (Set, error) { return parse(pages, names) }
+
+func parse(fsys fs.FS, names []string) (Set, error) {
+	files, err := fs.Glob(fsys, "pages/*.html")
 	if err != nil {
 		return nil, err
 	}
 	set := Set{}
 	for _, name := range names {
-		t, err := template.New("layout.html").ParseFS(pages, "layout.html", name)
+		t, err := template.New("layout.html").ParseFS(fsys, "layout.html", "pages/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)
 		}
-		set[path.Base(name)] = t
+		set[name] = t
+	}
+	for _, f := range files {
+		if _, ok := set[path.Base(f)]; !ok {
+			return nil, fmt.Errorf("template %s: no page of the server renders it", path.Base(f))
+		}
 	}
 	return set, nil
 }
 
-// Page returns a parsed page by file name, e.g. "notfound.html"; a missing page is a programming
-// error that tests catch.
+// Page returns a parsed page by file name, e.g. "home.html"; asking for a page not given to Parse
+// is a programming error.
 func (s Set) Page(name string) *template.Template {
 	t, ok := s[name]
 	if !ok {

@@ -48,7 +48,7 @@ func TestKilledServerLeavesNoHalfAppliedCorrection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	supToken, _, err := desk.CreateToken(ctx, cases.CLIActor, cases.NewToken{Email: "sup@example.com", Name: "t", Scopes: []cases.Scope{cases.ScopeCorrectionsDeny}})
+	supToken, _, err := desk.CreateToken(ctx, cases.CLIActor, cases.NewToken{Email: "sup@example.com", Name: "t", Scopes: []cases.Scope{cases.ScopeCorrectionsDecide}})
 	if err != nil {
 		t.Fatal(err)
 	}

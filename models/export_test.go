@@ -1,0 +1,32 @@
+package models
+
+import (
+	"errors"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+)
+
+// Helpers only the tests of package models_test need: they reach unexported queries, or name
+// a refusal no code path of the desk can meet.
+
+// CaseListSQL renders the list query of f with its arguments inlined, for EXPLAIN in tests.
+func CaseListSQL(db *gorm.DB, f CaseFilter) string {
+	return db.ToSQL(func(tx *gorm.DB) *gorm.DB { return caseListQuery(tx, f).Find(&[]Case{}) })
+}
+
+// CaseListStatement renders the list query of f with PostgreSQL placeholders and its arguments,
+// for tests that PREPARE it as the driver does.
+func CaseListStatement(db *gorm.DB, f CaseFilter) (string, []any) {
+	stmt := caseListQuery(db.Session(&gorm.Session{DryRun: true}), f).Find(&[]Case{}).Statement
+	return stmt.SQL.String(), stmt.Vars
+}
+
+// IsAppendOnlyViolation reports the refusal of R9's triggers.
+func IsAppendOnlyViolation(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23001" {
+		return true
+	}
+	return sqliteCode(err, "is append-only (R9)")
+}
