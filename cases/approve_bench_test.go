@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"giftdesk/cases"
+	"giftdesk/cases/casestest"
 	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
@@ -19,7 +20,7 @@ import (
 func BenchmarkApprove(b *testing.B) {
 	ctx := context.Background()
 	db := modelstest.Open(b, models.Postgres)
-	desk := cases.New(cases.Config{DB: db, Keys: modelstest.Keys})
+	desk := cases.New(cases.Config{DB: db, Keys: casestest.Keys})
 	now := models.Now()
 	agent := models.User{Email: "agent@example.com", Name: "A", Role: "agent", PasswordHash: "x", Active: true, CreatedAt: now, UpdatedAt: now}
 	if err := models.CreateUser(ctx, db, &agent); err != nil {

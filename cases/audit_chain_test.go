@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"giftdesk/cases"
+	"giftdesk/cases/casestest"
 	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
@@ -28,7 +29,7 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func deskWithClock(db *gorm.DB, c *clock) *cases.Desk {
-	return cases.New(cases.Config{DB: db, Keys: modelstest.Keys, Now: c.Now})
+	return cases.New(cases.Config{DB: db, Keys: casestest.Keys, Now: c.Now})
 }
 
 // writer makes the user whose tokens the tests create, directly in the table so that it writes no
@@ -218,7 +219,7 @@ func TestConcurrentSealersChainOnce(t *testing.T) {
 func TestWritersNeverWaitForTheChain(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
-		desk := cases.New(cases.Config{DB: db, Keys: modelstest.Keys})
+		desk := cases.New(cases.Config{DB: db, Keys: casestest.Keys})
 		release := func() {}
 		if models.DialectOf(db) == models.Postgres {
 			held := make(chan struct{})

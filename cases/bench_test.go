@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"giftdesk/cases"
+	"giftdesk/cases/casestest"
 	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
@@ -26,7 +27,7 @@ func BenchmarkAuditedWrite(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			db := modelstest.Open(b, models.Postgres)
-			desk := cases.New(cases.Config{DB: db, Keys: modelstest.Keys})
+			desk := cases.New(cases.Config{DB: db, Keys: casestest.Keys})
 			now := models.Now()
 			u := models.User{Email: "writer@example.com", Name: "W", Role: "agent", PasswordHash: "x", Active: true, CreatedAt: now, UpdatedAt: now}
 			if err := models.CreateUser(context.Background(), db, &u); err != nil {

@@ -12,12 +12,13 @@ import (
 	"gorm.io/gorm"
 
 	"giftdesk/cases"
+	"giftdesk/cases/casestest"
 	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
 
 func newDesk(db *gorm.DB) *cases.Desk {
-	return cases.New(cases.Config{DB: db, Keys: modelstest.Keys})
+	return cases.New(cases.Config{DB: db, Keys: casestest.Keys})
 }
 
 const goodPassword = "correct horse battery"
@@ -126,7 +127,7 @@ func TestTokens(t *testing.T) {
 		ctx := context.Background()
 		now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 		clock := &now
-		desk := cases.New(cases.Config{DB: db, Keys: modelstest.Keys, Now: func() time.Time { return *clock }})
+		desk := cases.New(cases.Config{DB: db, Keys: casestest.Keys, Now: func() time.Time { return *clock }})
 		if _, err := desk.AddUser(ctx, cases.CLIActor, cases.NewUser{Email: "bot@example.com", Name: "Bot", Role: cases.RoleAgent, Password: goodPassword}); err != nil {
 			t.Fatal(err)
 		}

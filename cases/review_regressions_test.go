@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"giftdesk/cases"
+	"giftdesk/cases/casestest"
 	"giftdesk/models/modelstest"
 )
 
@@ -144,7 +145,7 @@ func TestReviewRegressionsFinalityAndETags(t *testing.T) {
 			t.Fatalf("card added to a closed case: %v", err)
 		}
 		// The idempotency hash is keyed: another desk key gives another hash.
-		otherKeys := modelstest.Keys
+		otherKeys := casestest.Keys
 		otherKeys.Idempotency = []byte("another idempotency key of 32 b.")
 		if string(desk.RequestHash("POST", "/x", []byte("{}"))) == string(cases.New(cases.Config{DB: db, Keys: otherKeys}).RequestHash("POST", "/x", []byte("{}"))) {
 			t.Fatal("the request hash does not depend on the key")

@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"giftdesk/cases"
+	"giftdesk/cases/casestest"
 	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
@@ -48,7 +49,7 @@ func benchCaseBody(n int64) []byte {
 //	go test -run '^$' -bench BenchmarkCaseCreateHTTP -benchtime 10s ./handlers/
 func BenchmarkCaseCreateHTTP(b *testing.B) {
 	db := modelstest.Open(b, models.Postgres)
-	desk := cases.New(cases.Config{DB: db, Keys: modelstest.Keys})
+	desk := cases.New(cases.Config{DB: db, Keys: casestest.Keys})
 	srv, err := New(Config{Desk: desk})
 	if err != nil {
 		b.Fatal(err)
@@ -63,7 +64,7 @@ func BenchmarkCaseCreateHTTP(b *testing.B) {
 	}
 	// Statements of one creation, counted at the driver's door.
 	counter := &statementCounter{Interface: logger.Discard}
-	counted := cases.New(cases.Config{DB: db.Session(&gorm.Session{Logger: counter}), Keys: modelstest.Keys})
+	counted := cases.New(cases.Config{DB: db.Session(&gorm.Session{Logger: counter}), Keys: casestest.Keys})
 	p, err := counted.AuthenticateToken(ctx, token)
 	if err != nil {
 		b.Fatal(err)

@@ -15,7 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"giftdesk/cases"
-	"giftdesk/models/modelstest"
+	"giftdesk/cases/casestest"
 )
 
 // harness is a server on a fresh database, with a log buffer the tests can grep.
@@ -44,7 +44,7 @@ func newHarness(t *testing.T, db *gorm.DB) *harness { return newHarnessWith(t, d
 // newHarnessWith is newHarness with a server configured by cfg (its Desk and Logger are set here).
 func newHarnessWith(t *testing.T, db *gorm.DB, cfg Config) *harness {
 	logs := &syncBuffer{}
-	desk := cases.New(cases.Config{DB: db, Keys: modelstest.Keys})
+	desk := cases.New(cases.Config{DB: db, Keys: casestest.Keys})
 	cfg.Desk, cfg.Logger = desk, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := New(cfg)
 	if err != nil {

@@ -166,7 +166,7 @@ func TestQueryLogOmitsParameters(t *testing.T) {
 			}
 			defer models.Close(db)
 			if d == models.SQLite {
-				if err := models.Migrate(context.Background(), db, modelstest.Keys.Fingerprint); err != nil {
+				if err := models.Migrate(context.Background(), db, modelstest.Fingerprint); err != nil {
 					t.Fatal(err)
 				}
 			}

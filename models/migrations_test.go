@@ -27,13 +27,13 @@ func TestMigrationsApplyOnEmptyDatabasesAndRerunIsNoop(t *testing.T) {
 			if err != nil || len(pending) != len(models.MigrationIDs()) {
 				t.Fatalf("empty database: pending = %v, %v; want every migration", pending, err)
 			}
-			if err := models.Migrate(ctx, db, modelstest.Keys.Fingerprint); err != nil {
+			if err := models.Migrate(ctx, db, modelstest.Fingerprint); err != nil {
 				t.Fatalf("first migrate: %v", err)
 			}
 			if pending, err := models.Pending(ctx, db); err != nil || len(pending) != 0 {
 				t.Fatalf("after migrate: pending = %v, %v", pending, err)
 			}
-			if err := models.Migrate(ctx, db, modelstest.Keys.Fingerprint); err != nil {
+			if err := models.Migrate(ctx, db, modelstest.Fingerprint); err != nil {
 				t.Fatalf("second migrate must be a no-op: %v", err)
 			}
 			var accounts []string
@@ -53,7 +53,7 @@ func TestMigrationsApplyOnEmptyDatabasesAndRerunIsNoop(t *testing.T) {
 func TestWrongMasterKeyIsRefused(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
-		if err := models.CheckMasterKey(ctx, db, modelstest.Keys.Fingerprint); err != nil {
+		if err := models.CheckMasterKey(ctx, db, modelstest.Fingerprint); err != nil {
 			t.Fatalf("right key refused: %v", err)
 		}
 		err := models.Migrate(ctx, db, "00112233445566778899aabbccddeeff")

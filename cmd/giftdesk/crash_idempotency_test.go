@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"giftdesk/cases"
+	"giftdesk/cases/casestest"
 	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
@@ -41,7 +42,7 @@ func TestKilledServerLeavesNoCodeOnDiskAndNoStuckKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer models.Close(db)
-	desk := cases.New(cases.Config{DB: db, Keys: modelstest.Keys})
+	desk := cases.New(cases.Config{DB: db, Keys: casestest.Keys})
 	if _, err := desk.AddUser(ctx, cases.CLIActor, cases.NewUser{Email: "agent@example.com", Name: "A", Role: cases.RoleAgent,
 		Password: "correct horse battery"}); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"giftdesk/cases"
+	"giftdesk/cases/casestest"
 	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
@@ -37,7 +38,7 @@ func TestKilledServerLeavesNoHalfAppliedCorrection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer models.Close(db)
-	desk := cases.New(cases.Config{DB: db, Keys: modelstest.Keys})
+	desk := cases.New(cases.Config{DB: db, Keys: casestest.Keys})
 	for _, u := range []cases.NewUser{{Email: "agent@example.com", Name: "A", Role: cases.RoleAgent}, {Email: "sup@example.com", Name: "S", Role: cases.RoleSupervisor}} {
 		u.Password = "correct horse battery"
 		if _, err := desk.AddUser(ctx, cases.CLIActor, u); err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"giftdesk/cases"
+	"giftdesk/cases/casestest"
 	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
@@ -491,11 +492,11 @@ func TestAuditVerifyPrintsTheHeadItChecked(t *testing.T) {
 			}
 			defer models.Close(db)
 			if d == models.SQLite {
-				if err := models.Migrate(context.Background(), db, modelstest.Keys.Fingerprint); err != nil {
+				if err := models.Migrate(context.Background(), db, casestest.Keys.Fingerprint); err != nil {
 					t.Fatal(err)
 				}
 			}
-			desk := cases.New(cases.Config{DB: db, Keys: modelstest.Keys})
+			desk := cases.New(cases.Config{DB: db, Keys: casestest.Keys})
 			if _, err := desk.AddUser(context.Background(), cases.CLIActor, cases.NewUser{Email: "w@example.com", Name: "W",
 				Role: cases.RoleAgent, Password: "correct horse battery"}); err != nil {
 				t.Fatal(err)
@@ -591,7 +592,7 @@ func TestTokenList(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer models.Close(db)
-			if _, err := cases.New(cases.Config{DB: db, Keys: modelstest.Keys}).AuthenticateToken(context.Background(), raws[0]); err != nil {
+			if _, err := cases.New(cases.Config{DB: db, Keys: casestest.Keys}).AuthenticateToken(context.Background(), raws[0]); err != nil {
 				t.Fatal(err)
 			}
 
