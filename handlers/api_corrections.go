@@ -72,10 +72,11 @@ func (s *Server) decideCorrection(approve bool) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
-		// Each decision has its own body: a note on an approval, a reason on a denial.
+		// Each decision has its own body: a note on an approval, a reason on a denial. No body
+		// is an empty one: an approval needs no note, and a denial without a reason is told so.
 		if approve {
 			var in cases.ApprovalInput
-			if err := s.bindJSON(c, &in); err != nil {
+			if err := s.bindOptionalJSON(c, &in); err != nil {
 				s.fail(c, err)
 				return
 			}
@@ -85,7 +86,7 @@ func (s *Server) decideCorrection(approve bool) gin.HandlerFunc {
 			return
 		}
 		var in cases.DenialInput
-		if err := s.bindJSON(c, &in); err != nil {
+		if err := s.bindOptionalJSON(c, &in); err != nil {
 			s.fail(c, err)
 			return
 		}

@@ -110,3 +110,20 @@ func TestRepeatApprovalAnswers409(t *testing.T) {
 		}
 	})
 }
+
+// TestDecisionsWithoutABody: an approval needs no note, so no body at all is an empty one; a
+// denial without a body is told it needs a reason (newcomer review of issue 19).
+func TestDecisionsWithoutABody(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		f := newJSONFixture(t, db)
+		w := f.h.do(request{method: http.MethodPost, path: "/api/v1/corrections/" + f.approveID + "/approve", token: f.sup})
+		if w.Code != http.StatusOK {
+			t.Fatalf("approve without a body: %d %s", w.Code, w.Body)
+		}
+		deny := f.route(t, "deny correction")
+		p := expectProblem(t, f.h.do(request{method: http.MethodPost, path: deny.path, token: f.sup}), http.StatusUnprocessableEntity, cases.CodeValidationFailed)
+		if len(p.Errors) != 1 || p.Errors[0].Field != "reason" {
+			t.Fatalf("deny without a body: %+v", p)
+		}
+	})
+}

@@ -78,8 +78,9 @@ func run(ctx context.Context, args []string, e *env) int {
 }
 
 func dispatch(ctx context.Context, args []string, e *env) error {
-	if len(args) == 0 {
-		return cmdServe(ctx, nil, e)
+	// serve is the default command, with its flags too: `giftdesk --addr :8081` serves.
+	if len(args) == 0 || (strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" && args[0] != "-help") {
+		return cmdServe(ctx, args, e)
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
