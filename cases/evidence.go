@@ -317,13 +317,11 @@ func (d *Desk) AddEvidence(ctx context.Context, p Principal, a Actor, ref string
 				return err
 			}
 		}
-		links := map[string][]int64{"evidence_file": byFile, "pos_transaction": byPOS}
-		for _, reason := range []string{"evidence_file", "pos_transaction"} {
-			for _, other := range links[reason] {
-				if err := d.flagDuplicateFor(ctx, tx, a, c, other, reason, now); err != nil {
-					return err
-				}
-			}
+		if _, err := d.flagDuplicates(ctx, tx, a, duplicateFind{Case: c.ID, Others: byFile, Reason: "evidence_file"}, now); err != nil {
+			return err
+		}
+		if _, err := d.flagDuplicates(ctx, tx, a, duplicateFind{Case: c.ID, Others: byPOS, Reason: "pos_transaction"}, now); err != nil {
+			return err
 		}
 		if view, err = d.evidenceView(ctx, tx, e.ID); err != nil {
 			return err
@@ -334,31 +332,6 @@ func (d *Desk) AddEvidence(ctx context.Context, p Principal, a Actor, ref string
 		return d.outbox(ctx, tx, "evidence.added", view)
 	})
 	return view, err
-}
-
-// flagDuplicateFor links a case to another that shares evidence and flags both (R3).
-func (d *Desk) flagDuplicateFor(ctx context.Context, tx *gorm.DB, a Actor, c models.Case, other int64, reason string, now time.Time) error {
-	if err := models.LinkCases(ctx, tx, c.ID, other, reason, now); err != nil {
-		return err
-	}
-	if err := d.flagCase(ctx, tx, a, c.ID, now); err != nil {
-		return err
-	}
-	return d.flagCase(ctx, tx, a, other, now)
-}
-
-// flagCase adds possible_duplicate to a case once, moving its version.
-func (d *Desk) flagCase(ctx context.Context, tx *gorm.DB, a Actor, id int64, now time.Time) error {
-	c, err := models.CaseByIDForUpdate(ctx, tx, id)
-	if err != nil || slices.Contains(c.Flags, FlagPossibleDuplicate) {
-		return err
-	}
-	before := orEmpty([]string(c.Flags))
-	flags := append(slices.Clone(before), FlagPossibleDuplicate)
-	if _, err := models.UpdateCaseVersioned(ctx, tx, c.ID, c.Version, map[string]any{"flags": models.StringList(flags), "updated_at": now}); err != nil {
-		return err
-	}
-	return d.audit(ctx, tx, a, "case.flagged", "case", c.Ref, map[string]any{"flags": before}, map[string]any{"flags": flags})
 }
 
 // VerdictInput is the body of POST /api/v1/evidence/{id}/verify.
