@@ -246,12 +246,16 @@ func (d *Desk) AddEvidence(ctx context.Context, p Principal, a Actor, ref string
 	if err != nil {
 		return EvidenceView{}, err
 	}
-	e, err := d.evidenceFields(in)
+	fields, err := d.evidenceFields(in)
 	if err != nil {
 		return EvidenceView{}, err
 	}
 	var view EvidenceView
 	err = d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
+		// A fresh row at each attempt: inTx may run this again, and a failed attempt's id, flags
+		// and redactions must not leak into the next.
+		e := fields
+		e.Flags = slices.Clone(fields.Flags)
 		c, err := lockOpenCase(ctx, tx, ref)
 		if err != nil {
 			return err
@@ -268,11 +272,14 @@ func (d *Desk) AddEvidence(ctx context.Context, p Principal, a Actor, ref string
 		if err != nil {
 			return err
 		}
-		for _, s := range []*string{e.StoreName, e.StoreLocation, e.PosTransactionID} {
-			if s != nil {
-				*s = red.Redact(*s)
+		redact := func(s *string) *string {
+			if s == nil {
+				return nil
 			}
+			r := red.Redact(*s)
+			return &r
 		}
+		e.StoreName, e.StoreLocation, e.PosTransactionID = redact(fields.StoreName), redact(fields.StoreLocation), redact(fields.PosTransactionID)
 		// Redacted before it is cut, so that a code at the end is neither half kept nor overlong.
 		e.Note, e.FileName = red.Redact(e.Note), truncateRunes(red.Redact(e.FileName), 255)
 		e.CaseID, e.FileID, e.UploadedByID, e.UploadedAt = c.ID, fileID, p.UserID, now
@@ -384,7 +391,7 @@ func (d *Desk) VerifyEvidence(ctx context.Context, p Principal, a Actor, id int6
 		if err != nil {
 			return err
 		}
-		note = red.Redact(note)
+		note := red.Redact(note) // not the captured note: this may run again
 		if err := models.UpdateEvidence(ctx, tx, e.ID, map[string]any{"verification": verdict, "verified_by_id": p.UserID,
 			"verified_at": d.now(), "verification_note": note}); err != nil {
 			return err
