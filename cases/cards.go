@@ -100,6 +100,9 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 	var redeemedTo *int64
 	if pc.in.RedeemedTo != "" {
 		acct, err := models.AccountByAccountID(ctx, tx, pc.in.RedeemedTo)
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return CaseView{}, err // an outage is no answer about the account
+		}
 		if err != nil || (acct.ID != c.CustomerAccountID && (c.IntendedAccountID == nil || acct.ID != *c.IntendedAccountID)) {
 			return CaseView{}, Invalid("redeemed_to", "must be the customer's or the intended account's id")
 		}

@@ -151,7 +151,12 @@ func (d *Desk) validateNewCase(in NewCase) (newCase, error) {
 			f.add("external.system", "holds a claim code")
 		}
 	}
-	for field, acct := range map[string]*AccountInput{"customer": &nc.customer, "intended_account": nc.intended} {
+	// In a fixed order, as every list of problems: a map's would change from call to call.
+	for _, named := range []struct {
+		field string
+		acct  *AccountInput
+	}{{"customer", &nc.customer}, {"intended_account", nc.intended}} {
+		field, acct := named.field, named.acct
 		if acct == nil {
 			continue
 		}

@@ -78,19 +78,18 @@ func (d *Desk) correctionView(ctx context.Context, db *gorm.DB, c models.Correct
 		return v, err
 	}
 	for _, ap := range approvals {
-		by := ""
-		if u, err := models.UserByID(ctx, db, ap.ApproverID); err == nil {
-			by = u.Email
+		u, err := models.UserByID(ctx, db, ap.ApproverID)
+		if err != nil {
+			return v, err
 		}
-		v.Approvals = append(v.Approvals, ApprovalView{By: by, At: ap.CreatedAt, Note: ap.Note})
+		v.Approvals = append(v.Approvals, ApprovalView{By: u.Email, At: ap.CreatedAt, Note: ap.Note})
 	}
-	var reversal []int64
-	if err := db.WithContext(ctx).Model(&models.Correction{}).Where("reverses_id = ? AND status IN ('pending', 'applied')", c.ID).
-		Pluck("id", &reversal).Error; err != nil {
+	reversal, err := models.LiveReversal(ctx, db, c.ID)
+	switch {
+	case err == nil:
+		v.ReversedBy = idString(&reversal)
+	case !errors.Is(err, models.ErrNotFound):
 		return v, err
-	}
-	if len(reversal) > 0 {
-		v.ReversedBy = idString(&reversal[0])
 	}
 	return v, nil
 }
@@ -238,11 +237,11 @@ func (d *Desk) moneyRequest(ctx context.Context, tx *gorm.DB, kase models.Case, 
 	var err error
 	toID := strings.TrimSpace(in.ToAccount)
 	if toID == "" {
-		accts, err := models.AccountsByID(ctx, tx, []int64{kase.CustomerAccountID})
+		customer, err := models.AccountByID(ctx, tx, kase.CustomerAccountID)
 		if err != nil {
 			return err
 		}
-		toID = accts[kase.CustomerAccountID].AccountID
+		toID = customer.AccountID
 	}
 	if to, err = account("to_account", toID); err != nil {
 		return err
@@ -273,15 +272,15 @@ func (d *Desk) moneyRequest(ctx context.Context, tx *gorm.DB, kase models.Case, 
 		}
 		// Locked: two requests on one card are checked one after the other (R7).
 		locked, err := models.CardByIDForUpdate(ctx, tx, id)
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return err // an outage is no answer about the card
+		}
 		onCase := false
 		for _, k := range cards {
 			onCase = onCase || k.ID == id
 		}
-		if errors.Is(err, models.ErrNotFound) || !onCase {
+		if err != nil || !onCase {
 			return Invalid("card_id", "must be the id of a card on the case")
-		}
-		if err != nil {
-			return err
 		}
 		card = &locked
 		c.CardID = &locked.ID
@@ -327,11 +326,11 @@ func (d *Desk) reversalRequest(ctx context.Context, tx *gorm.DB, kase models.Cas
 	if err != nil {
 		return err
 	}
-	live, err := models.LiveReversal(ctx, tx, orig.ID)
-	if err != nil {
+	_, err = models.LiveReversal(ctx, tx, orig.ID)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
-	if orig.Status == "reversed" || live {
+	if live := err == nil; orig.Status == "reversed" || live {
 		return &RuleError{Code: CodeAlreadyReversed, Field: "reverses", Message: "this correction is already reversed, or its reversal is pending"}
 	}
 	if orig.Status != "applied" || orig.Kind == "reversal" {

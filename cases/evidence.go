@@ -226,7 +226,12 @@ func (d *Desk) evidenceFields(in EvidenceFields) (models.Evidence, error) {
 		}
 	}
 	if e.Kind == "receipt" {
-		for field, missing := range map[string]bool{"amount_minor": e.AmountMinor == nil, "currency": e.Currency == nil, "purchased_at": e.PurchasedAt == nil} {
+		// In a fixed order, as every list of problems: a map's would change from call to call.
+		for _, req := range []struct {
+			field   string
+			missing bool
+		}{{"amount_minor", e.AmountMinor == nil}, {"currency", e.Currency == nil}, {"purchased_at", e.PurchasedAt == nil}} {
+			field, missing := req.field, req.missing
 			if missing && !slices.ContainsFunc(f.list, func(fe FieldError) bool { return fe.Field == field }) {
 				f.add(field, "is required for a receipt")
 			}
@@ -289,11 +294,11 @@ func (d *Desk) AddEvidence(ctx context.Context, p Principal, a Actor, ref string
 		}
 		if e.Currency != nil {
 			// A receipt is in the currency of the case: its customer's marketplace or one of its cards.
-			acct, err := models.AccountsByID(ctx, tx, []int64{c.CustomerAccountID})
+			acct, err := models.AccountByID(ctx, tx, c.CustomerAccountID)
 			if err != nil {
 				return err
 			}
-			ok := acct[c.CustomerAccountID].Marketplace != nil && string(Marketplace(*acct[c.CustomerAccountID].Marketplace).Currency()) == *e.Currency
+			ok := acct.Marketplace != nil && string(Marketplace(*acct.Marketplace).Currency()) == *e.Currency
 			for _, card := range cards {
 				ok = ok || card.Currency == *e.Currency
 			}
