@@ -3,8 +3,6 @@ package cases_test
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
-	"strings"
 	"testing"
 
 	"gorm.io/gorm"
@@ -15,20 +13,6 @@ import (
 
 // errInjected is a failure a test makes a statement report although the database answered.
 var errInjected = errors.New("injected failure")
-
-// afterQuery runs fn after every query statement (Take, Find, First) on db.
-func afterQuery(t *testing.T, db *gorm.DB, name string, fn func(tx *gorm.DB)) {
-	t.Helper()
-	if err := db.Callback().Query().After("gorm:query").Register("test:"+name, fn); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// queriesByID reports whether tx is a look-up of one row of table by id.
-func queriesByID(tx *gorm.DB, table string, id int64) bool {
-	return tx.Statement.Table == table && strings.Contains(tx.Statement.SQL.String(), "WHERE id =") &&
-		len(tx.Statement.Vars) > 0 && fmt.Sprint(tx.Statement.Vars[0]) == fmt.Sprint(id)
-}
 
 // announced returns the case.updated outbox payloads of the case ref, oldest first.
 func announced(t *testing.T, db *gorm.DB, ref string) []cases.CaseView {

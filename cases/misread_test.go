@@ -9,33 +9,56 @@ import (
 	"testing"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"giftdesk/cases"
 	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
 
-// failReadsOf makes every query of table that names the id (alone or in a list) report
-// errInjected while armed is true.
+// failReadsOf makes every read of table whose WHERE names the id (alone or in a list) fail with
+// errInjected while armed is true, before it runs: by one row (Take, Find) or by many (Scan).
 func failReadsOf(t *testing.T, db *gorm.DB, table string, id int64, armed *atomic.Bool) {
 	t.Helper()
-	afterQuery(t, db, "fail_"+table, func(tx *gorm.DB) {
-		if !armed.Load() || tx.Statement.Table != table {
-			return
+	fail := func(tx *gorm.DB) {
+		if armed.Load() && tx.Statement.Table == table && whereNames(tx.Statement, id) {
+			_ = tx.AddError(errInjected)
 		}
-		for _, v := range tx.Statement.Vars {
-			rv := reflect.ValueOf(v)
-			if rv.Kind() != reflect.Slice {
-				rv = reflect.ValueOf([]any{v})
-			}
+	}
+	if err := db.Callback().Query().Before("gorm:query").Register("test:fail_query_"+table, fail); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Callback().Row().Before("gorm:row").Register("test:fail_row_"+table, fail); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// whereNames reports whether a statement's WHERE clause holds the int64 id as a value.
+func whereNames(stmt *gorm.Statement, id int64) bool {
+	where, ok := stmt.Clauses["WHERE"].Expression.(clause.Where)
+	if !ok {
+		return false
+	}
+	var names func(v any) bool
+	names = func(v any) bool {
+		if n, ok := v.(int64); ok {
+			return n == id
+		}
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice {
 			for i := 0; i < rv.Len(); i++ {
-				if n, ok := rv.Index(i).Interface().(int64); ok && n == id { // ids are int64, LIMIT an int
-					_ = tx.AddError(errInjected)
-					return
+				if names(rv.Index(i).Interface()) {
+					return true
 				}
 			}
 		}
-	})
+		return false
+	}
+	for _, e := range where.Exprs {
+		if expr, ok := e.(clause.Expr); ok && slices.ContainsFunc(expr.Vars, names) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestFailedReadIsNoAuditBefore: when the previous assignee cannot be read, the patch fails; it
