@@ -108,6 +108,9 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 	var redeemedTo *int64
 	if pc.in.RedeemedTo != "" {
 		acct, err := models.AccountByAccountID(ctx, tx, pc.in.RedeemedTo)
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return CaseView{}, false, err // an outage is no answer about the account
+		}
 		if err != nil || (acct.ID != c.CustomerAccountID && (c.IntendedAccountID == nil || acct.ID != *c.IntendedAccountID)) {
 			return CaseView{}, false, Invalid("redeemed_to", "must be the customer's or the intended account's id")
 		}
@@ -132,9 +135,6 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 	}
 	changes := map[string]any{"updated_at": now}
 	flags := []string(c.Flags)
-	if len(others) > 0 {
-		flags = withFlag(flags, FlagPossibleDuplicate)
-	}
 	crosses, err := d.caseCrossesMarketplaces(ctx, tx, c)
 	if err != nil {
 		return CaseView{}, false, err
@@ -147,11 +147,6 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 	}
 	if _, err := models.UpdateCaseVersioned(ctx, tx, c.ID, c.Version, changes); err != nil {
 		return CaseView{}, false, err
-	}
-	for _, o := range others {
-		if err := d.flagDuplicate(ctx, tx, a, c.ID, o, now); err != nil {
-			return CaseView{}, false, err
-		}
 	}
 	// R2: the new code may already sit in the case's texts, typed before the card was known.
 	red, err := d.caseRedactor(ctx, tx, c.ID)
@@ -168,6 +163,11 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 	if err := models.RedactExternalRefs(ctx, tx, c.ID, red.Redact); err != nil {
 		return CaseView{}, false, err
 	}
+	// Last of the changes: a case it flags is announced as it now stands.
+	announced, err := d.flagDuplicates(ctx, tx, a, duplicateFind{Case: c.ID, Others: others, Reason: "card"}, now)
+	if err != nil {
+		return CaseView{}, false, err
+	}
 	if c, err = models.CaseByID(ctx, tx, c.ID); err != nil {
 		return CaseView{}, false, err
 	}
@@ -177,6 +177,9 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 	}
 	if err := d.audit(ctx, tx, a, "case.card_added", "case", c.Ref, nil, cardView(card, nil, nil)); err != nil {
 		return CaseView{}, false, err
+	}
+	if slices.Contains(announced, c.ID) {
+		return view, true, nil // flagDuplicates announced this very view
 	}
 	return view, true, d.outbox(ctx, tx, "case.updated", view)
 }

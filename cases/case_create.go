@@ -151,7 +151,12 @@ func (d *Desk) validateNewCase(in NewCase) (newCase, error) {
 			f.add("external.system", "holds a claim code")
 		}
 	}
-	for field, acct := range map[string]*AccountInput{"customer": &nc.customer, "intended_account": nc.intended} {
+	// In a fixed order, as every list of problems: a map's would change from call to call.
+	for _, named := range []struct {
+		field string
+		acct  *AccountInput
+	}{{"customer", &nc.customer}, {"intended_account", nc.intended}} {
+		field, acct := named.field, named.acct
 		if acct == nil {
 			continue
 		}
@@ -284,10 +289,8 @@ func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Act
 			return 0, CaseView{}, false, err
 		}
 	}
-	for _, other := range others {
-		if err := d.flagDuplicate(ctx, tx, a, c.ID, other, now); err != nil {
-			return 0, CaseView{}, false, err
-		}
+	if _, err := d.flagDuplicates(ctx, tx, a, duplicateFind{Case: c.ID, New: true, Others: others, Reason: "card"}, now); err != nil {
+		return 0, CaseView{}, false, err
 	}
 	view, err := d.caseView(ctx, tx, c)
 	if err != nil {
@@ -473,34 +476,6 @@ func (d *Desk) checkSerialFree(ctx context.Context, tx *gorm.DB, pc parsedCard, 
 		}
 	}
 	return nil
-}
-
-// flagDuplicate links two cases that share a card and flags the older one too (R3).
-func (d *Desk) flagDuplicate(ctx context.Context, tx *gorm.DB, a Actor, caseID, other int64, now time.Time) error {
-	if err := models.LinkCases(ctx, tx, caseID, other, "card", now); err != nil {
-		return err
-	}
-	oc, err := models.CaseByIDForUpdate(ctx, tx, other)
-	if err != nil {
-		return err
-	}
-	if slices.Contains(oc.Flags, FlagPossibleDuplicate) {
-		return nil
-	}
-	before := orEmpty([]string(oc.Flags))
-	flags := append(slices.Clone(before), FlagPossibleDuplicate)
-	if _, err := models.UpdateCaseVersioned(ctx, tx, oc.ID, oc.Version, map[string]any{"flags": models.StringList(flags), "updated_at": now}); err != nil {
-		return err
-	}
-	oc.Flags, oc.Version, oc.UpdatedAt = flags, oc.Version+1, now
-	view, err := d.caseView(ctx, tx, oc)
-	if err != nil {
-		return err
-	}
-	if err := d.audit(ctx, tx, a, "case.flagged", "case", oc.Ref, map[string]any{"flags": before}, map[string]any{"flags": flags}); err != nil {
-		return err
-	}
-	return d.outbox(ctx, tx, "case.updated", view)
 }
 
 // outbox writes a webhook event in the transaction of its change.

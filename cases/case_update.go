@@ -182,9 +182,11 @@ func (d *Desk) caseChanges(ctx context.Context, tx *gorm.DB, c models.Case, patc
 			changes["assignee_id"], after["assignee"] = id, label
 			before["assignee"] = nil
 			if c.AssigneeID != nil {
-				if u, err := models.UserByID(ctx, tx, *c.AssigneeID); err == nil {
-					before["assignee"] = u.Email
+				u, err := models.UserByID(ctx, tx, *c.AssigneeID)
+				if err != nil {
+					return nil, nil, nil, err // never an audit saying the case had no assignee
 				}
+				before["assignee"] = u.Email
 			}
 		}
 	}

@@ -259,11 +259,11 @@ func (d *Desk) moneyRequest(ctx context.Context, tx *gorm.DB, kase models.Case, 
 	var err error
 	toID := strings.TrimSpace(in.ToAccount)
 	if toID == "" {
-		accts, err := models.AccountsByID(ctx, tx, []int64{kase.CustomerAccountID})
+		customer, err := models.AccountByID(ctx, tx, kase.CustomerAccountID)
 		if err != nil {
 			return err
 		}
-		toID = accts[kase.CustomerAccountID].AccountID
+		toID = customer.AccountID
 	}
 	if to, err = account("to_account", toID); err != nil {
 		return err
@@ -294,15 +294,15 @@ func (d *Desk) moneyRequest(ctx context.Context, tx *gorm.DB, kase models.Case, 
 		}
 		// Locked: two requests on one card are checked one after the other (R7).
 		locked, err := models.CardByIDForUpdate(ctx, tx, id)
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return err // an outage is no answer about the card
+		}
 		onCase := false
 		for _, k := range cards {
 			onCase = onCase || k.ID == id
 		}
-		if errors.Is(err, models.ErrNotFound) || !onCase {
+		if err != nil || !onCase {
 			return Invalid("card_id", "must be the id of a card on the case")
-		}
-		if err != nil {
-			return err
 		}
 		card = &locked
 		c.CardID = &locked.ID
@@ -348,10 +348,11 @@ func (d *Desk) reversalRequest(ctx context.Context, tx *gorm.DB, kase models.Cas
 	if err != nil {
 		return err
 	}
-	live, err := models.LiveReversal(ctx, tx, orig.ID)
-	if err != nil {
+	_, err = models.LiveReversal(ctx, tx, orig.ID)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
+	live := err == nil
 	if CorrectionStatus(orig.Status) == CorrectionReversed || live {
 		return &RuleError{Code: CodeAlreadyReversed, Field: "reverses", Message: "this correction is already reversed, or its reversal is pending"}
 	}

@@ -226,7 +226,12 @@ func (d *Desk) evidenceFields(in EvidenceFields) (models.Evidence, error) {
 		}
 	}
 	if e.Kind == "receipt" {
-		for field, missing := range map[string]bool{"amount_minor": e.AmountMinor == nil, "currency": e.Currency == nil, "purchased_at": e.PurchasedAt == nil} {
+		// In a fixed order, as every list of problems: a map's would change from call to call.
+		for _, req := range []struct {
+			field   string
+			missing bool
+		}{{"amount_minor", e.AmountMinor == nil}, {"currency", e.Currency == nil}, {"purchased_at", e.PurchasedAt == nil}} {
+			field, missing := req.field, req.missing
 			if missing && !slices.ContainsFunc(f.list, func(fe FieldError) bool { return fe.Field == field }) {
 				f.add(field, "is required for a receipt")
 			}
@@ -246,12 +251,16 @@ func (d *Desk) AddEvidence(ctx context.Context, p Principal, a Actor, ref string
 	if err != nil {
 		return EvidenceView{}, err
 	}
-	e, err := d.evidenceFields(in)
+	fields, err := d.evidenceFields(in)
 	if err != nil {
 		return EvidenceView{}, err
 	}
 	var view EvidenceView
 	err = d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
+		// A fresh row at each attempt: inTx may run this again, and a failed attempt's id, flags
+		// and redactions must not leak into the next.
+		e := fields
+		e.Flags = slices.Clone(fields.Flags)
 		c, err := lockOpenCase(ctx, tx, ref)
 		if err != nil {
 			return err
@@ -268,11 +277,14 @@ func (d *Desk) AddEvidence(ctx context.Context, p Principal, a Actor, ref string
 		if err != nil {
 			return err
 		}
-		for _, s := range []*string{e.StoreName, e.StoreLocation, e.PosTransactionID} {
-			if s != nil {
-				*s = red.Redact(*s)
+		redact := func(s *string) *string {
+			if s == nil {
+				return nil
 			}
+			r := red.Redact(*s)
+			return &r
 		}
+		e.StoreName, e.StoreLocation, e.PosTransactionID = redact(fields.StoreName), redact(fields.StoreLocation), redact(fields.PosTransactionID)
 		// Redacted before it is cut, so that a code at the end is neither half kept nor overlong.
 		e.Note, e.FileName = red.Redact(e.Note), truncateRunes(red.Redact(e.FileName), 255)
 		e.CaseID, e.FileID, e.UploadedByID, e.UploadedAt = c.ID, fileID, p.UserID, now
@@ -282,11 +294,11 @@ func (d *Desk) AddEvidence(ctx context.Context, p Principal, a Actor, ref string
 		}
 		if e.Currency != nil {
 			// A receipt is in the currency of the case: its customer's marketplace or one of its cards.
-			acct, err := models.AccountsByID(ctx, tx, []int64{c.CustomerAccountID})
+			acct, err := models.AccountByID(ctx, tx, c.CustomerAccountID)
 			if err != nil {
 				return err
 			}
-			ok := acct[c.CustomerAccountID].Marketplace != nil && string(Marketplace(*acct[c.CustomerAccountID].Marketplace).Currency()) == *e.Currency
+			ok := acct.Marketplace != nil && string(Marketplace(*acct.Marketplace).Currency()) == *e.Currency
 			for _, card := range cards {
 				ok = ok || card.Currency == *e.Currency
 			}
@@ -317,13 +329,11 @@ func (d *Desk) AddEvidence(ctx context.Context, p Principal, a Actor, ref string
 				return err
 			}
 		}
-		links := map[string][]int64{"evidence_file": byFile, "pos_transaction": byPOS}
-		for _, reason := range []string{"evidence_file", "pos_transaction"} {
-			for _, other := range links[reason] {
-				if err := d.flagDuplicateFor(ctx, tx, a, c, other, reason, now); err != nil {
-					return err
-				}
-			}
+		if _, err := d.flagDuplicates(ctx, tx, a, duplicateFind{Case: c.ID, Others: byFile, Reason: "evidence_file"}, now); err != nil {
+			return err
+		}
+		if _, err := d.flagDuplicates(ctx, tx, a, duplicateFind{Case: c.ID, Others: byPOS, Reason: "pos_transaction"}, now); err != nil {
+			return err
 		}
 		if view, err = d.evidenceView(ctx, tx, e.ID); err != nil {
 			return err
@@ -334,31 +344,6 @@ func (d *Desk) AddEvidence(ctx context.Context, p Principal, a Actor, ref string
 		return d.outbox(ctx, tx, "evidence.added", view)
 	})
 	return view, err
-}
-
-// flagDuplicateFor links a case to another that shares evidence and flags both (R3).
-func (d *Desk) flagDuplicateFor(ctx context.Context, tx *gorm.DB, a Actor, c models.Case, other int64, reason string, now time.Time) error {
-	if err := models.LinkCases(ctx, tx, c.ID, other, reason, now); err != nil {
-		return err
-	}
-	if err := d.flagCase(ctx, tx, a, c.ID, now); err != nil {
-		return err
-	}
-	return d.flagCase(ctx, tx, a, other, now)
-}
-
-// flagCase adds possible_duplicate to a case once, moving its version.
-func (d *Desk) flagCase(ctx context.Context, tx *gorm.DB, a Actor, id int64, now time.Time) error {
-	c, err := models.CaseByIDForUpdate(ctx, tx, id)
-	if err != nil || slices.Contains(c.Flags, FlagPossibleDuplicate) {
-		return err
-	}
-	before := orEmpty([]string(c.Flags))
-	flags := append(slices.Clone(before), FlagPossibleDuplicate)
-	if _, err := models.UpdateCaseVersioned(ctx, tx, c.ID, c.Version, map[string]any{"flags": models.StringList(flags), "updated_at": now}); err != nil {
-		return err
-	}
-	return d.audit(ctx, tx, a, "case.flagged", "case", c.Ref, map[string]any{"flags": before}, map[string]any{"flags": flags})
 }
 
 // VerdictInput is the body of POST /api/v1/evidence/{id}/verify.
@@ -411,7 +396,7 @@ func (d *Desk) VerifyEvidence(ctx context.Context, p Principal, a Actor, id int6
 		if err != nil {
 			return err
 		}
-		note = red.Redact(note)
+		note := red.Redact(note) // not the captured note: this may run again
 		if err := models.UpdateEvidence(ctx, tx, e.ID, map[string]any{"verification": verdict, "verified_by_id": p.UserID,
 			"verified_at": d.now(), "verification_note": note}); err != nil {
 			return err

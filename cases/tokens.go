@@ -75,10 +75,11 @@ func (d *Desk) CreateToken(ctx context.Context, a Actor, in NewToken) (string, T
 	for i, s := range in.Scopes {
 		scopes[i] = string(s)
 	}
-	t := models.APIToken{Name: in.Name, Prefix: raw[:len(TokenPrefix)+6], SecretHash: d.tokenHash(raw),
-		Scopes: scopes, ExpiresAt: in.ExpiresAt}
 	var view TokenView
 	err := d.inTx(ctx, func(tx *gorm.DB) error {
+		// Built at each attempt: a failed one's id must not be inserted again.
+		t := models.APIToken{Name: in.Name, Prefix: raw[:len(TokenPrefix)+6], SecretHash: d.tokenHash(raw),
+			Scopes: scopes, ExpiresAt: in.ExpiresAt}
 		u, err := models.UserByEmail(ctx, tx, NormalizeEmail(in.Email))
 		if errors.Is(err, models.ErrNotFound) {
 			return Invalid("email", "no user has this email")

@@ -3,6 +3,7 @@ package cases
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 
 	"gorm.io/gorm"
@@ -61,11 +62,12 @@ func (d *Desk) addUser(ctx context.Context, a Actor, in NewUser, mustChange bool
 	if err != nil {
 		return UserView{}, err
 	}
-	u := models.User{Email: in.Email, Name: in.Name, Role: string(in.Role), PasswordHash: hash,
-		Active: true, MustChangePassword: mustChange}
+	var u models.User
 	err = d.inTx(ctx, func(tx *gorm.DB) error {
+		// Built at each attempt: a failed one's id must not be inserted again.
 		now := d.now()
-		u.CreatedAt, u.UpdatedAt = now, now
+		u = models.User{Email: in.Email, Name: in.Name, Role: string(in.Role), PasswordHash: hash,
+			Active: true, MustChangePassword: mustChange, CreatedAt: now, UpdatedAt: now}
 		if err := models.CreateUser(ctx, tx, &u); err != nil {
 			if models.IsUniqueViolation(err) {
 				return ErrEmailTaken
@@ -120,6 +122,8 @@ func (d *Desk) updateUser(ctx context.Context, a Actor, email, action string, ch
 			return err
 		}
 		before := userView(u)
+		// A copy: this may run again, and the caller's map is not ours to write.
+		changes := maps.Clone(changes)
 		changes["updated_at"] = d.now()
 		if err := models.UpdateUser(ctx, tx, u.ID, changes); err != nil {
 			return err

@@ -37,6 +37,13 @@ func UpdateAccountContact(ctx context.Context, db *gorm.DB, id int64, email, nam
 		Updates(map[string]any{"email": email, "name": name, "updated_at": now}).Error
 }
 
+// AccountByID finds an account by its row id.
+func AccountByID(ctx context.Context, db *gorm.DB, id int64) (CustomerAccount, error) {
+	var a CustomerAccount
+	err := db.WithContext(ctx).Where("id = ?", id).Take(&a).Error
+	return a, notFound(err)
+}
+
 // AccountsByID returns the accounts with the given ids, by id.
 func AccountsByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]CustomerAccount, error) {
 	var list []CustomerAccount

@@ -86,11 +86,19 @@ func CommittedOnCard(ctx context.Context, db *gorm.DB, cardID int64) (int64, err
 	return sum, err
 }
 
-// LiveReversal reports whether a correction has a pending or applied reversal.
-func LiveReversal(ctx context.Context, db *gorm.DB, id int64) (bool, error) {
-	var n int64
-	err := db.WithContext(ctx).Model(&Correction{}).Where("reverses_id = ? AND "+liveCorrectionSQL, id).Count(&n).Error
-	return n > 0, err
+// LiveReversal returns the id of a correction's pending or applied reversal (a unique index
+// allows one), ErrNotFound when it has none.
+func LiveReversal(ctx context.Context, db *gorm.DB, id int64) (int64, error) {
+	var ids []int64
+	err := db.WithContext(ctx).Model(&Correction{}).Where("reverses_id = ? AND "+liveCorrectionSQL, id).
+		Order("id").Limit(1).Pluck("id", &ids).Error
+	if err != nil {
+		return 0, err
+	}
+	if len(ids) == 0 {
+		return 0, ErrNotFound
+	}
+	return ids[0], nil
 }
 
 // LiveReversalsOf returns, for each of the given corrections that has one, the id of its pending or
