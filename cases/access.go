@@ -89,6 +89,8 @@ type Principal struct {
 	Role    Role
 	TokenID int64   // 0 for a console session
 	Scopes  []Scope // the token's scopes; nil for a console session
+	// Preferences shape the console's pages, never a decision.
+	Preferences Preferences
 }
 
 // ViaToken reports whether the principal authenticated with an API token.

@@ -169,7 +169,7 @@ func (d *Desk) SignIn(ctx context.Context, in SignInInput) (SignedIn, error) {
 	if err != nil {
 		return SignedIn{}, err
 	}
-	p := Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Role: Role(u.Role)}
+	p := Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Role: Role(u.Role), Preferences: preferencesOf(u)}
 	actor.Principal = &p
 	err = d.inTx(ctx, func(tx *gorm.DB) error {
 		if err := models.DeleteLoginFailuresFor(ctx, tx, at.key); err != nil {
@@ -281,7 +281,7 @@ func (d *Desk) Session(ctx context.Context, token string) (ConsoleSession, error
 			return ConsoleSession{}, storeErr(err)
 		}
 	}
-	return ConsoleSession{Principal: Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Role: Role(u.Role)},
+	return ConsoleSession{Principal: Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Role: Role(u.Role), Preferences: preferencesOf(u)},
 		MustChangePassword: u.MustChangePassword}, nil
 }
 

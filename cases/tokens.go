@@ -139,7 +139,7 @@ func (d *Desk) AuthenticateToken(ctx context.Context, raw string) (Principal, er
 	for i, s := range t.Scopes {
 		scopes[i] = Scope(s)
 	}
-	return Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Role: Role(u.Role), TokenID: t.ID, Scopes: scopes}, nil
+	return Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Role: Role(u.Role), Preferences: preferencesOf(u), TokenID: t.ID, Scopes: scopes}, nil
 }
 
 // ListTokens returns every API token, or those of the user with email when it is not empty,

@@ -206,7 +206,7 @@ func (d *Desk) PrincipalByEmail(ctx context.Context, email string) (Principal, e
 	if err != nil || !u.Active {
 		return Principal{}, Invalid("email", "no active user has this email")
 	}
-	return Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Role: Role(u.Role)}, nil
+	return Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Role: Role(u.Role), Preferences: preferencesOf(u)}, nil
 }
 
 // HasNoCases reports whether the desk holds no case yet.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,24 +14,34 @@ import (
 )
 
 // chrome is what the layout needs on every page. Held is set while the user must choose a
-// password: the navigation would only lead back.
+// password: the navigation would only lead back. Section marks the navigation entry of the page;
+// Zone and Shortcuts are the user's preferences.
 type chrome struct {
-	User    *cases.Principal
-	IsAdmin bool
-	Held    bool
+	User         *cases.Principal
+	IsAdmin      bool
+	IsSupervisor bool
+	Held         bool
+	Section      string
+	Zone         *time.Location
+	Shortcuts    bool
 }
 
-func chromeOf(c *gin.Context) chrome {
+func chromeOf(c *gin.Context) chrome { return chromeFor(c, "") }
+
+// chromeFor is chromeOf for a page of a navigation section ("home", "cases", "new", "users").
+func chromeFor(c *gin.Context, section string) chrome {
 	p, ok := c.Get(principalKey)
 	if !ok {
-		return chrome{}
+		return chrome{Zone: time.UTC, Section: section}
 	}
 	pr := p.(cases.Principal)
-	return chrome{User: &pr, IsAdmin: pr.Role.Includes(cases.RoleAdmin), Held: c.GetBool(mustChangeKey)}
+	return chrome{User: &pr, IsAdmin: pr.Role.Includes(cases.RoleAdmin), IsSupervisor: pr.Role.Includes(cases.RoleSupervisor),
+		Held: c.GetBool(mustChangeKey), Section: section, Zone: pr.Preferences.Location(), Shortcuts: pr.Preferences.Shortcuts}
 }
 
 // The console's pages. New parses each one at start: a missing or broken page stops the start.
 const (
+	pageAccount  = "account.html"
 	pageError    = "error.html"
 	pageHome     = "home.html"
 	pageLogin    = "login.html"
@@ -39,7 +50,7 @@ const (
 )
 
 // consolePages lists every page the server renders.
-var consolePages = []string{pageError, pageHome, pageLogin, pagePassword, pageUsers}
+var consolePages = []string{pageAccount, pageError, pageHome, pageLogin, pagePassword, pageUsers}
 
 type errorPage struct {
 	Chrome                      chrome

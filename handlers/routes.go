@@ -66,6 +66,8 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/login", public(), s.login},
 		{http.MethodPost, "/logout", console(cases.RoleAgent), s.logout},
 		{http.MethodGet, "/", console(cases.RoleAgent), s.home},
+		{http.MethodGet, "/account", console(cases.RoleAgent), s.accountPage},
+		{http.MethodPost, "/account", console(cases.RoleAgent), s.saveAccount},
 		{http.MethodGet, "/account/password", console(cases.RoleAgent), s.passwordForm},
 		{http.MethodPost, "/account/password", console(cases.RoleAgent), s.changePassword},
 		{http.MethodGet, "/admin/users", console(cases.RoleAdmin), s.adminUsers},

@@ -62,7 +62,11 @@ type Server struct {
 // broken page stops the start instead of a request.
 func New(cfg Config) (*Server, error) {
 	gin.SetMode(gin.ReleaseMode)
-	pages, err := templates.Parse(consolePages...)
+	assets, err := templates.LoadAssets()
+	if err != nil {
+		return nil, err
+	}
+	pages, err := templates.Parse(pageFuncs(assets, time.Now), consolePages...)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +112,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	r.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders, noStoreButAssets, s.rejectMalformedText)
 	s.register(r)
-	r.StaticFS("/static", http.FS(templates.Static()))
+	r.GET("/static/*file", s.staticFile(assets))
 	r.NoRoute(s.notFound)
 	r.NoMethod(func(c *gin.Context) {
 		writeProblem(c, http.StatusMethodNotAllowed, "method_not_allowed", "this resource does not support "+c.Request.Method, nil)

@@ -42,6 +42,7 @@ var migrations = []migration{
 	{id: "0004_search", statements: search},
 	{id: "0005_card_freeze", statements: cardFreeze},
 	{id: "0006_idempotency_answers_only", statements: idempotencyAnswersOnly},
+	{id: "0007_user_preferences", statements: userPreferences},
 }
 
 // Migrate applies pending migrations in one transaction, after checking that the database

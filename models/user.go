@@ -17,6 +17,8 @@ type User struct {
 	PasswordHash       string
 	Active             bool
 	MustChangePassword bool
+	TimeZone           string `gorm:"default:UTC"`  // an IANA zone name the console shows times in
+	Shortcuts          bool   `gorm:"default:true"` // keyboard shortcuts on in the console
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 }

@@ -10,7 +10,7 @@ import (
 	"path"
 )
 
-//go:embed layout.html pages/*.html
+//go:embed layout.html pages/*.html partials/*.html
 var pages embed.FS
 
 //go:embed static
@@ -28,19 +28,24 @@ func Static() fs.FS {
 // Set is every page parsed once at start, each with the layout.
 type Set map[string]*template.Template
 
-// Parse parses the layout with each named page, e.g. "home.html": the pages the server renders.
-// A page that is missing or fails to parse fails the start, and so does an embedded page that is
-// not named, since nothing would ever render it.
-func Parse(names ...string) (Set, error) { return parse(pages, names) }
+// Parse parses the layout and the partials with each named page, e.g. "home.html": the pages the
+// server renders. funcs are the functions pages may call. A page that is missing or fails to parse
+// fails the start, and so does an embedded page that is not named, since nothing would ever
+// render it.
+func Parse(funcs template.FuncMap, names ...string) (Set, error) { return parse(pages, funcs, names) }
 
-func parse(fsys fs.FS, names []string) (Set, error) {
+func parse(fsys fs.FS, funcs template.FuncMap, names []string) (Set, error) {
 	files, err := fs.Glob(fsys, "pages/*.html")
+	if err != nil {
+		return nil, err
+	}
+	partials, err := fs.Glob(fsys, "partials/*.html")
 	if err != nil {
 		return nil, err
 	}
 	set := Set{}
 	for _, name := range names {
-		t, err := template.New("layout.html").ParseFS(fsys, "layout.html", "pages/"+name)
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(fsys, append([]string{"layout.html", "pages/" + name}, partials...)...)
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)
 		}

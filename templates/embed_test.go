@@ -13,7 +13,7 @@ var testPages = fstest.MapFS{
 }
 
 func TestParseNamedPages(t *testing.T) {
-	set, err := parse(testPages, []string{"home.html", "user.html"})
+	set, err := parse(testPages, nil, []string{"home.html", "user.html"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestParseNamedPages(t *testing.T) {
 // TestParseRefusesAMissingPage: a page the server renders but the binary lacks stops the start,
 // not the first request for it.
 func TestParseRefusesAMissingPage(t *testing.T) {
-	_, err := parse(testPages, []string{"home.html", "user.html", "users.html"})
+	_, err := parse(testPages, nil, []string{"home.html", "user.html", "users.html"})
 	if err == nil || !strings.Contains(err.Error(), "users.html") {
 		t.Fatalf("missing page: err = %v", err)
 	}
@@ -35,7 +35,7 @@ func TestParseRefusesAMissingPage(t *testing.T) {
 // TestParseRefusesAnUndeclaredPage: a page nobody renders is dead code, and most often a typo in
 // the name of one that is rendered.
 func TestParseRefusesAnUndeclaredPage(t *testing.T) {
-	_, err := parse(testPages, []string{"home.html"})
+	_, err := parse(testPages, nil, []string{"home.html"})
 	if err == nil || !strings.Contains(err.Error(), "user.html") {
 		t.Fatalf("undeclared page: err = %v", err)
 	}
@@ -43,7 +43,7 @@ func TestParseRefusesAnUndeclaredPage(t *testing.T) {
 
 func TestParseRefusesABrokenPage(t *testing.T) {
 	broken := fstest.MapFS{"layout.html": testPages["layout.html"], "pages/home.html": {Data: []byte(`{{define "content"}}{{.Name}`)}}
-	if _, err := parse(broken, []string{"home.html"}); err == nil || !strings.Contains(err.Error(), "home.html") {
+	if _, err := parse(broken, nil, []string{"home.html"}); err == nil || !strings.Contains(err.Error(), "home.html") {
 		t.Fatalf("broken page: err = %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // time zones of the console work on a machine without zoneinfo
 )
 
 const usage = `usage: giftdesk <command> [flags]

@@ -1,0 +1,46 @@
+// giftdesk console: keyboard shortcuts. Loaded with defer under script-src 'self'; no inline code.
+// Every page works without it.
+(function () {
+  "use strict";
+  function typing(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return el.isContentEditable || tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT";
+  }
+  function rows() {
+    return Array.prototype.slice.call(document.querySelectorAll("[data-row]"));
+  }
+  function move(step) {
+    var all = rows();
+    if (all.length === 0) return;
+    var at = all.indexOf(document.activeElement);
+    var next = at < 0 ? (step > 0 ? 0 : all.length - 1) : Math.min(all.length - 1, Math.max(0, at + step));
+    all[next].focus();
+  }
+  document.addEventListener("keydown", function (e) {
+    if (document.body.dataset.shortcuts === "off" || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (typing(document.activeElement)) {
+      if (e.key === "Escape") document.activeElement.blur();
+      return;
+    }
+    var help = document.getElementById("shortcuts");
+    switch (e.key) {
+      case "/":
+        var q = document.getElementById("q");
+        if (q) { e.preventDefault(); q.focus(); }
+        break;
+      case "j": move(1); break;
+      case "k": move(-1); break;
+      case "Enter":
+        var row = document.activeElement;
+        if (row && row.hasAttribute("data-row")) {
+          var link = row.querySelector("a[href]");
+          if (link) { e.preventDefault(); link.click(); }
+        }
+        break;
+      case "?":
+        if (help && typeof help.showModal === "function" && !help.open) { e.preventDefault(); help.showModal(); }
+        break;
+    }
+  });
+})();
