@@ -207,10 +207,24 @@ func (d *Desk) ListCommunications(ctx context.Context, p Principal, ref, limitRa
 		last := rows[len(rows)-1]
 		page.NextCursor = encodeTimeCursor(last.OccurredAt, last.ID)
 	}
+	// Entries are append-only: one written before a card joined the case still holds its code as
+	// typed, so every read redacts again with the case's cards of today (R1, R2).
+	red, err := d.caseRedactor(ctx, d.db, c.ID)
+	if err != nil {
+		return Page[CommunicationView]{}, storeErr(err)
+	}
 	for _, r := range rows {
-		page.Data = append(page.Data, communicationView(r))
+		page.Data = append(page.Data, redactedCommunicationView(r, red))
 	}
 	return page, nil
+}
+
+// redactedCommunicationView is an entry as it is read: its texts redacted of the case's codes.
+func redactedCommunicationView(r models.CommunicationRow, red *Redactor) CommunicationView {
+	v := communicationView(r)
+	v.CounterpartName, v.RepresentativeName = red.Redact(v.CounterpartName), red.Redact(v.RepresentativeName)
+	v.Reference, v.Body = red.Redact(v.Reference), red.Redact(v.Body)
+	return v
 }
 
 // Time-ordered cursors carry the last row's time and id.

@@ -142,3 +142,31 @@ func ids(list []cases.CommunicationView) []int64 {
 	}
 	return out
 }
+
+// TestCommunicationsReadRedactedOfCardsAddedLater: an entry is append-only, so a code typed before
+// its card joined the case stays as typed in storage; every read redacts it (R1, R2).
+func TestCommunicationsReadRedactedOfCardsAddedLater(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		desk := deskWithClock(db, newClock())
+		p := agentPrincipal(t, db)
+		a := cases.ActorFor(p, "", "", "")
+		v := create(t, desk, p, cases.NewCase{Type: "other", Summary: "a card comes later",
+			Customer: cases.AccountInput{AccountID: "LATER1", Marketplace: "US"}})
+		if _, err := desk.AddCommunication(ctx, p, a, v.Ref, cases.NewCommunication{Channel: "phone", Direction: "inbound",
+			Body: "the customer read ZX12 CVBN34 MK56 aloud"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := desk.AddCard(ctx, p, a, v.Ref, cases.CardInput{ClaimCode: "ZX12-CVBN34-MK56", FaceValueMinor: i64(2500),
+			Currency: "USD", Marketplace: "US"}); err != nil {
+			t.Fatal(err)
+		}
+		page, err := desk.ListCommunications(ctx, p, v.Ref, "", "")
+		if err != nil || len(page.Data) != 1 {
+			t.Fatalf("list: %+v %v", page, err)
+		}
+		if body := page.Data[0].Body; strings.Contains(strings.ReplaceAll(body, " ", ""), "CVBN34") || !strings.Contains(body, "••••MK56") {
+			t.Fatalf("the entry reads %q", body)
+		}
+	})
+}

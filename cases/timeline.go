@@ -243,9 +243,7 @@ func redactPtr(red *Redactor, s *string) *string {
 }
 
 func communicationEntry(r models.CommunicationRow, red *Redactor) TimelineEntry {
-	v := communicationView(r)
-	v.CounterpartName, v.RepresentativeName = red.Redact(v.CounterpartName), red.Redact(v.RepresentativeName)
-	v.Reference, v.Body = red.Redact(v.Reference), red.Redact(v.Body)
+	v := redactedCommunicationView(r, red)
 	return TimelineEntry{Kind: models.TimelineCommunication, At: r.OccurredAt, ID: r.ID, Actor: r.AuthorEmail, Communication: &v}
 }
 
