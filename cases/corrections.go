@@ -229,10 +229,8 @@ func (d *Desk) RequestCorrection(ctx context.Context, p Principal, a Actor, ref 
 			}
 			return err
 		}
-		if kase.Status != string(StatusPendingApproval) {
-			if _, err := models.UpdateCaseVersioned(ctx, tx, kase.ID, kase.Version, map[string]any{"status": string(StatusPendingApproval), "updated_at": d.now()}); err != nil {
-				return err
-			}
+		if err := d.moveBySystem(ctx, tx, a, kase, StatusPendingApproval); err != nil {
+			return err
 		}
 		if view, err = d.correctionView(ctx, tx, c); err != nil {
 			return err
@@ -401,7 +399,7 @@ func (d *Desk) CancelCorrection(ctx context.Context, p Principal, a Actor, id in
 			return err
 		}
 		c.Status = string(CorrectionCancelled)
-		if err := d.leavePendingApproval(ctx, tx, c.CaseID); err != nil {
+		if err := d.leavePendingApproval(ctx, tx, a, c.CaseID); err != nil {
 			return err
 		}
 		if view, err = d.correctionView(ctx, tx, c); err != nil {
@@ -414,7 +412,7 @@ func (d *Desk) CancelCorrection(ctx context.Context, p Principal, a Actor, id in
 
 // leavePendingApproval moves a case back to investigating once none of its corrections is
 // pending (R11: the system enters and leaves pending_approval).
-func (d *Desk) leavePendingApproval(ctx context.Context, tx *gorm.DB, caseID int64) error {
+func (d *Desk) leavePendingApproval(ctx context.Context, tx *gorm.DB, a Actor, caseID int64) error {
 	kase, err := models.CaseByIDForUpdate(ctx, tx, caseID)
 	if err != nil || kase.Status != string(StatusPendingApproval) {
 		return err
@@ -423,8 +421,25 @@ func (d *Desk) leavePendingApproval(ctx context.Context, tx *gorm.DB, caseID int
 	if err != nil || n > 0 {
 		return err
 	}
-	_, err = models.UpdateCaseVersioned(ctx, tx, kase.ID, kase.Version, map[string]any{"status": string(StatusInvestigating), "updated_at": d.now()})
-	return err
+	return d.moveBySystem(ctx, tx, a, kase, StatusInvestigating)
+}
+
+// moveBySystem is R11's system move into or out of pending_approval, on a case locked by the
+// caller: the status, a new version, and an audit event that says so (the case's timeline shows
+// it), done on behalf of the actor whose request caused it.
+func (d *Desk) moveBySystem(ctx context.Context, tx *gorm.DB, a Actor, kase models.Case, to Status) error {
+	if kase.Status == string(to) {
+		return nil
+	}
+	moved, err := models.UpdateCaseVersioned(ctx, tx, kase.ID, kase.Version, map[string]any{"status": string(to), "updated_at": d.now()})
+	if err != nil {
+		return err
+	}
+	if !moved {
+		return fmt.Errorf("case %s changed under its lock", kase.Ref)
+	}
+	return d.audit(ctx, tx, a, "case.updated", "case", kase.Ref,
+		map[string]any{"status": kase.Status}, map[string]any{"status": string(to), "by": "system"})
 }
 
 // GetCorrection returns a correction.

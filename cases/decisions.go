@@ -129,7 +129,7 @@ func (d *Desk) ApproveCorrection(ctx context.Context, p Principal, a Actor, id i
 		}
 		action := "correction.approved"
 		if len(approvals) >= c.RequiredApprovals {
-			if err := d.apply(ctx, tx, dec, p); err != nil {
+			if err := d.apply(ctx, tx, a, dec, p); err != nil {
 				return err
 			}
 			action = "correction.applied"
@@ -163,7 +163,7 @@ func errAlreadyApproved(required int) error {
 }
 
 // apply moves the money of a locked, approved correction.
-func (d *Desk) apply(ctx context.Context, tx *gorm.DB, dec decision, p Principal) error {
+func (d *Desk) apply(ctx context.Context, tx *gorm.DB, a Actor, dec decision, p Principal) error {
 	c, now := dec.corr, d.now()
 	if CorrectionKind(c.Kind) == CorrectionReversal {
 		if dec.orig == nil || !CorrectionStatus(dec.orig.Status).CanBecome(CorrectionReversed) {
@@ -209,7 +209,7 @@ func (d *Desk) apply(ctx context.Context, tx *gorm.DB, dec decision, p Principal
 			return err
 		}
 	}
-	return d.leavePendingApproval(ctx, tx, c.CaseID)
+	return d.leavePendingApproval(ctx, tx, a, c.CaseID)
 }
 
 // DenyCorrection refuses a pending correction with a reason (R5).
@@ -233,7 +233,7 @@ func (d *Desk) DenyCorrection(ctx context.Context, p Principal, a Actor, id int6
 			"decided_by_id": p.UserID, "decided_at": now, "updated_at": now}); err != nil {
 			return err
 		}
-		if err := d.leavePendingApproval(ctx, tx, c.CaseID); err != nil {
+		if err := d.leavePendingApproval(ctx, tx, a, c.CaseID); err != nil {
 			return err
 		}
 		if c, err = models.CorrectionByID(ctx, tx, c.ID); err != nil {

@@ -172,7 +172,9 @@ func TestTimelineMergesEveryKindInOrder(t *testing.T) {
 		for _, e := range all {
 			counts[e.Kind]++
 		}
-		want := map[string]int{"case_created": 1, "communication": 3, "case_updated": 4, "card_added": 2, "case_flagged": 1,
+		// case_updated: four changes by people, and the system's eight moves into and out of
+		// pending_approval that the four requests caused.
+		want := map[string]int{"case_created": 1, "communication": 3, "case_updated": 12, "card_added": 2, "case_flagged": 1,
 			"evidence_added": 2, "evidence_verified": 1, "evidence_rejected": 1, "correction_requested": 4, "correction_approved": 2,
 			"correction_applied": 2, "correction_reversed": 1, "correction_denied": 1, "correction_cancelled": 1, "card_frozen": 1, "card_unfrozen": 1}
 		for kind, n := range want {
@@ -180,8 +182,19 @@ func TestTimelineMergesEveryKindInOrder(t *testing.T) {
 				t.Errorf("%d %s entries, want %d: %v", counts[kind], kind, n, entryKeys(all))
 			}
 		}
-		if len(all) != 28 {
-			t.Fatalf("%d entries, want 28: %v", len(all), entryKeys(all))
+		if len(all) != 36 {
+			t.Fatalf("%d entries, want 36: %v", len(all), entryKeys(all))
+		}
+		system := 0
+		for _, e := range all {
+			if e.Kind == "case_updated" && e.Changes["status"].To != nil {
+				if to, _ := e.Changes["status"].To.(string); to == "pending_approval" {
+					system++
+				}
+			}
+		}
+		if system != 4 {
+			t.Errorf("%d moves into pending_approval, want one per request", system)
 		}
 		// Oldest first: the call from before the case, its amendment, then the case's creation.
 		if all[0].ID != call.ID || all[1].ID != amended.ID || all[2].Kind != "case_created" {
@@ -209,7 +222,7 @@ func TestTimelineMergesEveryKindInOrder(t *testing.T) {
 		if !slices.Equal(entryKeys(desc), entryKeys(backwards)) {
 			t.Fatalf("newest first is not oldest first reversed:\n%v\n%v", entryKeys(desc), entryKeys(backwards))
 		}
-		for _, limit := range []int{1, 2, 3, 5, 27, 28, 29} {
+		for _, limit := range []int{1, 2, 3, 5, 35, 36, 37} {
 			if got := walkTimeline(t, desk, agent, ref, "asc", limit); !slices.Equal(entryKeys(got), entryKeys(all)) {
 				t.Fatalf("asc by %d:\n%v\nwant\n%v", limit, entryKeys(got), entryKeys(all))
 			}
@@ -218,7 +231,7 @@ func TestTimelineMergesEveryKindInOrder(t *testing.T) {
 			}
 		}
 		def, err := desk.Timeline(ctx, agent, ref, cases.TimelineQuery{})
-		if err != nil || len(def.Data) != 28 || def.NextCursor != "" || def.Data[0].ID != call.ID {
+		if err != nil || len(def.Data) != 36 || def.NextCursor != "" || def.Data[0].ID != call.ID {
 			t.Fatalf("default query: %d entries, cursor %q, %v", len(def.Data), def.NextCursor, err)
 		}
 
@@ -247,8 +260,15 @@ func TestTimelineMergesEveryKindInOrder(t *testing.T) {
 			}
 		}
 		slices.Sort(changes)
-		wantChanges := []string{`assignee:{"from":null,"to":"agent@example.com"}`, `priority:{"from":"normal","to":"high"}`,
-			`status:{"from":"new","to":"investigating"}`, `tags:{"from":["phone","code [claim code ••••GH56]"],"to":["code [claim code ••••SR54]"]}`}
+		wantChanges := []string{`assignee:{"from":null,"to":"agent@example.com"}`, `priority:{"from":"normal","to":"high"}`}
+		for i := 0; i < 4; i++ {
+			wantChanges = append(wantChanges, `status:{"from":"investigating","to":"pending_approval"}`)
+		}
+		wantChanges = append(wantChanges, `status:{"from":"new","to":"investigating"}`)
+		for i := 0; i < 4; i++ {
+			wantChanges = append(wantChanges, `status:{"from":"pending_approval","to":"investigating"}`)
+		}
+		wantChanges = append(wantChanges, `tags:{"from":["phone","code [claim code ••••GH56]"],"to":["code [claim code ••••SR54]"]}`)
 		if !slices.Equal(changes, wantChanges) {
 			t.Fatalf("changes:\n%v\nwant\n%v", changes, wantChanges)
 		}
