@@ -128,14 +128,14 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 		fmt.Fprintf(e.stderr, "giftdesk: created the first admin: sign in as %s with password %s "+
 			"(shown once; you will choose a new one at first sign-in)\n", cases.BootstrapAdminEmail, password)
 	}
-	if *demo {
-		if err := loadDemo(ctx, o.desk, e); err != nil {
-			return fmt.Errorf("demo data: %v", err)
-		}
-	}
 	tempDir, err := uploadDir(o.cfg.DataDir)
 	if err != nil {
 		return err
+	}
+	if *demo {
+		if err := loadDemo(ctx, o.desk, e, tempDir); err != nil {
+			return fmt.Errorf("demo data: %v", err)
+		}
 	}
 	srv, err := handlers.New(handlers.Config{Desk: o.desk, Logger: log, TrustedProxies: o.cfg.TrustedProxies, TempDir: tempDir, APIRate: o.cfg.APIRate})
 	if err != nil {
