@@ -52,7 +52,8 @@ type CardRoom struct {
 
 // Sentence says what R7 will allow: "12.00 of 50.00 USD left on this card".
 func (r CardRoom) Sentence() string {
-	return fmt.Sprintf("%s of %s %s left on this card", FormatMinor(r.Left, Currency(r.Currency)), FormatMinor(r.Face, Currency(r.Currency)), r.Currency)
+	cur := Currency(r.Currency)
+	return fmt.Sprintf("%s of %s left on this card", strings.TrimSuffix(FormatMinor(r.Left, cur), " "+r.Currency), FormatMinor(r.Face, cur))
 }
 
 // RelatedCase is another case of the customer's or the intended account.
@@ -267,8 +268,24 @@ func verifiedReceipt(evidence []EvidenceView, cards []CardView) string {
 	}
 	for _, e := range evidence {
 		if e.Kind == "receipt" && e.Verification == "verified" && e.AmountMinor != nil && *e.AmountMinor >= need && e.Currency != nil {
-			return fmt.Sprintf("verified receipt of %s %s", FormatMinor(*e.AmountMinor, Currency(*e.Currency)), *e.Currency)
+			return "verified receipt of " + FormatMinor(*e.AmountMinor, Currency(*e.Currency))
 		}
 	}
 	return ""
+}
+
+// CaseVersion returns a case's version, in one statement: the console polls it so that an agent
+// learns when someone else changed the case they have open.
+func (d *Desk) CaseVersion(ctx context.Context, p Principal, ref string) (int64, error) {
+	if err := p.RequireScope(ScopeCasesRead); err != nil {
+		return 0, err
+	}
+	c, err := models.CaseByRef(ctx, d.db, ref)
+	if errors.Is(err, models.ErrNotFound) {
+		return 0, NotFound("case " + safeRef(ref))
+	}
+	if err != nil {
+		return 0, storeErr(err)
+	}
+	return c.Version, nil
 }

@@ -53,7 +53,7 @@ func (d *Desk) PreviewCorrection(ctx context.Context, p Principal, ref string, i
 	}
 	kind := CorrectionKind(strings.TrimSpace(in.Kind))
 	pv := CorrectionPreview{Kind: string(kind), Cards: cardRooms(view, money)}
-	pv.Needs = correctionNeeds(view, kind, in)
+	pv.Needs = CorrectionNeeds(view, kind, in)
 	if (kind != CorrectionTransfer && kind != CorrectionCredit) || in.AmountMinor == nil || strings.TrimSpace(in.Currency) == "" {
 		return pv, nil
 	}
@@ -87,14 +87,14 @@ func ruleOrStore(pv *CorrectionPreview, err error) error {
 	return storeErr(err)
 }
 
-// correctionNeeds says, in words, what a correction of kind on this case needs before a
+// CorrectionNeeds says, in words, what a correction of kind on this case needs before a
 // supervisor may apply it (R6), and where a credit's money comes from.
-func correctionNeeds(v CaseView, kind CorrectionKind, in NewCorrection) []string {
+func CorrectionNeeds(v CaseView, kind CorrectionKind, in NewCorrection) []string {
 	var needs []string
 	amount := "the credited amount"
 	if in.AmountMinor != nil && *in.AmountMinor > 0 && Currency(strings.ToUpper(strings.TrimSpace(in.Currency))).Valid() {
 		cur := Currency(strings.ToUpper(strings.TrimSpace(in.Currency)))
-		amount = FormatMinor(*in.AmountMinor, cur) + " " + string(cur)
+		amount = FormatMinor(*in.AmountMinor, cur)
 	}
 	switch {
 	case kind == CorrectionCredit && v.Type == string(TypeUnactivatedCard):

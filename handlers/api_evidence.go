@@ -138,7 +138,7 @@ var errUploadTooSlow = errors.New("the upload body stopped arriving")
 
 // addEvidence serves POST /api/v1/cases/{ref}/evidence: multipart, the file streamed to disk.
 func (s *Server) addEvidence(c *gin.Context) {
-	fields, file, err := s.readUpload(c)
+	fields, file, err := s.readUpload(c, uploadFields)
 	defer closeSpooled(file)
 	if err != nil {
 		s.fail(c, err)
@@ -170,8 +170,8 @@ func evidenceFields(fields map[string]string) cases.EvidenceFields {
 
 // readUpload parses an evidence upload (the API's and the console's): the file spooled to disk
 // as it streams, the SPEC fields read with a bound, every misnamed or repeated part reported at
-// once. The caller closes the file with closeSpooled whatever the error.
-func (s *Server) readUpload(c *gin.Context) (map[string]string, *cases.Spooled, error) {
+// once; allowed names the fields taken. The caller closes the file with closeSpooled whatever the error.
+func (s *Server) readUpload(c *gin.Context, allowed map[string]bool) (map[string]string, *cases.Spooled, error) {
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
 		return nil, nil, &cases.RuleError{Code: cases.CodeMalformedJSON, Message: "send multipart/form-data with a file part"}
@@ -200,7 +200,7 @@ func (s *Server) readUpload(c *gin.Context) (map[string]string, *cases.Spooled, 
 				return fields, file, uploadError(err)
 			}
 			fields["file_name"] = part.FileName()
-		case uploadFields[name]:
+		case allowed[name]:
 			if _, twice := fields[name]; twice {
 				problems = append(problems, cases.FieldError{Field: name, Message: "is given more than once"})
 			}
