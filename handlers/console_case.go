@@ -125,7 +125,7 @@ func (s *Server) newCaseView(c *gin.Context, ref, cursor string) (caseView, erro
 		}
 	}
 	v.Forms = caseForms{Update: pageForm{Prefix: "upd"}, Card: pageForm{Prefix: "card"}, Freeze: pageForm{Prefix: "frz"},
-		Comm: pageForm{Prefix: "comm", Values: map[string]string{"channel": "phone", "direction": "inbound"}},
+		Comm:     pageForm{Prefix: "comm", Values: map[string]string{"channel": "phone", "direction": "inbound"}},
 		Evidence: pageForm{Prefix: "ev", Values: map[string]string{"kind": "receipt", "currency": v.Currency()}},
 		Verify:   pageForm{Prefix: "ver"}, Cancel: pageForm{Prefix: "cancel"},
 		Correction: pageForm{Prefix: "corr", Values: map[string]string{"kind": "transfer", "currency": v.Currency()}}}
