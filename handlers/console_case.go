@@ -38,6 +38,9 @@ type caseForms struct {
 	Stale []string
 	// FreezeCard, VerifyID and CancelID say which row's form was refused.
 	FreezeCard, VerifyID, CancelID int64
+	// Refused is a refusal that belongs to no field (four eyes, a role, a rule on the whole
+	// request), shown at the top of the page.
+	Refused string
 }
 
 // pageForm is one form: its field ids carry its prefix, so that two forms of the page may both
@@ -54,12 +57,19 @@ func (f pageForm) ID(field string) string { return fieldID(f.Prefix + "." + fiel
 // Val is the kept value of a field.
 func (f pageForm) Val(field string) string { return f.Values[field] }
 
-// Err is the message of a field, "" when it has none.
-func (f pageForm) Err(field string) string { return f.Errors.For(field) }
+// Err is the message of a field (or of an item of it: tags[2]), "" when it has none.
+func (f pageForm) Err(field string) string {
+	for _, p := range f.Errors.Fields {
+		if p.Field == field || strings.HasPrefix(p.Field, field+"[") {
+			return p.Message
+		}
+	}
+	return ""
+}
 
 // FieldErr is what the field-error markup of the page needs.
 func (f pageForm) FieldErr(field string) fieldMessage {
-	return fieldMessage{ID: f.ID(field) + "-error", Message: f.Errors.For(field)}
+	return fieldMessage{ID: f.ID(field) + "-error", Message: f.Err(field)}
 }
 
 type fieldMessage struct{ ID, Message string }
@@ -492,7 +502,10 @@ func (s *Server) caseDone(c *gin.Context, err error, done, anchor string, refill
 	if status < 400 || status >= 500 {
 		status = http.StatusUnprocessableEntity
 	}
-	s.caseRefused(c, status, err, func(v *caseView) { refill(v, errs) })
+	s.caseRefused(c, status, err, func(v *caseView) {
+		refill(v, errs)
+		v.Forms.Refused = errs.Other
+	})
 }
 
 // caseRefused renders the case page as it is now, with a refused form's state.
