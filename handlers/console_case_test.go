@@ -119,7 +119,6 @@ func TestCasePageRenders(t *testing.T) {
 	})
 }
 
-
 // TestCasePageForms: each form of the case page changes the case through the API's use case and
 // answers 303 back to its section; a refusal re-renders the page with the message beside the
 // field, the input kept, and neither a rule code nor a claim code.
