@@ -30,3 +30,14 @@ func (s *Server) listCommunications(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, page)
 }
+
+// caseTimeline serves GET /api/v1/cases/{ref}/timeline.
+func (s *Server) caseTimeline(c *gin.Context) {
+	page, err := s.desk.Timeline(c.Request.Context(), principal(c), c.Param("ref"),
+		cases.TimelineQuery{Order: c.Query("order"), Limit: c.Query("limit"), Cursor: c.Query("cursor")})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}

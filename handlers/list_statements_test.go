@@ -71,6 +71,7 @@ func TestEveryListCostsTheSameStatementsWhateverItsPage(t *testing.T) {
 			"/api/v1/cases":                     {agent, "/api/v1/cases"},
 			"/api/v1/cases/:ref/communications": {agent, "/api/v1/cases/" + ref + "/communications"},
 			"/api/v1/cases/:ref/evidence":       {agent, "/api/v1/cases/" + ref + "/evidence"},
+			"/api/v1/cases/:ref/timeline":       {agent, "/api/v1/cases/" + ref + "/timeline"},
 			"/api/v1/corrections":               {agent, "/api/v1/corrections"},
 			"/api/v1/accounts/:id":              {agent, "/api/v1/accounts/A1B2C3D4"},
 			"/api/v1/accounts/:id/postings":     {agent, "/api/v1/accounts/A1B2C3D4/postings"},

@@ -46,6 +46,7 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/api/v1/cases/:ref/communications", api(cases.ScopeCasesRead), s.listCommunications},
 		{http.MethodPost, uploadPath, api(cases.ScopeCasesWrite), s.addEvidence},
 		{http.MethodGet, "/api/v1/cases/:ref/evidence", api(cases.ScopeCasesRead), s.listEvidence},
+		{http.MethodGet, "/api/v1/cases/:ref/timeline", api(cases.ScopeCasesRead), s.caseTimeline},
 		{http.MethodGet, "/api/v1/evidence/:id", api(cases.ScopeCasesRead), s.getEvidence},
 		{http.MethodGet, "/api/v1/evidence/:id/file", api(cases.ScopeCasesRead), s.evidenceFile},
 		{http.MethodPost, "/api/v1/evidence/:id/verify", api(cases.ScopeCasesWrite), s.verifyEvidence},
