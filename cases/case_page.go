@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,10 +27,11 @@ const relatedLimit = 20
 type CasePage struct {
 	Case  CaseView
 	Cards []CardRoom // one per Case.Cards, in order
-	// Communications are the oldest CasePageLimit entries after the cursor given; NextCursor
-	// pages on ("" on the last page).
+	// Timeline is a page of the case's timeline (up to CasePageLimit entries, in the order
+	// asked); Communications are its oldest CasePageLimit communications, which the checklist
+	// and the amend form read.
+	Timeline       Page[TimelineEntry]
 	Communications []CommunicationView
-	NextCursor     string
 	Evidence       []EvidenceView
 	Corrections    []CorrectionView
 	Related        []RelatedCase
@@ -72,19 +74,14 @@ type ChecklistItem struct {
 	Detail string
 }
 
-// GetCasePage reads the case page of ref; cursor pages the communications.
-func (d *Desk) GetCasePage(ctx context.Context, p Principal, ref, cursor string) (CasePage, error) {
+// GetCasePage reads the case page of ref; order and cursor page its timeline (TimelineQuery).
+func (d *Desk) GetCasePage(ctx context.Context, p Principal, ref, order, cursor string) (CasePage, error) {
 	if err := p.RequireScope(ScopeCasesRead); err != nil {
 		return CasePage{}, err
 	}
-	var afterAt time.Time
-	var afterID int64
-	if cursor != "" {
-		at, id, err := decodeTimeCursor(cursor)
-		if err != nil {
-			return CasePage{}, Invalid("cursor", "is not a cursor this page gave")
-		}
-		afterAt, afterID = at, id
+	timeline, err := d.Timeline(ctx, p, ref, TimelineQuery{Order: order, Limit: strconv.Itoa(CasePageLimit), Cursor: cursor})
+	if err != nil {
+		return CasePage{}, err
 	}
 	c, err := models.CaseByRef(ctx, d.db, ref)
 	if errors.Is(err, models.ErrNotFound) {
@@ -93,11 +90,12 @@ func (d *Desk) GetCasePage(ctx context.Context, p Principal, ref, cursor string)
 	if err != nil {
 		return CasePage{}, storeErr(err)
 	}
-	page, err := d.casePage(ctx, d.db, c, afterAt, afterID)
+	page, err := d.casePage(ctx, d.db, c)
+	page.Timeline = timeline
 	return page, storeErr(err)
 }
 
-func (d *Desk) casePage(ctx context.Context, db *gorm.DB, c models.Case, afterAt time.Time, afterID int64) (CasePage, error) {
+func (d *Desk) casePage(ctx context.Context, db *gorm.DB, c models.Case) (CasePage, error) {
 	var page CasePage
 	var err error
 	if page.Case, err = d.caseView(ctx, db, c); err != nil {
@@ -112,15 +110,9 @@ func (d *Desk) casePage(ctx context.Context, db *gorm.DB, c models.Case, afterAt
 		return page, err
 	}
 	page.Cards = cardRooms(page.Case, money)
-	// One more than a page, so that the page knows whether to link to the next.
-	rows, err := models.ListCommunications(ctx, db, c.ID, afterAt, afterID, CasePageLimit+1)
+	rows, err := models.ListCommunications(ctx, db, c.ID, time.Time{}, 0, CasePageLimit)
 	if err != nil {
 		return page, err
-	}
-	if len(rows) > CasePageLimit {
-		rows = rows[:CasePageLimit]
-		last := rows[len(rows)-1]
-		page.NextCursor = encodeTimeCursor(last.OccurredAt, last.ID)
 	}
 	page.Communications = make([]CommunicationView, 0, len(rows))
 	for _, r := range rows {

@@ -3,6 +3,7 @@ package handlers
 import (
 	"fmt"
 	"html/template"
+	"strings"
 
 	"giftdesk/cases"
 )
@@ -11,6 +12,21 @@ import (
 type caseFieldView struct {
 	Form                          pageForm
 	Name, Label, ErrorField, Hint string
+}
+
+// timelineItemView is one timeline entry with the page it is on.
+type timelineItemView struct {
+	Entry cases.TimelineEntry
+	View  caseView
+}
+
+// timelineLabels name the timeline's kinds for people.
+var timelineLabels = map[string]string{
+	"case_created": "case opened", "card_added": "card added", "card_frozen": "card frozen", "card_unfrozen": "card unfrozen",
+	"case_updated": "case changed", "case_flagged": "flagged", "communication": "communication", "evidence_added": "evidence added",
+	"evidence_verified": "evidence verified", "evidence_rejected": "evidence rejected", "correction_requested": "correction requested",
+	"correction_approved": "approved", "correction_applied": "applied", "correction_reversed": "reversed", "correction_denied": "denied",
+	"correction_cancelled": "cancelled",
 }
 
 // accountChoiceView is the options of an account select of the correction form.
@@ -57,6 +73,33 @@ func casePageFuncs() template.FuncMap {
 		"channels":        func() []string { return []string{"phone", "email", "chat", "in_person", "internal_note"} },
 		"directions":      func() []string { return []string{"inbound", "outbound", "internal"} },
 		"previewable":     previewable,
+		"timelineItem": func(e cases.TimelineEntry, v caseView) timelineItemView {
+			return timelineItemView{Entry: e, View: v}
+		},
+		"timelineLabel": func(kind string) string {
+			if l, ok := timelineLabels[kind]; ok {
+				return l
+			}
+			return strings.ReplaceAll(kind, "_", " ")
+		},
+		// changeValue renders a timeline change's side: a string, a list or nothing.
+		"changeValue": func(v any) string {
+			switch x := v.(type) {
+			case nil:
+				return "none"
+			case string:
+				return x
+			case []string:
+				return strings.Join(x, ", ")
+			case []any:
+				parts := make([]string, 0, len(x))
+				for _, p := range x {
+					parts = append(parts, fmt.Sprint(p))
+				}
+				return strings.Join(parts, ", ")
+			}
+			return fmt.Sprint(v)
+		},
 		"deref":           func(p *int64) int64 { return *p },
 		"derefs":          func(p *string) string { return *p },
 		"duration": func(p *int64) string {

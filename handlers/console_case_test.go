@@ -110,7 +110,8 @@ func TestCasePageRenders(t *testing.T) {
 			`id="guidance"`, `id="related"`, cc.ref, "wrong_account", "••••GH56", "6046123412341234", "50.00 USD", "Investigate", "Wait on customer",
 			"Resolve", "Assign to me", "Freeze the card", "Upload", "Request the correction", "50.00 of 50.00 USD left on this card",
 			"needs its card recorded as redeemed to the from account", `hx-trigger="every 20s"`, "[claim code ••••GH56]", "Sam",
-			"A redeemed balance cannot be", "Use template: Wrong account: transfer requested", `name="version" value="1"`} {
+			"A redeemed balance cannot be", "Use template: Wrong account: transfer requested", `name="version" value="1"`,
+			"case opened", "evidence added", "show newest first"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("the page lacks %q", want)
 			}
