@@ -100,8 +100,8 @@ func casePageFuncs() template.FuncMap {
 			}
 			return fmt.Sprint(v)
 		},
-		"deref":           func(p *int64) int64 { return *p },
-		"derefs":          func(p *string) string { return *p },
+		"deref":  func(p *int64) int64 { return *p },
+		"derefs": func(p *string) string { return *p },
 		"duration": func(p *int64) string {
 			if p == nil {
 				return ""
