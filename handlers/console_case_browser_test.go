@@ -102,7 +102,7 @@ func TestBrowserCasePage(t *testing.T) {
 	}{
 		{"case-light", map[string]any{"blink-settings": "preferredColorScheme=1"}},
 		{"case-dark", map[string]any{"blink-settings": "preferredColorScheme=0"}},
-		{"case-zoom200", map[string]any{"force-device-scale-factor": "2", "blink-settings": "preferredColorScheme=1"}},
+		{"case-zoom200", map[string]any{"force-device-scale-factor": "2", "window-size": "640,400", "blink-settings": "preferredColorScheme=1"}},
 	} {
 		p := &page{t: t, ctx: browserWith(t, look.flags), dir: dir}
 		css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
