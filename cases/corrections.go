@@ -243,8 +243,21 @@ func (d *Desk) RequestCorrection(ctx context.Context, p Principal, a Actor, ref 
 	return view, err
 }
 
-// moneyRequest fills a transfer or credit and applies its request-time guards.
+// moneyRequest fills a transfer or credit and applies its request-time guards, its card locked
+// so that two requests on one card are checked one after the other (R7).
 func (d *Desk) moneyRequest(ctx context.Context, tx *gorm.DB, kase models.Case, in NewCorrection, c *models.Correction) error {
+	from, to, card, err := resolveMoney(ctx, tx, kase, in, c, models.CardByIDForUpdate)
+	if err != nil {
+		return err
+	}
+	return moneyGuards(ctx, tx, kase, *c, from, to, card)
+}
+
+// resolveMoney fills a transfer's or credit's amount, currency, accounts and card from the
+// request, refusing accounts and cards that are not the case's. loadCard reads the card: locked
+// when the request is recorded, plainly for a preview.
+func resolveMoney(ctx context.Context, tx *gorm.DB, kase models.Case, in NewCorrection, c *models.Correction,
+	loadCard func(context.Context, *gorm.DB, int64) (models.GiftCard, error)) (from, to models.CustomerAccount, card *models.GiftCard, err error) {
 	c.AmountMinor, c.Currency = *in.AmountMinor, strings.ToUpper(in.Currency)
 	account := func(field, id string) (models.CustomerAccount, error) {
 		acct, err := models.AccountByAccountID(ctx, tx, strings.TrimSpace(id))
@@ -253,61 +266,65 @@ func (d *Desk) moneyRequest(ctx context.Context, tx *gorm.DB, kase models.Case, 
 		}
 		return acct, err
 	}
-	var from, to models.CustomerAccount
-	var err error
 	toID := strings.TrimSpace(in.ToAccount)
 	if toID == "" {
 		customer, err := models.AccountByID(ctx, tx, kase.CustomerAccountID)
 		if err != nil {
-			return err
+			return from, to, nil, err
 		}
 		toID = customer.AccountID
 	}
 	if to, err = account("to_account", toID); err != nil {
-		return err
+		return from, to, nil, err
 	}
 	if CorrectionKind(c.Kind) == CorrectionCredit {
 		if strings.TrimSpace(in.FromAccount) != "" {
-			return Invalid("from_account", "a credit comes from the desk's account for the case type; leave from_account out")
+			return from, to, nil, Invalid("from_account", "a credit comes from the desk's account for the case type; leave from_account out")
 		}
 		if from, err = models.AccountByAccountID(ctx, tx, CaseType(kase.Type).CreditSource()); err != nil {
-			return err
+			return from, to, nil, err
 		}
 	} else if from, err = account("from_account", in.FromAccount); err != nil {
-		return err
+		return from, to, nil, err
 	}
 	if from.ID == to.ID || to.IsSystem {
-		return Invalid("to_account", "must be a customer account other than from_account")
+		return from, to, nil, Invalid("to_account", "must be a customer account other than from_account")
 	}
 	c.FromAccountID, c.ToAccountID = from.ID, to.ID
 	cards, err := models.CardsOfCase(ctx, tx, kase.ID)
 	if err != nil {
-		return err
+		return from, to, nil, err
 	}
-	var card *models.GiftCard
 	if s := strings.TrimSpace(in.CardID); s != "" {
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || id <= 0 {
-			return Invalid("card_id", "must be the id of a card on the case")
+			return from, to, nil, Invalid("card_id", "must be the id of a card on the case")
 		}
-		// Locked: two requests on one card are checked one after the other (R7).
-		locked, err := models.CardByIDForUpdate(ctx, tx, id)
+		loaded, err := loadCard(ctx, tx, id)
 		if err != nil && !errors.Is(err, models.ErrNotFound) {
-			return err // an outage is no answer about the card
+			return from, to, nil, err // an outage is no answer about the card
 		}
 		onCase := false
 		for _, k := range cards {
 			onCase = onCase || k.ID == id
 		}
 		if err != nil || !onCase {
-			return Invalid("card_id", "must be the id of a card on the case")
+			return from, to, nil, Invalid("card_id", "must be the id of a card on the case")
 		}
-		card = &locked
-		c.CardID = &locked.ID
+		card = &loaded
+		c.CardID = &loaded.ID
 	} else if CorrectionKind(c.Kind) == CorrectionTransfer || len(cards) > 0 {
-		return Invalid("card_id", "name the card this correction is about")
+		return from, to, nil, Invalid("card_id", "name the card this correction is about")
 	}
-	if err := marketplaceRule(*c, from, to, card); err != nil {
+	return from, to, card, nil
+}
+
+// moneyGuards applies the request-time guards of a transfer or credit whose accounts and card are
+// resolved: R4 marketplace_mismatch, card_frozen, R6 evidence_required and R7 exceeds_face_value.
+// RequestCorrection and PreviewCorrection both call it, so that what the console announces before
+// submit is what the request meets.
+func moneyGuards(ctx context.Context, db *gorm.DB, kase models.Case, c models.Correction, from, to models.CustomerAccount, card *models.GiftCard) error {
+	if err := marketplaceRule(c, from, to, card); err != nil {
 		return err
 	}
 	if card != nil {
@@ -315,19 +332,28 @@ func (d *Desk) moneyRequest(ctx context.Context, tx *gorm.DB, kase models.Case, 
 			return &RuleError{Code: CodeCardFrozen, Field: "card_id", Message: "this card is frozen: only a credit on a scam_victim case may name it"}
 		}
 	}
-	if err := checkEvidence(ctx, tx, kase, *c, card); err != nil {
+	if err := checkEvidence(ctx, db, kase, c, card); err != nil {
 		return err
 	}
 	// R7: what the card is promised, pending requests included, never exceeds its face value.
 	if card != nil {
-		committed, err := models.CommittedOnCard(ctx, tx, card.ID)
+		committed, err := models.CommittedOnCard(ctx, db, card.ID)
 		if err != nil {
 			return err
 		}
-		if committed+c.AmountMinor > card.FaceValueMinor {
-			return &RuleError{Code: CodeExceedsFaceValue, Field: "amount_minor", Message: fmt.Sprintf("the card's face value is %s and %s is already applied or requested on it",
-				FormatMinor(card.FaceValueMinor, Currency(card.Currency)), FormatMinor(committed, Currency(card.Currency)))}
+		if err := faceValueRule(*card, committed, c.AmountMinor); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// faceValueRule is R7 at request time: what a card is already promised (committed: applied and
+// pending) plus amount never exceeds its face value.
+func faceValueRule(card models.GiftCard, committed, amount int64) error {
+	if committed+amount > card.FaceValueMinor {
+		return &RuleError{Code: CodeExceedsFaceValue, Field: "amount_minor", Message: fmt.Sprintf("the card's face value is %s and %s is already applied or requested on it",
+			FormatMinor(card.FaceValueMinor, Currency(card.Currency)), FormatMinor(committed, Currency(card.Currency)))}
 	}
 	return nil
 }

@@ -137,6 +137,10 @@ var userTransitions = map[Status][]Status{
 	StatusPendingApproval:   nil,
 }
 
+// AllowedTransitions returns the statuses a user may move a case in status from to (R11's table):
+// the workflow buttons of the case page, from the same table CheckTransition reads.
+func AllowedTransitions(from Status) []Status { return slices.Clone(userTransitions[from]) }
+
 // CheckTransition applies R11 to a user's request to move a case from `from` to `to` with
 // resolution `res` ("" for none). A same-status request is not a transition and is refused
 // unless it only sets nothing new; callers skip the check when the status is unchanged.

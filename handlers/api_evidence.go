@@ -138,56 +138,78 @@ var errUploadTooSlow = errors.New("the upload body stopped arriving")
 
 // addEvidence serves POST /api/v1/cases/{ref}/evidence: multipart, the file streamed to disk.
 func (s *Server) addEvidence(c *gin.Context) {
+	fields, file, err := s.readUpload(c, uploadFields)
+	defer closeSpooled(file)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if req := idempotentRequest(c); req != nil {
+		req.Hash = s.uploadHash(c, fields, file)
+	}
+	reply(s, c, created[cases.EvidenceView], func(ctx context.Context) (cases.EvidenceView, error) {
+		return s.desk.AddEvidence(ctx, principal(c), actor(c), c.Param("ref"), evidenceFields(fields), file)
+	})
+}
+
+// closeSpooled removes an upload's temporary file, if one was spooled.
+func closeSpooled(f *cases.Spooled) {
+	if f != nil {
+		f.Close()
+	}
+}
+
+// evidenceFields are the parsed fields of an upload as the use case takes them.
+func evidenceFields(fields map[string]string) cases.EvidenceFields {
+	return cases.EvidenceFields{
+		Kind: fields["kind"], FileName: fields["file_name"], StoreName: fields["store_name"], StoreLocation: fields["store_location"],
+		PurchasedAt: fields["purchased_at"], AmountMinor: fields["amount_minor"], Currency: fields["currency"],
+		CardLast4: fields["card_last4"], PosTransactionID: fields["pos_transaction_id"], Note: fields["note"],
+	}
+}
+
+// readUpload parses an evidence upload (the API's and the console's): the file spooled to disk
+// as it streams, the SPEC fields read with a bound, every misnamed or repeated part reported at
+// once; allowed names the fields taken. The caller closes the file with closeSpooled whatever the error.
+func (s *Server) readUpload(c *gin.Context, allowed map[string]bool) (map[string]string, *cases.Spooled, error) {
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
-		s.fail(c, &cases.RuleError{Code: cases.CodeMalformedJSON, Message: "send multipart/form-data with a file part"})
-		return
+		return nil, nil, &cases.RuleError{Code: cases.CodeMalformedJSON, Message: "send multipart/form-data with a file part"}
 	}
 	fields := map[string]string{}
 	var problems []cases.FieldError // every misnamed or repeated part, reported at once
 	var file *cases.Spooled
-	defer func() {
-		if file != nil {
-			file.Close()
-		}
-	}()
 	for parts := 0; ; parts++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			s.fail(c, uploadError(err))
-			return
+			return fields, file, uploadError(err)
 		}
 		if parts == maxUploadParts {
-			s.fail(c, &cases.RuleError{Code: cases.CodeMalformedJSON, Message: "an upload has one file and at most a few fields"})
-			return
+			return fields, file, &cases.RuleError{Code: cases.CodeMalformedJSON, Message: "an upload has one file and at most a few fields"}
 		}
 		name := part.FormName()
 		switch {
 		case name == "file":
 			if file != nil {
-				s.fail(c, cases.Invalid("file", "send one file per upload"))
-				return
+				return fields, file, cases.Invalid("file", "send one file per upload")
 			}
 			if file, err = cases.SpoolUpload(part, s.tempDir); err != nil {
-				s.fail(c, uploadError(err))
-				return
+				return fields, file, uploadError(err)
 			}
 			fields["file_name"] = part.FileName()
-		case uploadFields[name]:
+		case allowed[name]:
 			if _, twice := fields[name]; twice {
 				problems = append(problems, cases.FieldError{Field: name, Message: "is given more than once"})
 			}
 			value, err := io.ReadAll(io.LimitReader(part, 64<<10+1))
 			if err != nil {
-				s.fail(c, uploadError(err))
-				return
+				return fields, file, uploadError(err)
 			}
 			if len(value) > 64<<10 {
-				s.fail(c, cases.Invalid(name, "is longer than 64 KiB"))
-				return
+				return fields, file, cases.Invalid(name, "is longer than 64 KiB")
 			}
 			fields[name] = string(value)
 		default:
@@ -196,8 +218,7 @@ func (s *Server) addEvidence(c *gin.Context) {
 			// unread, and its name echoed only when it cannot hold a claim code.
 			problems = append(problems, cases.FieldError{Field: memberPath("", name), Message: "is not a field of an evidence upload: check its spelling"})
 			if _, err := io.Copy(io.Discard, part); err != nil {
-				s.fail(c, uploadError(err))
-				return
+				return fields, file, uploadError(err)
 			}
 		}
 	}
@@ -205,19 +226,9 @@ func (s *Server) addEvidence(c *gin.Context) {
 		problems = append(problems, cases.FieldError{Field: "file", Message: "is required"})
 	}
 	if len(problems) > 0 {
-		s.fail(c, cases.InvalidFields(problems))
-		return
+		return fields, file, cases.InvalidFields(problems)
 	}
-	if req := idempotentRequest(c); req != nil {
-		req.Hash = s.uploadHash(c, fields, file)
-	}
-	reply(s, c, created[cases.EvidenceView], func(ctx context.Context) (cases.EvidenceView, error) {
-		return s.desk.AddEvidence(ctx, principal(c), actor(c), c.Param("ref"), cases.EvidenceFields{
-			Kind: fields["kind"], FileName: fields["file_name"], StoreName: fields["store_name"], StoreLocation: fields["store_location"],
-			PurchasedAt: fields["purchased_at"], AmountMinor: fields["amount_minor"], Currency: fields["currency"],
-			CardLast4: fields["card_last4"], PosTransactionID: fields["pos_transaction_id"], Note: fields["note"],
-		}, file)
-	})
+	return fields, file, nil
 }
 
 // uploadHash binds an upload's Idempotency-Key to what it says, not to its bytes: a client that
@@ -250,9 +261,16 @@ func (s *Server) evidenceFile(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	serveEvidence(c, content, "attachment")
+}
+
+// serveEvidence writes an upload's bytes under its sniffed type, never sniffed again or run by
+// the browser (a sandbox CSP), with Range requests. disposition is attachment, or inline for a
+// console preview of an image.
+func serveEvidence(c *gin.Context, content *cases.EvidenceContent, disposition string) {
 	h := c.Writer.Header()
 	h.Set("Content-Type", content.ContentType)
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, strings.ReplaceAll(content.FileName, `"`, "")))
+	h.Set("Content-Disposition", fmt.Sprintf(`%s; filename="%s"`, disposition, strings.ReplaceAll(content.FileName, `"`, "")))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Cache-Control", "private, no-store")

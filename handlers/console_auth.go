@@ -64,6 +64,10 @@ func (s *Server) crossOrigin(c *gin.Context) {
 		c.Abort()
 		return
 	}
+	if c.FullPath() == consoleUploadPath {
+		c.Next() // a multipart upload: limitUpload bounds it, and readUpload streams it
+		return
+	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBody)
 	// Parse now, so that an oversized or broken form is refused as such rather than read as empty.
 	if err := c.Request.ParseForm(); err != nil {

@@ -3,6 +3,7 @@ package handlers
 import (
 	"fmt"
 	"html/template"
+	"maps"
 	"math"
 	"net/http"
 	"strings"
@@ -16,7 +17,8 @@ import (
 
 // pageFuncs are the functions pages call: presentation only, never a rule.
 func pageFuncs(assets *templates.Assets, now func() time.Time) template.FuncMap {
-	return template.FuncMap{
+	funcs := casePageFuncs()
+	maps.Copy(funcs, template.FuncMap{
 		// asset is the content-named URL of a static file (templates.Assets).
 		"asset": assets.URL,
 		// when renders a time as a <time> element: relative ("3 h ago"), with the absolute time
@@ -38,11 +40,13 @@ func pageFuncs(assets *templates.Assets, now func() time.Time) template.FuncMap 
 		"fieldError": func(errs formErrors, field string) map[string]string {
 			return map[string]string{"Field": field, "Message": errs.For(field)}
 		},
-		// money renders minor units in their currency: 5000 USD is "50.00 USD".
+		// money renders minor units in their currency: 5000 USD is "50.00 USD" (FormatMinor
+		// names the currency itself).
 		"money": func(amount int64, currency string) string {
-			return cases.FormatMinor(amount, cases.Currency(currency)) + " " + currency
+			return cases.FormatMinor(amount, cases.Currency(currency))
 		},
-	}
+	})
+	return funcs
 }
 
 func timeOf(v any) (time.Time, bool) {

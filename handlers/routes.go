@@ -72,6 +72,21 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/account/password", console(cases.RoleAgent), s.passwordForm},
 		{http.MethodPost, "/account/password", console(cases.RoleAgent), s.changePassword},
 		{http.MethodGet, "/admin/users", console(cases.RoleAdmin), s.adminUsers},
+
+		{http.MethodGet, "/cases/:ref", console(cases.RoleAgent), s.casePage},
+		{http.MethodGet, "/cases/:ref/version", console(cases.RoleAgent), s.caseVersion},
+		{http.MethodGet, "/cases/:ref/reply", console(cases.RoleAgent), s.caseReplyForm},
+		{http.MethodGet, "/cases/:ref/corrections/preview", console(cases.RoleAgent), s.caseCorrectionPreview},
+		{http.MethodPost, "/cases/:ref/update", console(cases.RoleAgent), s.caseUpdate},
+		{http.MethodPost, "/cases/:ref/cards", console(cases.RoleAgent), s.caseAddCard},
+		{http.MethodPost, "/cases/:ref/cards/:id/freeze", console(cases.RoleAgent), s.caseFreezeCard},
+		{http.MethodPost, "/cases/:ref/communications", console(cases.RoleAgent), s.caseAddCommunication},
+		{http.MethodPost, consoleUploadPath, console(cases.RoleAgent), s.caseAddEvidence},
+		{http.MethodPost, "/cases/:ref/evidence/:id/verify", console(cases.RoleAgent), s.caseVerifyEvidence},
+		{http.MethodPost, "/cases/:ref/corrections", console(cases.RoleAgent), s.caseRequestCorrection},
+		{http.MethodPost, "/cases/:ref/corrections/:id/cancel", console(cases.RoleAgent), s.caseCancelCorrection},
+		{http.MethodGet, "/evidence/:id/preview", console(cases.RoleAgent), s.evidencePreview},
+		{http.MethodGet, "/evidence/:id/download", console(cases.RoleAgent), s.evidenceDownload},
 	}
 }
 
@@ -81,8 +96,12 @@ func (s *Server) register(r *gin.Engine) {
 	registerRoutes(r, s, s.routes())
 }
 
-// uploadPath is the one route whose body is a multipart upload, with its own limit.
-const uploadPath = "/api/v1/cases/:ref/evidence"
+// uploadPath and consoleUploadPath are the routes whose body is a multipart upload, with its own
+// limit.
+const (
+	uploadPath        = "/api/v1/cases/:ref/evidence"
+	consoleUploadPath = "/cases/:ref/evidence"
+)
 
 func registerRoutes(r *gin.Engine, s *Server, table []route) {
 	apiGroup := r.Group("/api/v1") // every answer is no-store: see noStoreButAssets
@@ -91,7 +110,7 @@ func registerRoutes(r *gin.Engine, s *Server, table []route) {
 		rel, isAPI := cutPrefix(rt.path, "/api/v1")
 		var chain []gin.HandlerFunc
 		switch {
-		case rt.path == uploadPath && rt.method == http.MethodPost:
+		case (rt.path == uploadPath || rt.path == consoleUploadPath) && rt.method == http.MethodPost:
 			chain = append(chain, s.limitUpload)
 		case isAPI:
 			chain = append(chain, limitJSONBody)
@@ -111,6 +130,9 @@ func registerRoutes(r *gin.Engine, s *Server, table []route) {
 			}
 		case !isAPI && rt.access.role.Valid():
 			chain = append(chain, s.consoleSession, s.requireRole(rt.access.role))
+			if rt.path == consoleUploadPath && rt.method == http.MethodPost {
+				chain = append(chain, s.uploadSlot)
+			}
 		default:
 			panic("handlers: route " + rt.method + " " + rt.path + " has no access rule fitting its kind")
 		}

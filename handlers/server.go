@@ -56,6 +56,7 @@ type Server struct {
 	uploadTotal     time.Duration
 	limiter         *tokenLimiter
 	engine          *gin.Engine
+	replies         []templates.Reply
 }
 
 // New builds the server and its routes. It fails when a page template does not parse, so that a
@@ -71,6 +72,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{desk: cfg.Desk, log: cfg.Logger, pages: pages, cop: http.NewCrossOriginProtection(), tempDir: cfg.TempDir}
+	if s.replies, err = loadReplies(); err != nil {
+		return nil, err
+	}
 	if cfg.MaxUploads <= 0 {
 		cfg.MaxUploads = 8
 	}

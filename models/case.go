@@ -305,3 +305,29 @@ func columnByID(ctx context.Context, db *gorm.DB, model any, column string, ids 
 	}
 	return out, nil
 }
+
+// AccountCase is a case named by a customer account: the side panel of the case page.
+type AccountCase struct {
+	ID                int64
+	Ref               string
+	Type              string
+	Status            string
+	Summary           string
+	CustomerAccountID int64
+	IntendedAccountID *int64
+	UpdatedAt         time.Time
+}
+
+// CasesOfAccounts returns up to limit cases, newest first, whose customer or intended account is
+// one of accountIDs, other than exceptCase, in one statement whatever the number of accounts.
+func CasesOfAccounts(ctx context.Context, db *gorm.DB, accountIDs []int64, exceptCase int64, limit int) ([]AccountCase, error) {
+	var out []AccountCase
+	if len(accountIDs) == 0 {
+		return out, nil
+	}
+	err := db.WithContext(ctx).Model(&Case{}).
+		Select("id, ref, type, status, summary, customer_account_id, intended_account_id, updated_at").
+		Where("(customer_account_id IN ? OR intended_account_id IN ?) AND id <> ?", accountIDs, accountIDs, exceptCase).
+		Order("id DESC").Limit(limit).Scan(&out).Error
+	return out, err
+}

@@ -263,3 +263,37 @@ func PostingsOf(ctx context.Context, db *gorm.DB, accountID, beforeID int64, lim
 	err := q.Order("p.id DESC").Limit(limit).Scan(&out).Error
 	return out, err
 }
+
+// CardMoney is what corrections take from one card across every case it is on (R7): applied,
+// non-reversed transfers and credits, and pending ones.
+type CardMoney struct {
+	Applied, Pending int64
+}
+
+// CardMoneyOf sums, for each of the given cards, its applied and pending transfers and credits
+// across all its cases, in one statement.
+func CardMoneyOf(ctx context.Context, db *gorm.DB, cardIDs []int64) (map[int64]CardMoney, error) {
+	out := make(map[int64]CardMoney, len(cardIDs))
+	if len(cardIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		CardID int64
+		Status string
+		Total  int64
+	}
+	if err := db.WithContext(ctx).Raw(`SELECT card_id, status, COALESCE(SUM(amount_minor), 0) AS total FROM corrections
+		WHERE card_id IN ? AND `+cardMoneySQL+` AND `+liveCorrectionSQL+` GROUP BY card_id, status`, cardIDs).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		m := out[r.CardID]
+		if r.Status == CorrectionApplied {
+			m.Applied += r.Total
+		} else {
+			m.Pending += r.Total
+		}
+		out[r.CardID] = m
+	}
+	return out, nil
+}

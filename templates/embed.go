@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"path"
+	"strings"
 )
 
 //go:embed layout.html pages/*.html partials/*.html
@@ -15,6 +16,42 @@ var pages embed.FS
 
 //go:embed static
 var static embed.FS
+
+//go:embed replies/*.txt
+var replies embed.FS
+
+// Reply is a reply template a team keeps as a file under replies/: "<case type>.<name>.txt", or
+// "any.<name>.txt" for every type. Its first line is its title, the rest its body, in which
+// {customer_name}, {ref} and {agent_name} are filled in.
+type Reply struct {
+	Name, Type, Title, Body string
+}
+
+// Replies reads every reply template, sorted by file name. A file not named as above fails.
+func Replies() ([]Reply, error) {
+	files, err := fs.Glob(replies, "replies/*.txt")
+	if err != nil {
+		return nil, err
+	}
+	var out []Reply
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".txt")
+		typ, _, ok := strings.Cut(name, ".")
+		if !ok || typ == "" {
+			return nil, fmt.Errorf("reply template %s: name it <case type>.<name>.txt or any.<name>.txt", f)
+		}
+		data, err := fs.ReadFile(replies, f)
+		if err != nil {
+			return nil, err
+		}
+		title, body, _ := strings.Cut(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+		if strings.TrimSpace(title) == "" || strings.TrimSpace(body) == "" {
+			return nil, fmt.Errorf("reply template %s: a title line, then the body", f)
+		}
+		out = append(out, Reply{Name: name, Type: typ, Title: strings.TrimSpace(title), Body: strings.TrimSpace(body) + "\n"})
+	}
+	return out, nil
+}
 
 // Static returns the static assets (stylesheet, vendored scripts) rooted at their folder.
 func Static() fs.FS {
