@@ -3,6 +3,7 @@ package cases
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -18,7 +19,7 @@ type CodeHint struct {
 	Refusal string       // why R2 refuses the code; "" when it is well-formed
 	Code    string       // the refusal's SPEC code (serial_not_claim_code, invalid_claim_code)
 	Masked  string       // ••••LAST4, as the desk will store and show it; "" when refused
-	Notes   []string     // R2's hints about easily confused characters
+	Notes   []string     // R2's hint about easily confused characters, in one line
 	Cases   []CaseOfCard // the cases the card is already on, oldest first
 }
 
@@ -58,7 +59,7 @@ func (d *Desk) HintClaimCode(ctx context.Context, p Principal, a Actor, raw stri
 	if err != nil {
 		return CodeHint{}, err
 	}
-	h := CodeHint{Masked: code.Masked(), Notes: code.Hints}
+	h := CodeHint{Masked: code.Masked(), Notes: confusedPairs(code)}
 	err = d.inTx(ctx, func(tx *gorm.DB) error {
 		card, err := d.lookupCode(ctx, tx, a, code)
 		if err != nil || card.ID == 0 {
@@ -72,4 +73,23 @@ func (d *Desk) HintClaimCode(ctx context.Context, p Principal, a Actor, raw stri
 		return err
 	})
 	return h, err
+}
+
+// confusedPairs is R2's hints of a code in one line for the agent on the phone: "contains I/1 and
+// B/8: easy to confuse, read it back to the customer".
+func confusedPairs(code ClaimCode) []string {
+	var pairs []string
+	for _, c := range confusables {
+		if slices.Contains(code.Hints, c.hint) {
+			pairs = append(pairs, c.chars[:1]+"/"+c.chars[1:])
+		}
+	}
+	switch len(pairs) {
+	case 0:
+		return nil
+	case 1:
+	default:
+		pairs = append(pairs[:len(pairs)-2], pairs[len(pairs)-2]+" and "+pairs[len(pairs)-1])
+	}
+	return []string{"contains " + strings.Join(pairs, ", ") + ": letters and digits easy to confuse, read it back to the customer"}
 }
