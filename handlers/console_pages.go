@@ -42,6 +42,7 @@ func chromeFor(c *gin.Context, section string) chrome {
 // The console's pages. New parses each one at start: a missing or broken page stops the start.
 const (
 	pageAccount  = "account.html"
+	pageCaseNew  = "case_new.html"
 	pageError    = "error.html"
 	pageHome     = "home.html"
 	pageLogin    = "login.html"
@@ -50,7 +51,7 @@ const (
 )
 
 // consolePages lists every page the server renders.
-var consolePages = []string{pageAccount, pageError, pageHome, pageLogin, pagePassword, pageUsers}
+var consolePages = []string{pageAccount, pageCaseNew, pageError, pageHome, pageLogin, pagePassword, pageUsers}
 
 type errorPage struct {
 	Chrome                      chrome
