@@ -250,18 +250,9 @@ func (d *Desk) LookupCard(ctx context.Context, p Principal, a Actor, in CardLook
 		return CardDetail{}, err
 	}
 	var out CardDetail
-	err = d.inTx(ctx, func(tx *gorm.DB) error {
-		id, err := models.CardIDByHMAC(ctx, tx, d.keys.ClaimCode.Sum(code))
-		if errors.Is(err, models.ErrNotFound) {
-			return d.audit(ctx, tx, a, "card.lookup_missed", "card_lookup", code.Masked(), nil, map[string]any{"last4": code.Last4()})
-		}
-		if err != nil {
-			return err
-		}
-		if out, err = d.cardDetail(ctx, tx, id); err != nil {
-			return err
-		}
-		return d.audit(ctx, tx, a, "card.looked_up", "card", id, nil, map[string]any{"cases": out.Cases})
+	err = d.inTx(ctx, func(tx *gorm.DB) (err error) {
+		out, err = d.lookupCode(ctx, tx, a, code)
+		return err
 	})
 	if err != nil {
 		return CardDetail{}, err
@@ -270,6 +261,23 @@ func (d *Desk) LookupCard(ctx context.Context, p Principal, a Actor, in CardLook
 		return CardDetail{}, &RuleError{Code: CodeNotFound, Message: "no card has this claim code"}
 	}
 	return out, nil
+}
+
+// lookupCode finds the card of a well-formed code by its HMAC and audits the look-up, found or
+// not, by card id or by last four and never by code. The detail's ID is 0 when no card has it.
+func (d *Desk) lookupCode(ctx context.Context, tx *gorm.DB, a Actor, code ClaimCode) (CardDetail, error) {
+	id, err := models.CardIDByHMAC(ctx, tx, d.keys.ClaimCode.Sum(code))
+	if errors.Is(err, models.ErrNotFound) {
+		return CardDetail{}, d.audit(ctx, tx, a, "card.lookup_missed", "card_lookup", code.Masked(), nil, map[string]any{"last4": code.Last4()})
+	}
+	if err != nil {
+		return CardDetail{}, err
+	}
+	out, err := d.cardDetail(ctx, tx, id)
+	if err != nil {
+		return CardDetail{}, err
+	}
+	return out, d.audit(ctx, tx, a, "card.looked_up", "card", id, nil, map[string]any{"cases": out.Cases})
 }
 
 func (d *Desk) cardDetail(ctx context.Context, db *gorm.DB, id int64) (CardDetail, error) {

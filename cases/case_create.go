@@ -67,7 +67,9 @@ func (d *Desk) CreateCase(ctx context.Context, p Principal, a Actor, in NewCase)
 			res = CaseCreation{View: view, Created: created}
 			return nil
 		})
-		if errors.Is(err, errRaceLost) && attempt < 3 {
+		// Inside a unit of work the transaction is the caller's, and on PostgreSQL the violation
+		// has aborted it: the race goes up to Do, which runs the whole unit again.
+		if errors.Is(err, errRaceLost) && attempt < 3 && workOf(ctx) == nil {
 			continue
 		}
 		if err != nil {

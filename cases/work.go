@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -42,15 +43,21 @@ func (w *Work) Announce(event string, payload any) error {
 // Do runs fn as one unit of work for actor a. When ctx already carries a unit of work, fn joins
 // its transaction (and its actor and clock), as Gitea's WithTx does: nothing commits until the
 // outermost unit does, and an error anywhere rolls all of it back. Otherwise a transaction is
-// opened; it may run fn again after a deadlock or a serialization failure, so fn must have no
-// effect outside the transaction.
+// opened; it may run fn again after a deadlock or a serialization failure, or when a use case in
+// it lost a creation race (CreateCase), so fn must have no effect outside the transaction.
 func (d *Desk) Do(ctx context.Context, a Actor, fn func(w *Work) error) error {
 	if w := workOf(ctx); w != nil {
 		return storeErr(fn(w))
 	}
-	return d.inTx(ctx, func(tx *gorm.DB) error {
-		w := &Work{desk: d, Tx: tx, Actor: a, Now: d.now()}
-		w.ctx = context.WithValue(ctx, workCtxKey{}, w)
-		return fn(w)
-	})
+	for attempt := 0; ; attempt++ {
+		err := d.inTx(ctx, func(tx *gorm.DB) error {
+			w := &Work{desk: d, Tx: tx, Actor: a, Now: d.now()}
+			w.ctx = context.WithValue(ctx, workCtxKey{}, w)
+			return fn(w)
+		})
+		if errors.Is(err, errRaceLost) && attempt < 3 {
+			continue
+		}
+		return err
+	}
 }

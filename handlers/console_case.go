@@ -117,8 +117,8 @@ var caseNotices = map[string]string{
 	"cancelled": "The correction request is cancelled.",
 }
 
-// newCaseView builds the page of ref; ?order= and ?after= page its timeline.
-func (s *Server) newCaseView(c *gin.Context, ref string) (caseView, error) {
+// casePageView builds the page of ref; ?order= and ?after= page its timeline.
+func (s *Server) casePageView(c *gin.Context, ref string) (caseView, error) {
 	page, err := s.desk.GetCasePage(c.Request.Context(), principal(c), ref, c.Query("order"), c.Query("after"))
 	if err != nil {
 		return caseView{}, err
@@ -148,7 +148,7 @@ func (s *Server) newCaseView(c *gin.Context, ref string) (caseView, error) {
 // casePage serves GET /cases/{ref}. ?reply=NAME fills the communication form with a reply
 // template and ?amend=ID with an entry to amend; ?done=WHAT says what the last change did.
 func (s *Server) casePage(c *gin.Context) {
-	v, err := s.newCaseView(c, c.Param("ref"))
+	v, err := s.casePageView(c, c.Param("ref"))
 	if err != nil {
 		s.failPage(c, err)
 		return
@@ -194,7 +194,7 @@ func fillReply(body string, v caseView) string {
 // caseReplyForm serves GET /cases/{ref}/reply: the communication form filled with a reply
 // template, the fragment htmx swaps in place of the form.
 func (s *Server) caseReplyForm(c *gin.Context) {
-	v, err := s.newCaseView(c, c.Param("ref"))
+	v, err := s.casePageView(c, c.Param("ref"))
 	if err != nil {
 		s.failPage(c, err)
 		return
@@ -512,7 +512,7 @@ func (s *Server) caseDone(c *gin.Context, err error, done, anchor string, refill
 
 // caseRefused renders the case page as it is now, with a refused form's state.
 func (s *Server) caseRefused(c *gin.Context, status int, cause error, state func(*caseView)) {
-	v, err := s.newCaseView(c, c.Param("ref"))
+	v, err := s.casePageView(c, c.Param("ref"))
 	if err != nil {
 		s.failPage(c, err)
 		return

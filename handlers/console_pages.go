@@ -43,6 +43,7 @@ func chromeFor(c *gin.Context, section string) chrome {
 const (
 	pageAccount  = "account.html"
 	pageCase     = "case.html"
+	pageCaseNew  = "case_new.html"
 	pageError    = "error.html"
 	pageHome     = "home.html"
 	pageLogin    = "login.html"
@@ -51,7 +52,7 @@ const (
 )
 
 // consolePages lists every page the server renders.
-var consolePages = []string{pageAccount, pageCase, pageError, pageHome, pageLogin, pagePassword, pageUsers}
+var consolePages = []string{pageAccount, pageCase, pageCaseNew, pageError, pageHome, pageLogin, pagePassword, pageUsers}
 
 type errorPage struct {
 	Chrome                      chrome

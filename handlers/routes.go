@@ -71,6 +71,9 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/account", console(cases.RoleAgent), s.saveAccount},
 		{http.MethodGet, "/account/password", console(cases.RoleAgent), s.passwordForm},
 		{http.MethodPost, "/account/password", console(cases.RoleAgent), s.changePassword},
+		{http.MethodGet, "/cases/new", console(cases.RoleAgent), s.newCasePage},
+		{http.MethodPost, "/cases/new", console(cases.RoleAgent), s.createCaseForm},
+		{http.MethodPost, "/cases/new/code-hint", console(cases.RoleAgent), s.codeHint},
 		{http.MethodGet, "/admin/users", console(cases.RoleAdmin), s.adminUsers},
 
 		{http.MethodGet, "/cases/:ref", console(cases.RoleAgent), s.casePage},

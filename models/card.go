@@ -160,3 +160,17 @@ func CorrectionCounts(ctx context.Context, db *gorm.DB, caseID int64) (map[strin
 	}
 	return out, err
 }
+
+// CaseOfCard is a case a card is on: its ref and status.
+type CaseOfCard struct {
+	Ref    string
+	Status string
+}
+
+// CasesWithCard returns the refs and statuses of the cases a card is on, oldest first.
+func CasesWithCard(ctx context.Context, db *gorm.DB, cardID int64) ([]CaseOfCard, error) {
+	var out []CaseOfCard
+	err := db.WithContext(ctx).Raw(`SELECT c.ref, c.status FROM cases c JOIN case_cards cc ON cc.case_id = c.id WHERE cc.card_id = ? ORDER BY c.id`, cardID).
+		Scan(&out).Error
+	return out, err
+}

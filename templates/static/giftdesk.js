@@ -44,3 +44,21 @@
     }
   });
 })();
+
+// ---- Forms (issue 21, /cases/new and every form with an error summary) ----
+// A form refused by the server comes back with its problems listed at the top: move the focus
+// there so that a keyboard or screen-reader user starts from the list, whose links lead to the
+// fields.
+(function () {
+  "use strict";
+  function focusSummary() {
+    var summary = document.getElementById("error-summary");
+    if (summary) summary.focus();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", focusSummary);
+  } else {
+    focusSummary();
+  }
+})();
+// ---- end of Forms ----
