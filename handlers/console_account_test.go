@@ -78,3 +78,18 @@ func TestStaticAssetsAreNamedByContent(t *testing.T) {
 		t.Fatalf("an unknown asset: %d", w.Code)
 	}
 }
+
+// TestHtmxRequestWithoutASessionRedirectsTheWindow: a fragment asked for by htmx after the
+// session ended gets HX-Redirect to the sign-in page (and back), never the sign-in page swapped
+// into a corner of the page.
+func TestHtmxRequestWithoutASessionRedirectsTheWindow(t *testing.T) {
+	h := newHarness(t, modelstest.Open(t, modelstest.Dialects[1]))
+	w := h.do(request{method: http.MethodPost, path: "/cases/new/code-hint", cookie: "expired", body: strings.NewReader("x=1"),
+		header: map[string]string{"HX-Request": "true", "HX-Current-URL": "http://desk.example/cases/new?type=wrong_account", "Sec-Fetch-Site": "same-origin"}})
+	if w.Code != http.StatusUnauthorized || w.Header().Get("HX-Redirect") != "/login?next=%2Fcases%2Fnew%3Ftype%3Dwrong_account" || w.Body.Len() != 0 {
+		t.Fatalf("htmx without a session: %d HX-Redirect %q body %q", w.Code, w.Header().Get("HX-Redirect"), w.Body)
+	}
+	if w := h.do(request{method: http.MethodGet, path: "/cases/new", cookie: "expired"}); w.Code != http.StatusSeeOther {
+		t.Fatalf("a page without a session: %d", w.Code)
+	}
+}

@@ -26,6 +26,13 @@ func (s *Server) consoleSession(c *gin.Context) {
 	if err != nil {
 		if errors.Is(err, cases.ErrUnauthenticated) {
 			s.clearSessionCookie(c)
+			if c.GetHeader("HX-Request") == "true" {
+				// An htmx request would follow a redirect and swap the sign-in page into a corner of
+				// the page: HX-Redirect sends the whole window there instead, back to the page after.
+				c.Header("HX-Redirect", loginURLFor(c.GetHeader("HX-Current-URL"), c.Request))
+				c.AbortWithStatus(http.StatusUnauthorized)
+				return
+			}
 			c.Redirect(http.StatusSeeOther, loginURL(c.Request))
 			c.Abort()
 			return
@@ -120,6 +127,18 @@ func loginURL(r *http.Request) string {
 		return "/login"
 	}
 	return "/login?next=" + url.QueryEscape(r.URL.RequestURI())
+}
+
+// loginURLFor is the sign-in page that leads back to the page an htmx request came from (its
+// HX-Current-URL), kept on this site; else to the request itself.
+func loginURLFor(current string, r *http.Request) string {
+	if u, err := url.Parse(current); err == nil && current != "" {
+		if next := safeNext(u.RequestURI()); next != "/" {
+			return "/login?next=" + url.QueryEscape(next)
+		}
+		return "/login"
+	}
+	return loginURL(r)
 }
 
 // safeNext keeps a post-login redirect on this site: a local path, never //host or a scheme.
