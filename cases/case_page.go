@@ -114,15 +114,19 @@ func (d *Desk) casePage(ctx context.Context, db *gorm.DB, c models.Case) (CasePa
 	if err != nil {
 		return page, err
 	}
+	red, err := d.caseRedactor(ctx, db, c.ID)
+	if err != nil {
+		return page, err
+	}
 	page.Communications = make([]CommunicationView, 0, len(rows))
 	for _, r := range rows {
-		page.Communications = append(page.Communications, communicationView(r))
+		page.Communications = append(page.Communications, redactedCommunicationView(r, red))
 	}
 	evidence, err := models.EvidenceOfCase(ctx, db, c.ID, 0, CasePageLimit)
 	if err != nil {
 		return page, err
 	}
-	if page.Evidence, err = evidenceViews(ctx, db, evidence); err != nil {
+	if page.Evidence, err = d.evidenceViews(ctx, db, evidence); err != nil {
 		return page, err
 	}
 	corrections, err := models.ListCorrections(ctx, db, models.CorrectionFilter{CaseID: c.ID, Limit: CasePageLimit})

@@ -225,13 +225,18 @@ func (d *Desk) caseRedactor(ctx context.Context, db *gorm.DB, caseID int64) (*Re
 	if err != nil {
 		return nil, err
 	}
+	return d.redactorOf(cards), nil
+}
+
+// redactorOf redacts the codes of the given cards.
+func (d *Desk) redactorOf(cards []models.GiftCard) *Redactor {
 	var codes []StoredCode
 	for _, c := range cards {
 		if c.ClaimCodeLast4 != nil {
 			codes = append(codes, StoredCode{HMAC: c.ClaimCodeHMAC, Last4: *c.ClaimCodeLast4})
 		}
 	}
-	return NewRedactor(d.keys.ClaimCode, codes), nil
+	return NewRedactor(d.keys.ClaimCode, codes)
 }
 
 func int64PtrEq(a, b *int64) bool {

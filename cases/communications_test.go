@@ -157,9 +157,32 @@ func TestCommunicationsReadRedactedOfCardsAddedLater(t *testing.T) {
 			Body: "the customer read ZX12 CVBN34 MK56 aloud"}); err != nil {
 			t.Fatal(err)
 		}
+		spooled, err := cases.SpoolUpload(strings.NewReader("\x89PNG\r\n\x1a\nphoto of the card"), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer spooled.Close()
+		if _, err := desk.AddEvidence(ctx, p, a, v.Ref, cases.EvidenceFields{Kind: "card_photo", FileName: "ZX12CVBN34MK56.png",
+			Note: "code ZX12-CVBN34-MK56 scratched"}, spooled); err != nil {
+			t.Fatal(err)
+		}
 		if _, _, err := desk.AddCard(ctx, p, a, v.Ref, cases.CardInput{ClaimCode: "ZX12-CVBN34-MK56", FaceValueMinor: i64(2500),
 			Currency: "USD", Marketplace: "US"}); err != nil {
 			t.Fatal(err)
+		}
+		evidence, err := desk.ListEvidence(ctx, p, v.Ref, "", "")
+		if err != nil || len(evidence.Data) != 1 {
+			t.Fatalf("evidence: %+v %v", evidence, err)
+		}
+		if e := evidence.Data[0]; strings.Contains(e.Note+e.FileName, "CVBN34") || !strings.Contains(e.Note, "••••MK56") {
+			t.Fatalf("the evidence reads %q, %q", e.Note, e.FileName)
+		}
+		casePage, err := desk.GetCasePage(ctx, p, v.Ref, "", "")
+		if err != nil || len(casePage.Communications) != 1 || len(casePage.Evidence) != 1 {
+			t.Fatalf("case page: %v", err)
+		}
+		if strings.Contains(strings.ReplaceAll(casePage.Communications[0].Body, " ", "")+casePage.Evidence[0].Note, "CVBN34") {
+			t.Fatalf("the case page reads %q and %q", casePage.Communications[0].Body, casePage.Evidence[0].Note)
 		}
 		page, err := desk.ListCommunications(ctx, p, v.Ref, "", "")
 		if err != nil || len(page.Data) != 1 {

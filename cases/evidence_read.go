@@ -15,7 +15,7 @@ func (d *Desk) evidenceView(ctx context.Context, db *gorm.DB, id int64) (Evidenc
 	if err != nil {
 		return EvidenceView{}, err
 	}
-	views, err := evidenceViews(ctx, db, []models.Evidence{e})
+	views, err := d.evidenceViews(ctx, db, []models.Evidence{e})
 	if err != nil {
 		return EvidenceView{}, err
 	}
@@ -24,7 +24,10 @@ func (d *Desk) evidenceView(ctx context.Context, db *gorm.DB, id int64) (Evidenc
 
 // evidenceViews assembles the views of uploads in a fixed handful of statements whatever their
 // number: files, cases, people and duplicates are each loaded for all of them at once.
-func evidenceViews(ctx context.Context, db *gorm.DB, rows []models.Evidence) ([]EvidenceView, error) {
+//
+// Every text is redacted again of the codes of its case's cards as they are now: evidence is never
+// rewritten, and a code typed into a note before its card joined the case is still stored as typed.
+func (d *Desk) evidenceViews(ctx context.Context, db *gorm.DB, rows []models.Evidence) ([]EvidenceView, error) {
 	var ids, fileIDs, caseIDs, userIDs []int64
 	for _, e := range rows {
 		ids, fileIDs, caseIDs = append(ids, e.ID), append(fileIDs, e.FileID), append(caseIDs, e.CaseID)
@@ -49,8 +52,23 @@ func evidenceViews(ctx context.Context, db *gorm.DB, rows []models.Evidence) ([]
 	if err != nil {
 		return nil, err
 	}
+	cardsByCase, err := models.CardsOfCases(ctx, db, caseIDs)
+	if err != nil {
+		return nil, err
+	}
+	redactors := map[int64]*Redactor{}
+	for caseID, cards := range cardsByCase {
+		redactors[caseID] = d.redactorOf(cards)
+	}
 	out := make([]EvidenceView, 0, len(rows))
 	for _, e := range rows {
+		red := redactors[e.CaseID]
+		if red == nil {
+			red = d.redactorOf(nil)
+		}
+		e.FileName, e.Note = red.Redact(e.FileName), red.Redact(e.Note)
+		e.StoreName, e.StoreLocation = redactPtr(red, e.StoreName), redactPtr(red, e.StoreLocation)
+		e.PosTransactionID, e.VerificationNote = redactPtr(red, e.PosTransactionID), redactPtr(red, e.VerificationNote)
 		f := files[e.FileID]
 		v := EvidenceView{ID: e.ID, Case: refs[e.CaseID], SHA256: f.SHA256, ContentType: f.ContentType, Size: f.Size, Kind: e.Kind,
 			FileName: e.FileName, UploadedBy: emails[e.UploadedByID], UploadedAt: e.UploadedAt, StoreName: e.StoreName, StoreLocation: e.StoreLocation,
@@ -108,7 +126,7 @@ func (d *Desk) ListEvidence(ctx context.Context, p Principal, ref, limitRaw, cur
 		rows = rows[:limit]
 		page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
 	}
-	if page.Data, err = evidenceViews(ctx, d.db, rows); err != nil {
+	if page.Data, err = d.evidenceViews(ctx, d.db, rows); err != nil {
 		return Page[EvidenceView]{}, storeErr(err)
 	}
 	return page, nil
