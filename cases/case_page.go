@@ -79,7 +79,7 @@ func (d *Desk) GetCasePage(ctx context.Context, p Principal, ref, order, cursor 
 	if err := p.RequireScope(ScopeCasesRead); err != nil {
 		return CasePage{}, err
 	}
-	timeline, err := d.Timeline(ctx, p, ref, TimelineQuery{Order: order, Limit: strconv.Itoa(CasePageLimit), Cursor: cursor})
+	w, err := timelineWindow(TimelineQuery{Order: order, Limit: strconv.Itoa(CasePageLimit), Cursor: cursor})
 	if err != nil {
 		return CasePage{}, err
 	}
@@ -90,12 +90,20 @@ func (d *Desk) GetCasePage(ctx context.Context, p Principal, ref, order, cursor 
 	if err != nil {
 		return CasePage{}, storeErr(err)
 	}
-	page, err := d.casePage(ctx, d.db, c)
-	page.Timeline = timeline
+	red, err := d.caseRedactor(ctx, d.db, c.ID)
+	if err != nil {
+		return CasePage{}, storeErr(err)
+	}
+	page, err := d.casePage(ctx, d.db, c, red)
+	if err != nil {
+		return CasePage{}, storeErr(err)
+	}
+	page.Timeline, err = d.timeline(ctx, c, red, w)
 	return page, storeErr(err)
 }
 
-func (d *Desk) casePage(ctx context.Context, db *gorm.DB, c models.Case) (CasePage, error) {
+// casePage reads what the page shows beside the timeline; red redacts the case's codes.
+func (d *Desk) casePage(ctx context.Context, db *gorm.DB, c models.Case, red *Redactor) (CasePage, error) {
 	var page CasePage
 	var err error
 	if page.Case, err = d.caseView(ctx, db, c); err != nil {
@@ -111,10 +119,6 @@ func (d *Desk) casePage(ctx context.Context, db *gorm.DB, c models.Case) (CasePa
 	}
 	page.Cards = cardRooms(page.Case, money)
 	rows, err := models.ListCommunications(ctx, db, c.ID, time.Time{}, 0, CasePageLimit)
-	if err != nil {
-		return page, err
-	}
-	red, err := d.caseRedactor(ctx, db, c.ID)
 	if err != nil {
 		return page, err
 	}

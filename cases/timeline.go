@@ -188,6 +188,12 @@ func (d *Desk) Timeline(ctx context.Context, p Principal, ref string, q Timeline
 	if err != nil {
 		return Page[TimelineEntry]{}, storeErr(err)
 	}
+	page, err := d.timeline(ctx, c, red, w)
+	return page, storeErr(err)
+}
+
+// timeline reads one window of case c's timeline, every text redacted with red.
+func (d *Desk) timeline(ctx context.Context, c models.Case, red *Redactor, w models.TimelineWindow) (Page[TimelineEntry], error) {
 	limit := w.Limit
 	w.Limit++ // one more entry tells whether another page follows, without counting
 	var entries []TimelineEntry
