@@ -42,6 +42,7 @@ func chromeFor(c *gin.Context, section string) chrome {
 // The console's pages. New parses each one at start: a missing or broken page stops the start.
 const (
 	pageAccount  = "account.html"
+	pageCases    = "cases.html"
 	pageError    = "error.html"
 	pageHome     = "home.html"
 	pageLogin    = "login.html"
@@ -50,7 +51,7 @@ const (
 )
 
 // consolePages lists every page the server renders.
-var consolePages = []string{pageAccount, pageError, pageHome, pageLogin, pagePassword, pageUsers}
+var consolePages = []string{pageAccount, pageCases, pageError, pageHome, pageLogin, pagePassword, pageUsers}
 
 type errorPage struct {
 	Chrome                      chrome
@@ -63,8 +64,12 @@ type loginPage struct {
 }
 
 type homePage struct {
-	Chrome chrome
-	Notice string
+	Chrome           chrome
+	Notice           string
+	Queues           []queueView
+	Current          queueView
+	Table            caseTable
+	NextURL, PrevURL string
 }
 
 type passwordPage struct {
@@ -118,14 +123,6 @@ func (s *Server) logout(c *gin.Context) {
 	}
 	s.clearSessionCookie(c)
 	c.Redirect(http.StatusSeeOther, "/login")
-}
-
-func (s *Server) home(c *gin.Context) {
-	page := homePage{Chrome: chromeOf(c)}
-	if c.Query("password") == "changed" {
-		page.Notice = "Your password is changed. Your other sessions were signed out."
-	}
-	s.render(c, http.StatusOK, pageHome, page)
 }
 
 func (s *Server) passwordForm(c *gin.Context) {
