@@ -27,7 +27,9 @@ func TestQueuesCountWhatTheyList(t *testing.T) {
 		desk := cases.New(cases.Config{DB: db, Keys: casestest.Keys, Now: func() time.Time { return clock }})
 		p := agentPrincipal(t, db)
 		a := cases.ActorFor(p, "", "", "")
-		clock = clock.Add(-3 * time.Hour)
+		clock = clock.Add(-7 * time.Hour)
+		both := create(t, desk, p, promoCase("urgent, seven hours old", "urgent")) // unanswered, and due for resolution within the hour
+		clock = clock.Add(4 * time.Hour)
 		late := create(t, desk, p, promoCase("urgent, three hours old", "urgent")) // first response due 1 h after: breached
 		clock = clock.Add(3 * time.Hour)
 		calm := create(t, desk, p, promoCase("normal, just in", "normal"))  // due in 8 h: on track
@@ -41,13 +43,15 @@ func TestQueuesCountWhatTheyList(t *testing.T) {
 		}
 		me := cases.Nullable{Set: true, Value: p.Email}
 		patch(late, cases.CasePatch{Assignee: me})
+		otherAgent(t, db, "other@example.com")
+		patch(both, cases.CasePatch{Assignee: cases.Nullable{Set: true, Value: "other@example.com"}})
 		patch(soon, cases.CasePatch{Status: "waiting_on_customer"})
 		patch(done, cases.CasePatch{Assignee: me, Status: "resolved", Resolution: "no_action"})
 
 		want := map[cases.Queue][]string{
 			cases.QueueMine:       {late.Ref},
 			cases.QueueUnassigned: {soon.Ref, calm.Ref},
-			cases.QueueSLA:        {soon.Ref, late.Ref},
+			cases.QueueSLA:        {soon.Ref, late.Ref, both.Ref},
 			cases.QueueWaiting:    {soon.Ref},
 			cases.QueueApproval:   nil,
 		}
@@ -80,7 +84,7 @@ func TestQueuesCountWhatTheyList(t *testing.T) {
 		for _, r := range all.Data {
 			states[r.Ref] = r.SLAState
 		}
-		for ref, st := range map[string]cases.SLAState{late.Ref: cases.SLABreached, soon.Ref: cases.SLAAtRisk, calm.Ref: cases.SLAOnTrack, done.Ref: ""} {
+		for ref, st := range map[string]cases.SLAState{late.Ref: cases.SLABreached, both.Ref: cases.SLABreached, soon.Ref: cases.SLAAtRisk, calm.Ref: cases.SLAOnTrack, done.Ref: ""} {
 			if states[ref] != st {
 				t.Errorf("%s: SLA state %q, want %q", ref, states[ref], st)
 			}
