@@ -82,7 +82,7 @@ type casesView struct {
 	Applied  []string
 	Refused  []refusalView
 	Errors   formErrors
-	BulkOnly bool // the page answers a search: its rows stand alone, without paging
+	SearchAnswer bool // the page answers a search: its rows stand alone, without paging
 }
 
 // casesPage serves GET /cases.
@@ -120,7 +120,7 @@ func (s *Server) renderCases(c *gin.Context, status int, filters caseFilters, q 
 		}
 	}
 	view.Table = caseTable{Caption: "Cases", Rows: page.Data, Selectable: true, Chrome: view.Chrome}
-	if !view.BulkOnly {
+	if !view.SearchAnswer {
 		view.NextURL, view.PrevURL = pageURLs("/cases", filters.values(), page)
 	}
 	s.render(c, status, pageCases, view)
@@ -260,7 +260,7 @@ func (s *Server) search(c *gin.Context) {
 		redirectSeeOther(c, "/cases?"+caseFilters{Card: strconv.FormatInt(ans.CardID, 10)}.values().Encode())
 	case ans.NoCard:
 		s.renderCases(c, http.StatusOK, caseFilters{}, cases.CaseQuery{Q: term},
-			casesView{Notice: "No card has this claim code. Cases matching it as text are listed below.", BulkOnly: true})
+			casesView{Notice: "No card has this claim code. Cases matching it as text are listed below.", SearchAnswer: true})
 	case ans.Query == "":
 		redirectSeeOther(c, "/cases")
 	default:
