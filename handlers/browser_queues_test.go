@@ -33,7 +33,7 @@ func TestBrowserQueueRowsByKeyboard(t *testing.T) {
 	}
 	focused := func() string {
 		t.Helper()
-		return p.value(chromedp.Evaluate[string](`document.activeElement.querySelector('th a') ? document.activeElement.querySelector('th a').textContent : ''`))
+		return p.value(chromedp.Evaluate[string](`document.activeElement.tagName === 'TR' ? document.activeElement.querySelector('th a').textContent : ''`))
 	}
 	p.do(chromedp.Navigate(ts.URL+"/login"), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: sessionCookie, Value: d.cookie, URL: ts.URL})

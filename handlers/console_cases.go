@@ -70,18 +70,18 @@ var caseOptions = filterOptions{Statuses: cases.Statuses, Types: cases.CaseTypes
 type refusalView struct{ Ref, Reason string }
 
 type casesView struct {
-	Chrome   chrome
-	Filters  caseFilters
-	Options  filterOptions
-	Table    caseTable
-	Card     *cases.CardDetail
-	Notice   string // a sentence of the desk's own, never the search term
-	NextURL  string
-	PrevURL  string
-	Return   string // the filters the bulk form comes back to
-	Applied  []string
-	Refused  []refusalView
-	Errors   formErrors
+	Chrome       chrome
+	Filters      caseFilters
+	Options      filterOptions
+	Table        caseTable
+	Card         *cases.CardDetail
+	Notice       string // a sentence of the desk's own, never the search term
+	NextURL      string
+	PrevURL      string
+	Return       string // the filters the bulk form comes back to
+	Applied      []string
+	Refused      []refusalView
+	Errors       formErrors
 	SearchAnswer bool // the page answers a search: its rows stand alone, without paging
 }
 
