@@ -22,6 +22,9 @@ const (
 type Page[T any] struct {
 	Data       []T    `json:"data"`
 	NextCursor string `json:"next_cursor,omitempty"`
+	// PrevCursor leads back to the page before, for the console's "previous" link; empty on the
+	// first page. The API pages forward only.
+	PrevCursor string `json:"-"`
 }
 
 // CaseQuery filters the case list (SPEC 4.2). Every field is as the query string gave it; ""
@@ -34,6 +37,10 @@ type CaseQuery struct {
 	UpdatedSince                              string // RFC 3339
 	Limit                                     string // "" means DefaultPageLimit
 	Cursor                                    string
+	// The console's filters. Card is a card's id: the cases it is on. Queue adds the conditions
+	// of one of the home page's queues (see queueFilter), replacing the same filters above.
+	// Prev is a PrevCursor: the page before it, instead of Cursor's page after.
+	Card, Queue, Prev string
 }
 
 // CaseRow is a case as the list shows it: enough to pick one without opening each.
@@ -48,9 +55,12 @@ type CaseRow struct {
 	Assignee   *string     `json:"assignee"` // the assignee's email, null when unassigned
 	Tags       []string    `json:"tags"`
 	Flags      []string    `json:"flags"`
-	CreatedAt  time.Time   `json:"created_at"`
-	UpdatedAt  time.Time   `json:"updated_at"`
-	Version    int64       `json:"version"`
+	SLA        SLAView     `json:"sla"`
+	// SLAState is the console's badge of SLA; API clients read sla.
+	SLAState  SLAState  `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int64     `json:"version"`
 }
 
 // ListCases returns a page of cases, newest first, for a principal with cases:read.
@@ -72,9 +82,27 @@ func (d *Desk) ListCases(ctx context.Context, p Principal, q CaseQuery) (Page[Ca
 		return Page[CaseRow]{}, storeErr(err)
 	}
 	page := Page[CaseRow]{Data: make([]CaseRow, 0, len(rows))}
-	if len(rows) > limit {
-		rows = rows[:limit]
-		page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
+	// Paging back, the extra row is the newest one; a page reached from another has that page
+	// on its other side.
+	switch more := len(rows) > limit; {
+	case f.AfterID > 0:
+		if more {
+			rows = rows[1:]
+		}
+		if len(rows) > 0 {
+			page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
+			if more {
+				page.PrevCursor = encodeCursor(rows[0].ID)
+			}
+		}
+	default:
+		if more {
+			rows = rows[:limit]
+			page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
+		}
+		if f.BeforeID > 0 && len(rows) > 0 {
+			page.PrevCursor = encodeCursor(rows[0].ID)
+		}
 	}
 	// Customers and assignees are loaded for the whole page at once: two statements, not two per row.
 	var accountIDs, assigneeIDs []int64
@@ -92,10 +120,11 @@ func (d *Desk) ListCases(ctx context.Context, p Principal, q CaseQuery) (Page[Ca
 	if err != nil {
 		return Page[CaseRow]{}, storeErr(err)
 	}
+	now := d.now()
 	for _, c := range rows {
 		row := CaseRow{Ref: c.Ref, Type: CaseType(c.Type), Status: Status(c.Status),
 			Resolution: c.Resolution, Priority: Priority(c.Priority), Summary: c.Summary, Customer: accountView(accounts[c.CustomerAccountID]),
-			Tags: c.Tags, Flags: c.Flags, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
+			Tags: c.Tags, Flags: c.Flags, SLA: slaView(c, now), SLAState: slaState(c, now), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
 		if c.AssigneeID != nil {
 			email := assignees[*c.AssigneeID]
 			row.Assignee = &email
@@ -158,11 +187,28 @@ func (d *Desk) caseFilter(ctx context.Context, p Principal, q CaseQuery) (models
 			f.UpdatedSince = &t
 		}
 	}
+	if q.Card != "" {
+		id, err := strconv.ParseInt(strings.TrimSpace(q.Card), 10, 64)
+		if err != nil || id <= 0 {
+			errs.add("card", "must be the id of a card")
+		}
+		f.CardID = id
+	}
+	if q.Queue != "" && !queueFilter(&f, p, Queue(q.Queue), d.now()) {
+		errs.add("queue", "must be one of "+joinNames(Queues))
+	}
 	before, err := decodeCursor(q.Cursor)
 	if err != nil {
 		errs.add("cursor", "is not a cursor this list returned")
 	}
-	f.BeforeID = before
+	after, err := decodeCursor(q.Prev)
+	if err != nil {
+		errs.add("prev", "is not a cursor this list returned")
+	}
+	if before > 0 && after > 0 {
+		errs.add("prev", "goes without cursor: one page at a time")
+	}
+	f.BeforeID, f.AfterID = before, after
 	return f, errs.err()
 }
 

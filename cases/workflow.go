@@ -141,6 +141,21 @@ var userTransitions = map[Status][]Status{
 // the workflow buttons of the case page, from the same table CheckTransition reads.
 func AllowedTransitions(from Status) []Status { return slices.Clone(userTransitions[from]) }
 
+// UserTargets lists, in Statuses order, every status R11 lets a user move some case to: what a
+// bulk status change may offer.
+func UserTargets() []Status {
+	var out []Status
+	for _, s := range Statuses {
+		for _, targets := range userTransitions {
+			if slices.Contains(targets, s) {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // CheckTransition applies R11 to a user's request to move a case from `from` to `to` with
 // resolution `res` ("" for none). A same-status request is not a transition and is refused
 // unless it only sets nothing new; callers skip the check when the status is unchanged.

@@ -40,6 +40,8 @@ func pageFuncs(assets *templates.Assets, now func() time.Time) template.FuncMap 
 		"fieldError": func(errs formErrors, field string) map[string]string {
 			return map[string]string{"Field": field, "Message": errs.For(field)}
 		},
+		// words renders an enumeration value for people: waiting_on_customer is "waiting on customer".
+		"words": func(v any) string { return strings.ReplaceAll(fmt.Sprint(v), "_", " ") },
 		// money renders minor units in their currency: 5000 USD is "50.00 USD" (FormatMinor
 		// names the currency itself).
 		"money": func(amount int64, currency string) string {

@@ -44,6 +44,7 @@ const (
 	pageAccount  = "account.html"
 	pageCase     = "case.html"
 	pageCaseNew  = "case_new.html"
+	pageCases    = "cases.html"
 	pageError    = "error.html"
 	pageHome     = "home.html"
 	pageLogin    = "login.html"
@@ -52,7 +53,7 @@ const (
 )
 
 // consolePages lists every page the server renders.
-var consolePages = []string{pageAccount, pageCase, pageCaseNew, pageError, pageHome, pageLogin, pagePassword, pageUsers}
+var consolePages = []string{pageAccount, pageCase, pageCaseNew, pageCases, pageError, pageHome, pageLogin, pagePassword, pageUsers}
 
 type errorPage struct {
 	Chrome                      chrome
@@ -65,8 +66,12 @@ type loginPage struct {
 }
 
 type homePage struct {
-	Chrome chrome
-	Notice string
+	Chrome           chrome
+	Notice           string
+	Queues           []queueView
+	Current          queueView
+	Table            caseTable
+	NextURL, PrevURL string
 }
 
 type passwordPage struct {
@@ -120,14 +125,6 @@ func (s *Server) logout(c *gin.Context) {
 	}
 	s.clearSessionCookie(c)
 	c.Redirect(http.StatusSeeOther, "/login")
-}
-
-func (s *Server) home(c *gin.Context) {
-	page := homePage{Chrome: chromeOf(c)}
-	if c.Query("password") == "changed" {
-		page.Notice = "Your password is changed. Your other sessions were signed out."
-	}
-	s.render(c, http.StatusOK, pageHome, page)
 }
 
 func (s *Server) passwordForm(c *gin.Context) {

@@ -12,8 +12,8 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// renderFailing renders the home page without a signed-in user, which fails halfway through the
-// template (it greets .Chrome.User.Name), on a server whose log the test reads.
+// renderFailing renders the account page without a signed-in user, which fails halfway through
+// the template (it names .Chrome.User.Name), on a server whose log the test reads.
 func renderFailing(t *testing.T, prepare func(*Server)) (*httptest.ResponseRecorder, string) {
 	t.Helper()
 	logs := &syncBuffer{}
@@ -26,8 +26,8 @@ func renderFailing(t *testing.T, prepare func(*Server)) (*httptest.ResponseRecor
 	}
 	w := httptest.NewRecorder()
 	c, _ := gin.CreateTestContext(w)
-	c.Request = httptest.NewRequest(http.MethodGet, "/", nil)
-	srv.render(c, http.StatusOK, pageHome, homePage{})
+	c.Request = httptest.NewRequest(http.MethodGet, "/account", nil)
+	srv.render(c, http.StatusOK, pageAccount, accountView{})
 	return w, logs.String()
 }
 
@@ -39,14 +39,14 @@ func TestTemplateErrorIsACleanErrorPage(t *testing.T) {
 	if w.Code != http.StatusInternalServerError {
 		t.Fatalf("status %d, want 500; body %q", w.Code, body)
 	}
-	if strings.Contains(body, "Welcome") || strings.Count(body, "<html") != 1 || !strings.Contains(body, "Something went wrong") ||
+	if strings.Contains(body, "Your account") || strings.Count(body, "<html") != 1 || !strings.Contains(body, "Something went wrong") ||
 		!strings.HasSuffix(strings.TrimSpace(body), "</html>") {
 		t.Fatalf("want only the whole error page, got %q", body)
 	}
 	if ct := w.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	if !strings.Contains(logs, "render page") || !strings.Contains(logs, "home.html") {
+	if !strings.Contains(logs, "render page") || !strings.Contains(logs, "account.html") {
 		t.Errorf("the failure is not logged: %s", logs)
 	}
 }

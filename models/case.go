@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,24 +46,50 @@ func InsertCase(ctx context.Context, db *gorm.DB, c *Case) error {
 // CaseFilter selects a page of cases, newest first. Empty fields do not filter.
 type CaseFilter struct {
 	Status, Type, Priority, Marketplace, Flag string
-	AssigneeID                                *int64 // with Unassigned false: cases of this user
-	Unassigned                                bool
-	Query                                     string // ref, account id, email, serial (contains), card last 4 (equals)
-	ExternalSystem, ExternalID                string
-	UpdatedSince                              *time.Time
-	BeforeID                                  int64 // keyset cursor: only cases with a smaller id
-	Limit                                     int
+	// StatusIn keeps the cases in any of these statuses. It is written into the statement as
+	// literals, never as parameters: the partial indexes of open cases (migration 0008) name their
+	// statuses, and a planner matches an index's predicate only against constants, which a generic
+	// plan of a prepared statement does not have. Each name must be a plain status name.
+	StatusIn   []string
+	AssigneeID *int64 // with Unassigned false: cases of this user
+	Unassigned bool
+	// DueBy keeps the open cases whose first response (not yet given) or resolution is due at or
+	// before it: the "SLA at risk or breached" queue. It needs StatusIn to name the open statuses.
+	DueBy                      *time.Time
+	CardID                     int64  // cases this card is on
+	Query                      string // ref, account id, email, serial (contains), card last 4 (equals)
+	ExternalSystem, ExternalID string
+	UpdatedSince               *time.Time
+	BeforeID                   int64 // keyset cursor: only cases with a smaller id
+	// AfterID pages backwards: the cases with a greater id, the nearest first (ListCases returns
+	// them newest first again). Used instead of BeforeID.
+	AfterID int64
+	Limit   int
 }
 
 // caseListQuery builds the list query of f. The order is the primary key's, so a page boundary
 // stays put while other cases are inserted, and the status and assignee indexes serve it.
 func caseListQuery(db *gorm.DB, f CaseFilter) *gorm.DB {
-	q := db.Model(&Case{})
+	q := caseWhere(db.Model(&Case{}), db, f)
+	if f.AfterID > 0 {
+		return q.Where("cases.id > ?", f.AfterID).Order("cases.id ASC").Limit(f.Limit)
+	}
+	if f.BeforeID > 0 {
+		q = q.Where("cases.id < ?", f.BeforeID)
+	}
+	return q.Order("cases.id DESC").Limit(f.Limit)
+}
+
+// caseWhere adds f's conditions, all but its keyset and limit, to q.
+func caseWhere(q, db *gorm.DB, f CaseFilter) *gorm.DB {
 	eq := map[string]string{"status": f.Status, "type": f.Type, "priority": f.Priority}
 	for _, col := range []string{"status", "type", "priority"} {
 		if eq[col] != "" {
 			q = q.Where("cases."+col+" = ?", eq[col])
 		}
+	}
+	if len(f.StatusIn) > 0 {
+		q = q.Where("cases.status IN " + statusLiterals(f.StatusIn))
 	}
 	if f.Marketplace != "" {
 		q = q.Where("cases.customer_account_id IN (SELECT id FROM customer_accounts WHERE marketplace = ?)", f.Marketplace)
@@ -75,6 +103,13 @@ func caseListQuery(db *gorm.DB, f CaseFilter) *gorm.DB {
 		q = q.Where("cases.assignee_id IS NULL")
 	case f.AssigneeID != nil:
 		q = q.Where("cases.assignee_id = ?", *f.AssigneeID)
+	}
+	if f.DueBy != nil {
+		// Two arms, each served by its partial index (a BitmapOr on PostgreSQL).
+		q = q.Where("((cases.first_responded_at IS NULL AND cases.first_response_due <= ?) OR cases.resolution_due <= ?)", *f.DueBy, *f.DueBy)
+	}
+	if f.CardID != 0 {
+		q = q.Where("cases.id IN (SELECT case_id FROM case_cards WHERE card_id = ?)", f.CardID)
 	}
 	if f.ExternalSystem != "" && f.ExternalID != "" {
 		q = q.Where("cases.id IN (SELECT case_id FROM case_external_refs WHERE system = ? AND external_id = ?)", f.ExternalSystem, f.ExternalID)
@@ -96,10 +131,60 @@ func caseListQuery(db *gorm.DB, f CaseFilter) *gorm.DB {
 			" UNION SELECT cc.case_id FROM case_cards cc JOIN gift_cards g ON g.id = cc.card_id WHERE g.claim_code_last4 = ?)",
 			refArg, acctArg, mailArg, serialArg, strings.ToUpper(f.Query))
 	}
-	if f.BeforeID > 0 {
-		q = q.Where("cases.id < ?", f.BeforeID)
+	return q
+}
+
+// statusLiterals renders status names as an SQL list of literals. A name that is not lower-case
+// letters and underscores is a programming error (statuses come from the desk's own table).
+func statusLiterals(statuses []string) string {
+	quoted := make([]string, len(statuses))
+	for i, s := range statuses {
+		if s == "" || strings.Trim(s, "abcdefghijklmnopqrstuvwxyz_") != "" {
+			panic("models: status " + strconv.Quote(s) + " is not a status name")
+		}
+		quoted[i] = "'" + s + "'"
 	}
-	return q.Order("cases.id DESC").Limit(f.Limit)
+	return "(" + strings.Join(quoted, ", ") + ")"
+}
+
+// CountCases counts, in one statement, the cases each filter selects (their keysets and limits
+// ignored): one scalar subquery per filter, each served by its own index.
+func CountCases(ctx context.Context, db *gorm.DB, filters []CaseFilter) ([]int64, error) {
+	if len(filters) == 0 {
+		return nil, nil
+	}
+	counts := make([]int64, len(filters))
+	ptrs := make([]any, len(filters))
+	for i := range counts {
+		ptrs[i] = &counts[i]
+	}
+	if err := caseCountQuery(db.WithContext(ctx), filters).Row().Scan(ptrs...); err != nil {
+		return nil, err
+	}
+	return counts, nil
+}
+
+func caseCountQuery(db *gorm.DB, filters []CaseFilter) *gorm.DB {
+	parts, args := make([]string, len(filters)), []any{}
+	where := func(f CaseFilter) *gorm.DB {
+		return caseWhere(db.Session(&gorm.Session{NewDB: true}).Model(&Case{}), db, f).Select("count(*)")
+	}
+	for i, f := range filters {
+		if f.DueBy == nil {
+			parts[i] = "(?) AS c" + strconv.Itoa(i)
+			args = append(args, where(f))
+			continue
+		}
+		// The SLA count is the sum of two disjoint arms, each read from its partial index alone
+		// (an index-only scan), rather than an OR that must visit every matching case: due for
+		// resolution, or else due for a first response not yet given.
+		by := *f.DueBy
+		f.DueBy = nil
+		parts[i] = "((?) + (?)) AS c" + strconv.Itoa(i)
+		args = append(args, where(f).Where("cases.resolution_due <= ?", by),
+			where(f).Where("cases.first_responded_at IS NULL AND cases.first_response_due <= ? AND (cases.resolution_due IS NULL OR cases.resolution_due > ?)", by, by))
+	}
+	return db.Raw("SELECT "+strings.Join(parts, ", "), args...)
 }
 
 // ListCases returns up to f.Limit cases matching f, newest first. A search runs with a plan made
@@ -107,10 +192,16 @@ func caseListQuery(db *gorm.DB, f CaseFilter) *gorm.DB {
 func ListCases(ctx context.Context, db *gorm.DB, f CaseFilter) ([]Case, error) {
 	var out []Case
 	run := func(tx *gorm.DB) error { return caseListQuery(tx.WithContext(ctx), f).Find(&out).Error }
+	var err error
 	if f.Query == "" {
-		return out, run(db)
+		err = run(db)
+	} else {
+		err = WithCustomPlans(ctx, db, run)
 	}
-	return out, WithCustomPlans(ctx, db, run)
+	if f.AfterID > 0 {
+		slices.Reverse(out)
+	}
+	return out, err
 }
 
 // EachCaseBatch walks every case matching f (its Limit and BeforeID ignored), newest first, in
@@ -120,7 +211,7 @@ func EachCaseBatch(ctx context.Context, db *gorm.DB, f CaseFilter, size int, fn 
 	if size <= 0 {
 		size = 500
 	}
-	f.BeforeID, f.Limit = 0, size
+	f.BeforeID, f.AfterID, f.Limit = 0, 0, size
 	for {
 		batch, err := ListCases(ctx, db, f)
 		if err != nil {

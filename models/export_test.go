@@ -15,6 +15,14 @@ func CaseListSQL(db *gorm.DB, f CaseFilter) string {
 	return db.ToSQL(func(tx *gorm.DB) *gorm.DB { return caseListQuery(tx, f).Find(&[]Case{}) })
 }
 
+// CaseCountSQL renders the statement of CountCases for filters.
+func CaseCountSQL(db *gorm.DB, filters []CaseFilter) string {
+	return db.ToSQL(func(tx *gorm.DB) *gorm.DB {
+		var sink []map[string]any
+		return caseCountQuery(tx, filters).Scan(&sink)
+	})
+}
+
 // CaseListStatement renders the list query of f with PostgreSQL placeholders and its arguments,
 // for tests that PREPARE it as the driver does.
 func CaseListStatement(db *gorm.DB, f CaseFilter) (string, []any) {

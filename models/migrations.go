@@ -43,6 +43,7 @@ var migrations = []migration{
 	{id: "0005_card_freeze", statements: cardFreeze},
 	{id: "0006_idempotency_answers_only", statements: idempotencyAnswersOnly},
 	{id: "0007_user_preferences", statements: userPreferences},
+	{id: "0008_open_case_dues", statements: openCaseDues},
 }
 
 // Migrate applies pending migrations in one transaction, after checking that the database
