@@ -172,7 +172,8 @@ func (s *Server) prefillCommunication(c *gin.Context, v *caseView) {
 			if strconv.FormatInt(e.ID, 10) == id {
 				vals := map[string]string{"channel": e.Channel, "direction": e.Direction, "supersedes": id,
 					"occurred_at": e.OccurredAt.In(v.Chrome.Zone).Format(localLayout), "counterpart_name": e.CounterpartName,
-					"representative_name": e.RepresentativeName, "reference": e.Reference, "body": e.Body}
+					"representative_name": e.RepresentativeName, "reference": e.Reference, "body": e.Body,
+					"occurred_exact": e.OccurredAt.UTC().Format(time.RFC3339Nano)}
 				if e.DurationSeconds != nil {
 					vals["duration_seconds"] = strconv.FormatInt(*e.DurationSeconds, 10)
 				}
@@ -305,7 +306,7 @@ func (s *Server) caseFreezeCard(c *gin.Context) {
 // caseAddCommunication serves POST /cases/{ref}/communications, an amendment when supersedes is set.
 func (s *Server) caseAddCommunication(c *gin.Context) {
 	in := cases.NewCommunication{Channel: c.PostForm("channel"), Direction: c.PostForm("direction"),
-		OccurredAt: localToRFC3339(c.PostForm("occurred_at"), chromeOf(c).Zone), CounterpartName: c.PostForm("counterpart_name"),
+		OccurredAt: amendedTime(c.PostForm("occurred_at"), c.PostForm("occurred_exact"), chromeOf(c).Zone), CounterpartName: c.PostForm("counterpart_name"),
 		RepresentativeName: c.PostForm("representative_name"), Reference: c.PostForm("reference"), Body: c.PostForm("body"),
 		Supersedes: c.PostForm("supersedes")}
 	var err error
@@ -322,7 +323,7 @@ func (s *Server) caseAddCommunication(c *gin.Context) {
 	s.caseDone(c, err, "comm", "timeline", func(v *caseView, errs formErrors) {
 		v.Forms.Comm.Errors = errs
 		v.Forms.Comm.Values = postedValues(c, "channel", "direction", "occurred_at", "counterpart_name", "representative_name",
-			"reference", "duration_seconds", "body", "supersedes")
+			"reference", "duration_seconds", "body", "supersedes", "occurred_exact")
 	})
 }
 
@@ -587,6 +588,17 @@ func localToRFC3339(s string, zone *time.Location) string {
 		return t.Format(time.RFC3339)
 	}
 	return s
+}
+
+// amendedTime is the occurred_at of a posted communication. The amend form shows the entry's
+// time to the minute (a datetime-local input) and carries the exact time beside it: left as
+// shown, the amendment keeps the exact time, so that it is not moved back up to 59 seconds,
+// before its own original.
+func amendedTime(local, exact string, zone *time.Location) string {
+	if t, err := time.Parse(time.RFC3339Nano, exact); err == nil && t.In(zone).Format(localLayout) == strings.TrimSpace(local) {
+		return t.Format(time.RFC3339Nano)
+	}
+	return localToRFC3339(local, zone)
 }
 
 // postedValues keeps the named fields of a refused form.
