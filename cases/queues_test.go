@@ -213,8 +213,14 @@ func TestSearchKeepsClaimCodesOutOfURLs(t *testing.T) {
 			t.Fatalf("%d look-ups audited, want 2", n)
 		}
 		for _, term := range []string{"6046123412341234", v.Ref, "pat@example.com", "A1B2C3D4"} {
-			if got, err := desk.Search(ctx, p, a, term); err != nil || got.Query != term || got.CardID != 0 || got.NoCard {
+			if got, err := desk.Search(ctx, p, a, term); err != nil || got.Query != term || got.CardID != 0 || got.NoCard || got.Private {
 				t.Errorf("%q: %+v %v", term, got, err)
+			}
+		}
+		// A code with a stray character is no code, but could be one: it never goes into a URL.
+		for _, term := range []string{"PQ7X-2MZK-4HTV.", "AB12CDEF34GH5!"} {
+			if got, err := desk.Search(ctx, p, a, term); err != nil || !got.Private {
+				t.Errorf("a near code %q: %+v %v", term, got, err)
 			}
 		}
 	})

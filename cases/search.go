@@ -12,7 +12,10 @@ import (
 type SearchAnswer struct {
 	CardID int64
 	NoCard bool
-	Query  string
+	// Private is a term that is no valid code but could be one mistyped (a stray full stop, a
+	// missing character): it is searched as text where it was posted, never put into a URL.
+	Private bool
+	Query   string
 }
 
 // Search decides what the header's search box does with term (issue 21): a claim code is looked
@@ -24,6 +27,11 @@ func (d *Desk) Search(ctx context.Context, p Principal, a Actor, term string) (S
 	}
 	term = strings.TrimSpace(term)
 	if _, err := ParseClaimCode(term); err != nil {
+		var re *RuleError
+		serial := errors.As(err, &re) && re.Code == CodeSerialNotClaimCode
+		if !serial && MayHoldClaimCode(term) {
+			return SearchAnswer{Private: true, Query: term}, nil
+		}
 		return SearchAnswer{Query: term}, nil
 	}
 	card, err := d.LookupCard(ctx, p, a, CardLookup{ClaimCode: term})

@@ -261,6 +261,9 @@ func (s *Server) search(c *gin.Context) {
 	case ans.NoCard:
 		s.renderCases(c, http.StatusOK, caseFilters{}, cases.CaseQuery{Q: term},
 			casesView{Notice: "No card has this claim code. Cases matching it as text are listed below.", SearchAnswer: true})
+	case ans.Private:
+		s.renderCases(c, http.StatusOK, caseFilters{}, cases.CaseQuery{Q: term},
+			casesView{Notice: "Cases matching your search are listed below. It looked like a claim code, so it is kept out of the address bar; a claim code is found by typing it whole.", SearchAnswer: true})
 	case ans.Query == "":
 		redirectSeeOther(c, "/cases")
 	default:

@@ -267,7 +267,8 @@ func TestHeaderSearchNeverEchoesAClaimCode(t *testing.T) {
 				body: strings.NewReader(url.Values{"q": {term}}.Encode())})
 			return w.Result()
 		}
-		secrets := []string{"AB12-CDEF34-GH56", "AB12CDEF34GH56", "ab12 cdef34 gh56", "QQQQ-WWWW-EEEE", "QQQQWWWWEEEE", "qqqq wwww eeee"}
+		secrets := []string{"AB12-CDEF34-GH56", "AB12CDEF34GH56", "ab12 cdef34 gh56", "QQQQ-WWWW-EEEE", "QQQQWWWWEEEE", "qqqq wwww eeee",
+			"PQ7X-2MZK-4HTV", "PQ7X2MZK4HTV"}
 		check := func(what string, r *http.Response, body string) {
 			t.Helper()
 			for _, s := range secrets {
@@ -299,6 +300,16 @@ func TestHeaderSearchNeverEchoesAClaimCode(t *testing.T) {
 			t.Fatalf("an unknown code: %d %s", missed.StatusCode, body)
 		}
 		check("unknown code", missed, string(body))
+		// A code pasted with a stray full stop is no code, but is kept out of the URL all the same.
+		near := search("PQ7X-2MZK-4HTV.")
+		nearBody, err := io.ReadAll(near.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if near.StatusCode != http.StatusOK || near.Header.Get("Location") != "" {
+			t.Fatalf("a near code: %d %q", near.StatusCode, near.Header.Get("Location"))
+		}
+		check("near code", near, string(nearBody))
 		if n := modelstest.Count(t, db, `SELECT count(*) FROM audit_events WHERE action IN ('card.looked_up', 'card.lookup_missed')`); n != 2 {
 			t.Fatalf("%d look-ups audited, want 2", n)
 		}
