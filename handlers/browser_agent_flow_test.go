@@ -205,7 +205,7 @@ func TestBrowserAgentWorksACase(t *testing.T) {
 	step("13-transfer-form")
 	p.do(submit("#corrections form button[type=submit]"), chromedp.WaitVisible(css(".notice")))
 	expect("the notice", p.text(".notice"), "correction is requested")
-	expect("the case's status", p.text(".facts"), "pending_approval")
+	expect("the case's status", p.text(".facts"), "pending approval")
 	expect("the corrections", p.text("#corrections table"), "transfer", "50.00 USD", "A1B2C3D4 → Z9Y8X7W6", "pending", "0 of 1", "agent2@example.com")
 	step("14-pending-approval")
 

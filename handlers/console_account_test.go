@@ -93,3 +93,15 @@ func TestHtmxRequestWithoutASessionRedirectsTheWindow(t *testing.T) {
 		t.Fatalf("a page without a session: %d", w.Code)
 	}
 }
+
+// TestWordsReadsThroughPointers: an enumeration shown to people reads through a pointer (a
+// resolution is a *string) instead of printing its address (walk review of issue 21).
+func TestWordsReadsThroughPointers(t *testing.T) {
+	r := "no_action"
+	var none *string
+	for in, want := range map[any]string{"waiting_on_customer": "waiting on customer", &r: "no action", none: "", nil: ""} {
+		if got := words(in); got != want {
+			t.Errorf("words(%v) = %q, want %q", in, got, want)
+		}
+	}
+}

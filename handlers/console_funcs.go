@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -41,7 +42,7 @@ func pageFuncs(assets *templates.Assets, now func() time.Time) template.FuncMap 
 			return map[string]string{"Field": field, "Message": errs.For(field)}
 		},
 		// words renders an enumeration value for people: waiting_on_customer is "waiting on customer".
-		"words": func(v any) string { return strings.ReplaceAll(fmt.Sprint(v), "_", " ") },
+		"words": words,
 		// money renders minor units in their currency: 5000 USD is "50.00 USD" (FormatMinor
 		// names the currency itself).
 		"money": func(amount int64, currency string) string {
@@ -105,4 +106,20 @@ func (s *Server) staticFile(assets *templates.Assets) gin.HandlerFunc {
 		c.Request.URL.Path = "/" + name
 		http.FileServer(files).ServeHTTP(c.Writer, c.Request)
 	}
+}
+
+// words renders an enumeration value for people: waiting_on_customer is "waiting on customer". A
+// pointer is read through (a case's resolution is a *string), nil is "".
+func words(v any) string {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return ""
+		}
+		rv = rv.Elem()
+	}
+	if !rv.IsValid() {
+		return ""
+	}
+	return strings.ReplaceAll(fmt.Sprint(rv.Interface()), "_", " ")
 }
