@@ -182,7 +182,7 @@ func (v newCaseView) Checked(name, value string) bool { return v.values[name] ==
 var newCaseFields = []string{"priority", "summary", "description",
 	"customer.account_id", "customer.marketplace", "customer.email", "customer.name",
 	"intended_account.account_id", "intended_account.marketplace", "intended_account.email", "intended_account.name",
-	"tags", "external.system", "external.id", "external.url", "freeze", "frozen_reason", "reported", "told_to_report"}
+	"tags", "external.system", "external.id", "external.url", "freeze", "frozen_reason", "reported", "told_to_report", "assign_to_me"}
 
 var newCaseCardFields = []string{"serial", "face_value", "marketplace", "status", "redeemed_to", "redeemed_at"}
 
@@ -209,6 +209,7 @@ func (s *Server) newCasePage(c *gin.Context) {
 	}
 	v.values["priority"] = string(cases.PriorityNormal)
 	v.values["freeze"], v.values["frozen_reason"] = "on", "Codes given to a scammer"
+	v.values["assign_to_me"] = "on"
 	for i := 0; i < cardSlots; i++ {
 		p := fmt.Sprintf("cards[%d].", i)
 		switch v.Choice.Type {
@@ -255,6 +256,14 @@ func (s *Server) createCaseForm(c *gin.Context) {
 			return err
 		}
 		ref = view.Ref
+		// The agent who takes the call works the case, unless they say otherwise.
+		if v.values["assign_to_me"] == "on" {
+			me := principal(c).Email
+			if view, err = s.desk.UpdateCase(w.Context(), principal(c), actor(c), view.Ref, view.ETag(),
+				cases.CasePatch{Assignee: cases.Nullable{Set: true, Value: me}}); err != nil {
+				return err
+			}
+		}
 		if !v.Is(string(cases.TypeScamVictim)) || v.values["freeze"] != "on" {
 			return nil
 		}

@@ -43,8 +43,8 @@ func wrongAccountForm() url.Values {
 		"cards[0].claim_code": {newCaseCode}, "cards[0].serial": {"6046 1234 1234 1234"}, "cards[0].face_value": {"50.00"},
 		"cards[0].marketplace": {""}, "cards[0].status": {"redeemed"}, "cards[0].redeemed_to": {"customer"},
 		"cards[0].redeemed_at": {"2026-11-20T10:00"},
-		"tags":                 {"phone, birthday"},
-		"external.system":      {"zendesk"}, "external.id": {"81234"}, "external.url": {"https://example.zendesk.com/agent/tickets/81234"},
+		"tags":                 {"phone, birthday"}, "assign_to_me": {"on"},
+		"external.system": {"zendesk"}, "external.id": {"81234"}, "external.url": {"https://example.zendesk.com/agent/tickets/81234"},
 	}
 }
 
@@ -151,6 +151,10 @@ func TestNewCaseCreates(t *testing.T) {
 			view.Cards[0].RedeemedTo == nil || *view.Cards[0].RedeemedTo != "A1B2C3D4" || view.Cards[0].RedeemedAt == nil ||
 			view.Cards[0].RedeemedAt.UTC().Format("2006-01-02T15:04") != "2026-11-20T10:00" || len(view.Tags) != 2 || view.External == nil {
 			t.Fatalf("the case: %+v", view)
+		}
+		// The agent who took the call is assigned, as the form offers by default.
+		if view.Assignee == nil || *view.Assignee != "agent@example.com" {
+			t.Fatalf("assignee %v, want the agent who created the case", view.Assignee)
 		}
 		// In the agent's zone, in yen: a Tokyo agent's 19:00 is 10:00 UTC, 3000 is 3000 yen.
 		if ok := h.postForm("/account", cookie, url.Values{"time_zone": {"Asia/Tokyo"}}); ok.code != http.StatusSeeOther {
