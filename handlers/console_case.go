@@ -78,8 +78,9 @@ type fieldMessage struct{ ID, Message string }
 
 // flagExplanations say in one line why a case carries a flag.
 var flagExplanations = map[string]string{
-	cases.FlagPossibleDuplicate: "A card, file or POS transaction of this case is also on another case: read the duplicates before any money moves.",
-	cases.FlagCrossMarketplace:  "A card or the intended account belongs to another marketplace than the customer's: balances never cross marketplaces.",
+	cases.FlagPossibleDuplicate:  "A card, file or POS transaction of this case is also on another case: read the duplicates before any money moves.",
+	cases.FlagCrossMarketplace:   "A card or the intended account belongs to another marketplace than the customer's: balances never cross marketplaces.",
+	cases.FlagCardLast4Unmatched: "The last 4 printed on this receipt match no card of the case: check the number, or add the card (its claim code or serial) it belongs to.",
 }
 
 // FlagText explains a flag.
