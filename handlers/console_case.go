@@ -333,6 +333,7 @@ func (s *Server) caseAddCommunication(c *gin.Context) {
 func (s *Server) caseAddEvidence(c *gin.Context) {
 	fields, file, err := s.readUpload(c, consoleUploadFields)
 	defer closeSpooled(file)
+	typedAmount := fields["amount"]
 	if err == nil {
 		var amount *int64
 		if amount, err = amountField(fields["amount"], fields["currency"], "amount_minor"); err == nil {
@@ -349,7 +350,13 @@ func (s *Server) caseAddEvidence(c *gin.Context) {
 		for _, k := range []string{"kind", "store_name", "store_location", "purchased_at", "amount", "currency", "card_last4", "pos_transaction_id", "note"} {
 			kept[k] = fields[k]
 		}
+		kept["amount"] = typedAmount
 		v.Forms.Evidence.Values = kept
+		// A browser never refills a file input: say so, or the agent sends the form without one.
+		if errs.For("file") == "" {
+			v.Forms.Evidence.Errors.Fields = append(v.Forms.Evidence.Errors.Fields,
+				fieldProblem{Field: "file", Message: "choose the file again: a refused upload is not kept"})
+		}
 	})
 }
 

@@ -39,11 +39,25 @@ type accountChoiceView struct {
 // takes a value differently (a decimal amount rather than minor units).
 var formFieldOf = map[string]string{"amount_minor": "amount", "face_value_minor": "face_value"}
 
+// casePageLabels are the case page's field labels, for its error summaries.
+var casePageLabels = map[string]string{"amount_minor": "Amount", "amount": "Amount", "face_value_minor": "Face value",
+	"purchased_at": "Purchased on", "duration_seconds": "Duration (seconds)", "occurred_at": "When it happened",
+	"store_name": "Store", "store_location": "Store location", "card_last4": "Card last 4", "pos_transaction_id": "POS transaction",
+	"counterpart_name": "Counterpart", "representative_name": "Representative name", "card_id": "Card",
+	"from_account": "From account", "to_account": "To account", "frozen_reason": "Reason", "claim_code": "Claim code"}
+
 // casePageFuncs are the case page's presentation helpers.
 func casePageFuncs() template.FuncMap {
 	return template.FuncMap{
 		"caseField": func(f pageForm, name, label, errorField, hint string) caseFieldView {
 			return caseFieldView{Form: f, Name: name, Label: label, ErrorField: errorField, Hint: hint}
+		},
+		// fieldLabel names a field in an error summary as its form's label does.
+		"fieldLabel": func(field string) string {
+			if l, ok := casePageLabels[field]; ok {
+				return l
+			}
+			return strings.ReplaceAll(field, "_", " ")
 		},
 		"formField": func(field string) string {
 			if n, ok := formFieldOf[field]; ok {

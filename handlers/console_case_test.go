@@ -204,6 +204,12 @@ func TestCasePageForms(t *testing.T) {
 		body, ct = multipartBody(t, map[string]string{"kind": "receipt", "amount": "12.345", "currency": "USD", "store_name": "Kept store"}, "r.png", append(pngBytes, 'z'))
 		expectRefused(t, h.do(request{method: http.MethodPost, path: base + "/evidence", cookie: cc.agent, body: body,
 			header: map[string]string{"Content-Type": ct, "Sec-Fetch-Site": "same-origin"}}), http.StatusUnprocessableEntity, "at most 2 decimals", `value="Kept store"`)
+		// A receipt refused for its missing date keeps the amount typed, names the field as its
+		// label does, and asks for the file again (walk review of issue 21).
+		body, ct = multipartBody(t, map[string]string{"kind": "receipt", "amount": "25.00", "currency": "USD"}, "r2.png", append(pngBytes, 'y'))
+		expectRefused(t, h.do(request{method: http.MethodPost, path: base + "/evidence", cookie: cc.agent, body: body,
+			header: map[string]string{"Content-Type": ct, "Sec-Fetch-Site": "same-origin"}}), http.StatusUnprocessableEntity,
+			`value="25.00"`, ">Purchased on</a>", "choose the file again")
 		ev, err := h.desk.ListEvidence(context.Background(), cases.Principal{Role: cases.RoleAdmin}, cc.ref, "", "")
 		if err != nil || len(ev.Data) != 1 || *ev.Data[0].AmountMinor != 5000 {
 			t.Fatalf("evidence: %+v %v", ev.Data, err)
