@@ -577,7 +577,11 @@ func amountField(raw, currency, field string) (*int64, error) {
 	}
 	cur := cases.Currency(strings.ToUpper(strings.TrimSpace(currency)))
 	if !cur.Valid() {
-		return nil, cases.Invalid("currency", "choose the currency first")
+		var codes []string
+		for _, c := range cases.Currencies() {
+			codes = append(codes, string(c))
+		}
+		return nil, cases.Invalid("currency", "must be a three-letter currency code: "+strings.Join(codes, ", "))
 	}
 	n, err := cases.ParseAmount(raw, cur)
 	if err != nil {
