@@ -370,6 +370,17 @@ var consoleUploadFields = func() map[string]bool {
 	return m
 }()
 
+// holdsCodeLikeWord reports whether a word of prose could be a claim code (cases.MayHoldClaimCode
+// word by word: prose breaks words with spaces, which in a code are only separators).
+func holdsCodeLikeWord(s string) bool {
+	for _, w := range strings.Fields(s) {
+		if cases.MayHoldClaimCode(strings.Trim(w, ".,;:!?()[]{}\"'")) {
+			return true
+		}
+	}
+	return false
+}
+
 // loadReplies reads the reply templates and refuses one holding a word that could be a claim
 // code (ten or more letters and digits with a digit): a team edits them, and a code pasted into
 // one would be sent to every customer it is used for.
@@ -379,36 +390,13 @@ func loadReplies() ([]templates.Reply, error) {
 		return nil, err
 	}
 	for _, r := range replies {
-		if codeLikeWord(r.Title + "\n" + r.Body) {
+		if holdsCodeLikeWord(r.Title + "\n" + r.Body) {
 			return nil, fmt.Errorf("reply template %s holds what could be a claim code: take it out", r.Name)
 		}
 	}
 	return replies, nil
 }
 
-// codeLikeWord reports whether a word of s, its dashes removed, is 10 to 20 letters and digits
-// with at least one digit: what R2 would take for a claim code, and prose never writes.
-func codeLikeWord(s string) bool {
-	for _, w := range strings.Fields(s) {
-		w = strings.Trim(w, ".,;:!?()[]{}\"'")
-		w = strings.NewReplacer("-", "", "\u2013", "", "\u2014", "").Replace(w)
-		letters, digits := 0, 0
-		for _, r := range w {
-			switch {
-			case r >= '0' && r <= '9':
-				digits++
-			case (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'):
-				letters++
-			default:
-				letters = -100
-			}
-		}
-		if n := letters + digits; n >= 10 && n <= 20 && digits > 0 && letters >= 0 {
-			return true
-		}
-	}
-	return false
-}
 
 // caseVerifyEvidence serves POST /cases/{ref}/evidence/{id}/verify.
 func (s *Server) caseVerifyEvidence(c *gin.Context) {

@@ -346,8 +346,8 @@ func TestCasePageReplyTemplates(t *testing.T) {
 			t.Errorf("reply %s names no case type", r.Name)
 		}
 	}
-	if !codeLikeWord("please use AB12-CDEF34-GH56 now") || codeLikeWord("1-Click and representatives, e-books") {
-		t.Fatal("codeLikeWord misjudges")
+	if !holdsCodeLikeWord("please use AB12-CDEF34-GH56 now") || holdsCodeLikeWord("1-Click and representatives, e-books") {
+		t.Fatal("holdsCodeLikeWord misjudges")
 	}
 }
 
