@@ -397,7 +397,6 @@ func loadReplies() ([]templates.Reply, error) {
 	return replies, nil
 }
 
-
 // caseVerifyEvidence serves POST /cases/{ref}/evidence/{id}/verify.
 func (s *Server) caseVerifyEvidence(c *gin.Context) {
 	id, err := pathID(c)
