@@ -16,11 +16,12 @@ const (
 	QueueUnassigned Queue = "unassigned" // open cases nobody has taken
 	QueueSLA        Queue = "sla"        // open cases due within SLARiskWindow, or past due
 	QueueWaiting    Queue = "waiting"    // waiting on the customer
+	QueueVerify     Queue = "verify"     // evidence someone else uploaded waits for my verdict
 	QueueApproval   Queue = "approval"   // a correction waits for a supervisor
 )
 
 // Queues lists every queue.
-var Queues = []Queue{QueueMine, QueueUnassigned, QueueSLA, QueueWaiting, QueueApproval}
+var Queues = []Queue{QueueMine, QueueUnassigned, QueueSLA, QueueWaiting, QueueVerify, QueueApproval}
 
 // SLARiskWindow is how close to a due time an open case counts as at risk.
 const SLARiskWindow = 2 * time.Hour
@@ -87,6 +88,9 @@ func queueFilter(f *models.CaseFilter, p Principal, q Queue, now time.Time) bool
 		f.StatusIn, f.DueBy = openStatuses(), &by
 	case QueueWaiting:
 		f.Status = string(StatusWaitingOnCustomer)
+	case QueueVerify:
+		id := p.UserID
+		f.StatusIn, f.ToVerifyBy = openStatuses(), &id
 	case QueueApproval:
 		f.Status = string(StatusPendingApproval)
 	default:

@@ -3,6 +3,7 @@ package cases_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -222,6 +223,61 @@ func TestSearchKeepsClaimCodesOutOfURLs(t *testing.T) {
 			if got, err := desk.Search(ctx, p, a, term); err != nil || !got.Private {
 				t.Errorf("a near code %q: %+v %v", term, got, err)
 			}
+		}
+	})
+}
+
+// TestEvidenceToVerifyQueue: evidence waits in the queue of every agent but its uploader (four
+// eyes), and leaves it with its verdict (walk review of issue 21: a verifier could not find it).
+func TestEvidenceToVerifyQueue(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		desk := newDesk(db)
+		uploader := agentPrincipal(t, db)
+		verifier := otherAgent(t, db, "verifier@example.com")
+		v := create(t, desk, uploader, wrongAccountCase(testCode, ""))
+		spooled, err := cases.SpoolUpload(strings.NewReader("\x89PNG\r\n\x1a\nreceipt"), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer spooled.Close()
+		e, err := desk.AddEvidence(ctx, uploader, cases.ActorFor(uploader, "", "", ""), v.Ref, cases.EvidenceFields{Kind: "card_photo"}, spooled)
+		if err != nil {
+			t.Fatal(err)
+		}
+		toVerify := func(p cases.Principal) (int64, []string) {
+			t.Helper()
+			counts, err := desk.QueueCounts(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, err := desk.ListCases(ctx, p, cases.CaseQuery{Queue: string(cases.QueueVerify)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var refs []string
+			for _, r := range page.Data {
+				refs = append(refs, r.Ref)
+			}
+			for _, c := range counts {
+				if c.Queue == cases.QueueVerify {
+					return c.Count, refs
+				}
+			}
+			t.Fatal("no verify queue counted")
+			return 0, nil
+		}
+		if n, refs := toVerify(uploader); n != 0 || len(refs) != 0 {
+			t.Fatalf("the uploader's queue: %d %v", n, refs)
+		}
+		if n, refs := toVerify(verifier); n != 1 || !slices.Equal(refs, []string{v.Ref}) {
+			t.Fatalf("the verifier's queue: %d %v", n, refs)
+		}
+		if _, err := desk.VerifyEvidence(ctx, verifier, cases.ActorFor(verifier, "", "", ""), e.ID, "verified", "matches"); err != nil {
+			t.Fatal(err)
+		}
+		if n, refs := toVerify(verifier); n != 0 || len(refs) != 0 {
+			t.Fatalf("after the verdict: %d %v", n, refs)
 		}
 	})
 }

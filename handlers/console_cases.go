@@ -285,6 +285,7 @@ var queueLabels = map[cases.Queue]string{
 	cases.QueueUnassigned: "Unassigned",
 	cases.QueueSLA:        "SLA at risk or breached",
 	cases.QueueWaiting:    "Waiting on customer",
+	cases.QueueVerify:     "Evidence to verify",
 	cases.QueueApproval:   "Pending approval",
 }
 

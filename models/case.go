@@ -55,8 +55,11 @@ type CaseFilter struct {
 	Unassigned bool
 	// DueBy keeps the open cases whose first response (not yet given) or resolution is due at or
 	// before it: the "SLA at risk or breached" queue. It needs StatusIn to name the open statuses.
-	DueBy                      *time.Time
-	CardID                     int64  // cases this card is on
+	DueBy  *time.Time
+	CardID int64 // cases this card is on
+	// ToVerifyBy keeps the cases holding evidence still unverified that this user did not upload:
+	// the evidence they may verify (four eyes).
+	ToVerifyBy                 *int64
 	Query                      string // ref, account id, email, serial (contains), card last 4 (equals)
 	ExternalSystem, ExternalID string
 	UpdatedSince               *time.Time
@@ -90,6 +93,9 @@ func caseWhere(q, db *gorm.DB, f CaseFilter) *gorm.DB {
 	}
 	if len(f.StatusIn) > 0 {
 		q = q.Where("cases.status IN " + statusLiterals(f.StatusIn))
+	}
+	if f.ToVerifyBy != nil {
+		q = q.Where("cases.id IN (SELECT e.case_id FROM evidence e WHERE e.verification = 'unverified' AND e.uploaded_by_id <> ?)", *f.ToVerifyBy)
 	}
 	if f.Marketplace != "" {
 		q = q.Where("cases.customer_account_id IN (SELECT id FROM customer_accounts WHERE marketplace = ?)", f.Marketplace)

@@ -44,6 +44,7 @@ var migrations = []migration{
 	{id: "0006_idempotency_answers_only", statements: idempotencyAnswersOnly},
 	{id: "0007_user_preferences", statements: userPreferences},
 	{id: "0008_open_case_dues", statements: openCaseDues},
+	{id: "0009_evidence_to_verify", statements: evidenceToVerify},
 }
 
 // Migrate applies pending migrations in one transaction, after checking that the database
