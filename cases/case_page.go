@@ -130,7 +130,7 @@ func (d *Desk) casePage(ctx context.Context, db *gorm.DB, c models.Case, red *Re
 	if err != nil {
 		return page, err
 	}
-	if page.Evidence, err = d.evidenceViews(ctx, db, evidence); err != nil {
+	if page.Evidence, err = d.evidenceViewsOf(ctx, db, evidence, &oneCase{id: c.ID, ref: c.Ref, red: red}); err != nil {
 		return page, err
 	}
 	corrections, err := models.ListCorrections(ctx, db, models.CorrectionFilter{CaseID: c.ID, Limit: CasePageLimit})

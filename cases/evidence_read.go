@@ -3,6 +3,8 @@ package cases
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 
 	"gorm.io/gorm"
 
@@ -28,6 +30,18 @@ func (d *Desk) evidenceView(ctx context.Context, db *gorm.DB, id int64) (Evidenc
 // Every text is redacted again of the codes of its case's cards as they are now: evidence is never
 // rewritten, and a code typed into a note before its card joined the case is still stored as typed.
 func (d *Desk) evidenceViews(ctx context.Context, db *gorm.DB, rows []models.Evidence) ([]EvidenceView, error) {
+	return d.evidenceViewsOf(ctx, db, rows, nil)
+}
+
+// oneCase is a case whose ref and redactor a caller has already read: evidenceViewsOf then reads
+// neither again.
+type oneCase struct {
+	id  int64
+	ref string
+	red *Redactor
+}
+
+func (d *Desk) evidenceViewsOf(ctx context.Context, db *gorm.DB, rows []models.Evidence, known *oneCase) ([]EvidenceView, error) {
 	var ids, fileIDs, caseIDs, userIDs []int64
 	for _, e := range rows {
 		ids, fileIDs, caseIDs = append(ids, e.ID), append(fileIDs, e.FileID), append(caseIDs, e.CaseID)
@@ -40,9 +54,25 @@ func (d *Desk) evidenceViews(ctx context.Context, db *gorm.DB, rows []models.Evi
 	if err != nil {
 		return nil, err
 	}
-	refs, err := models.CaseRefsByID(ctx, db, caseIDs)
-	if err != nil {
-		return nil, err
+	refs := map[int64]string{}
+	redactors := map[int64]*Redactor{}
+	if known != nil {
+		refs[known.id], redactors[known.id] = known.ref, known.red
+		caseIDs = slices.DeleteFunc(caseIDs, func(id int64) bool { return id == known.id })
+	}
+	if len(caseIDs) > 0 {
+		more, err := models.CaseRefsByID(ctx, db, caseIDs)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(refs, more)
+		cardsByCase, err := models.CardsOfCases(ctx, db, caseIDs)
+		if err != nil {
+			return nil, err
+		}
+		for caseID, cards := range cardsByCase {
+			redactors[caseID] = d.redactorOf(cards)
+		}
 	}
 	emails, err := models.UserEmails(ctx, db, userIDs)
 	if err != nil {
@@ -51,14 +81,6 @@ func (d *Desk) evidenceViews(ctx context.Context, db *gorm.DB, rows []models.Evi
 	duplicates, err := models.EvidenceDuplicates(ctx, db, ids)
 	if err != nil {
 		return nil, err
-	}
-	cardsByCase, err := models.CardsOfCases(ctx, db, caseIDs)
-	if err != nil {
-		return nil, err
-	}
-	redactors := map[int64]*Redactor{}
-	for caseID, cards := range cardsByCase {
-		redactors[caseID] = d.redactorOf(cards)
 	}
 	out := make([]EvidenceView, 0, len(rows))
 	for _, e := range rows {
