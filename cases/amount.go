@@ -2,6 +2,7 @@ package cases
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -15,14 +16,17 @@ func ParseMajorUnits(s string, c Currency) (int64, error) {
 		return 0, errors.New("has no currency: choose the marketplace first")
 	}
 	d := c.Decimals()
-	example := "a number like 50.00"
+	example := "an amount such as 50.00"
 	if d == 0 {
 		example = "a whole number like 5000 (" + string(c) + " has no minor units)"
 	}
 	s = strings.TrimSpace(s)
 	whole, frac, hasFrac := strings.Cut(strings.Replace(s, ",", ".", 1), ".")
-	if whole == "" || !allDigits(whole) || (hasFrac && (frac == "" || !allDigits(frac))) || len(frac) > d || len(whole) > 15 {
+	if whole == "" || !allDigits(whole) || (hasFrac && (frac == "" || !allDigits(frac))) || len(whole) > 15 {
 		return 0, errors.New("must be " + example)
+	}
+	if len(frac) > d {
+		return 0, fmt.Errorf("has at most %d decimals in %s: %s", d, c, example)
 	}
 	var n int64
 	for _, ch := range whole + frac + strings.Repeat("0", d-len(frac)) {

@@ -1,7 +1,6 @@
 package cases
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -79,33 +78,6 @@ func FormatMinor(amount int64, c Currency) string {
 		digits = "-" + digits
 	}
 	return digits + " " + string(c)
-}
-
-// ParseAmount reads a decimal amount as a person types it ("50", "50.00", "1,250.5") in
-// currency c and returns it in minor units; more decimals than c has, a sign or anything else
-// is refused.
-func ParseAmount(s string, c Currency) (int64, error) {
-	s = strings.ReplaceAll(strings.TrimSpace(s), ",", "")
-	whole, frac, hasDot := strings.Cut(s, ".")
-	d := c.Decimals()
-	bad := errors.New("must be an amount such as 50.00")
-	if whole == "" && frac == "" || (hasDot && frac == "") || len(frac) > d || len(whole) > 15 {
-		if len(frac) > d {
-			return 0, fmt.Errorf("has at most %d decimals in %s", d, c)
-		}
-		return 0, bad
-	}
-	for _, r := range whole + frac {
-		if r < '0' || r > '9' {
-			return 0, bad
-		}
-	}
-	frac += strings.Repeat("0", d-len(frac))
-	n, err := strconv.ParseInt(whole+frac, 10, 64)
-	if err != nil {
-		return 0, bad
-	}
-	return n, nil
 }
 
 // Thresholds maps a currency to the amount (minor units) at or above which a correction

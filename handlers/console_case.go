@@ -570,7 +570,7 @@ func amountField(raw, currency, field string) (*int64, error) {
 		}
 		return nil, cases.Invalid("currency", "must be a three-letter currency code: "+strings.Join(codes, ", "))
 	}
-	n, err := cases.ParseAmount(raw, cur)
+	n, err := cases.ParseMajorUnits(raw, cur)
 	if err != nil {
 		return nil, cases.Invalid(field, err.Error())
 	}
