@@ -84,7 +84,7 @@ func BenchmarkHomeQueues(b *testing.B) {
 		}
 		return d
 	}
-	for _, path := range []string{"/?queue=mine", "/?queue=unassigned", "/?queue=sla", "/?queue=waiting", "/?queue=approval", "/cases", "/cases?priority=urgent&assignee=none"} {
+	for _, path := range []string{"/?queue=mine", "/?queue=unassigned", "/?queue=sla", "/?queue=waiting", "/?queue=verify", "/?queue=approval", "/cases", "/cases?priority=urgent&assignee=none"} {
 		b.Run(strings.TrimPrefix(path, "/"), func(b *testing.B) {
 			get(path) // warm: the prepared statements of this page
 			times := make([]time.Duration, 0, b.N)
