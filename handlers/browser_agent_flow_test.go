@@ -43,19 +43,7 @@ func TestBrowserAgentWorksACase(t *testing.T) {
 		t.Fatal(err)
 	}
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	// submit clicks what sends the page away and waits for the next page: the old one is marked
-	// first, so that a wait cannot be met by what the old page showed.
-	submit := func(sel string) chromedp.Action[chromedp.Void] {
-		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-			for _, a := range []chromedp.Action[chromedp.Void]{chromedp.Evaluate[chromedp.Void](`document.body.dataset.left = "1"`),
-				chromedp.Click(css(sel)), chromedp.WaitReady(css("body:not([data-left])"))} {
-				if _, err := a(ctx, tg); err != nil {
-					return chromedp.Void{}, err
-				}
-			}
-			return chromedp.Void{}, nil
-		}
-	}
+	submit := leaveBy
 	// step checks the page the browser holds (its live DOM, after any htmx swap) for the code,
 	// saves it, and returns its main text.
 	step := func(name string) string {

@@ -85,7 +85,7 @@ func TestBrowserNewCase(t *testing.T) {
 		// Set, not typed: the page moves the focus to its error summary once its script has run,
 		// which may be after typing began.
 		chromedp.SetValue(css("#f-summary"), "Redeemed on the work account"), chromedp.SetValue(css(code), newCaseCode),
-		chromedp.Click(css("main form[method=post] button[type=submit]")), chromedp.WaitVisible(css("h1")))
+		leaveBy("main form[method=post] button[type=submit]"), chromedp.WaitVisible(css("h1")))
 	if loc := p.value(chromedp.Location()); strings.HasSuffix(loc, "/cases/new") {
 		t.Fatalf("refused again: %s", p.value(chromedp.OuterHTML(css("#error-summary"))))
 	} else if !regexp.MustCompile(`/cases/GD-[0-9]{6,}$`).MatchString(loc) || strings.HasSuffix(loc, known.Ref) {

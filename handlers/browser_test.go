@@ -86,6 +86,13 @@ func (p *page) value(a chromedp.Action[string]) string {
 	return s
 }
 
+// leaveBy clicks what sends the page away (a submit button, a link) and waits for the next page:
+// the old one is marked first, so that no later wait can be met by what the old page showed.
+func leaveBy(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(chromedp.Evaluate[chromedp.Void](`document.body.dataset.left = "1"`),
+		chromedp.Click(chromedp.CSS(sel)), chromedp.WaitReady(chromedp.CSS("body:not([data-left])")))
+}
+
 // screenshot saves the page to $GIFTDESK_SCREENSHOTS (or the test's temporary folder).
 func (p *page) screenshot(name string) {
 	p.t.Helper()
@@ -134,7 +141,7 @@ func TestBrowserFirstSignIn(t *testing.T) {
 		t.Fatalf("home page text: %q", body)
 	}
 	p.screenshot("home")
-	p.do(chromedp.Click(css(`a[href="/admin/users"]`)), chromedp.WaitVisible(css("table")))
+	p.do(leaveBy(`a[href="/admin/users"]`), chromedp.WaitVisible(css("table")))
 	if users := p.text("table"); !strings.Contains(users, cases.BootstrapAdminEmail) {
 		t.Fatalf("users table %q", users)
 	}
