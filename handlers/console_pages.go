@@ -49,11 +49,12 @@ const (
 	pageHome     = "home.html"
 	pageLogin    = "login.html"
 	pagePassword = "password.html"
+	pageReports  = "reports.html"
 	pageUsers    = "users.html"
 )
 
 // consolePages lists every page the server renders.
-var consolePages = []string{pageAccount, pageCase, pageCaseNew, pageCases, pageError, pageHome, pageLogin, pagePassword, pageUsers}
+var consolePages = []string{pageAccount, pageCase, pageCaseNew, pageCases, pageError, pageHome, pageLogin, pagePassword, pageReports, pageUsers}
 
 type errorPage struct {
 	Chrome                      chrome
