@@ -44,6 +44,7 @@ type reportTable struct {
 	Rows          [][]reportCell
 	Empty         string
 	Href          string // its CSV file, for the current range
+	HeadNum       []bool // the columns of numbers, whose headings align with them
 }
 
 // reportCell is a cell as the page shows it (Text, with Links to cases) and as the CSV writes it.
@@ -87,6 +88,13 @@ func (s *Server) reportsPage(c *gin.Context) {
 		q := rangeQuery(rg)
 		for i := range sec.Tables {
 			sec.Tables[i].Href = "/reports/" + sec.Tables[i].Name + ".csv?" + q
+			if rows := sec.Tables[i].Rows; len(rows) > 0 {
+				for _, cell := range rows[0] {
+					if !cell.CSVOnly {
+						sec.Tables[i].HeadNum = append(sec.Tables[i].HeadNum, cell.Num)
+					}
+				}
+			}
 		}
 		for i := range sec.Extra {
 			sec.Extra[i].Href += "?" + q

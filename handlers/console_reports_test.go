@@ -49,7 +49,7 @@ func reportsDesk(t *testing.T, h *harness) {
 	}
 	type kase struct {
 		ref, typ, status, priority, created string
-		responded, resolved, frDue, resDue string
+		responded, resolved, frDue, resDue  string
 	}
 	nullable := func(s string) any {
 		if s == "" {
@@ -101,7 +101,7 @@ func reportsDesk(t *testing.T, h *harness) {
 	addCard("4444", "", 1000)
 	card := func(q string) int64 {
 		var id int64
-		if err := h.db.Raw(`SELECT id FROM gift_cards WHERE `+q).Scan(&id).Error; err != nil || id == 0 {
+		if err := h.db.Raw(`SELECT id FROM gift_cards WHERE ` + q).Scan(&id).Error; err != nil || id == 0 {
 			t.Fatalf("card %s: %v", q, err)
 		}
 		return id
