@@ -458,3 +458,25 @@ type Percentiles struct {
 	N      int64
 	Values []float64
 }
+
+// ReportWorkMem is the memory PostgreSQL may give each sort or hash of a report's statement before
+// spilling to disk: a year of cases is sorted (percentiles) or grouped by card (clusters) in about
+// 20 MB, which the default 4 MB would write to temporary files.
+const ReportWorkMem = "64MB"
+
+// ReadForReport runs fn in a read-only transaction whose sorts and hashes may use ReportWorkMem
+// (SET LOCAL: it ends with the transaction). SQLite has no such setting; fn runs on db.
+func ReadForReport(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
+	if DialectOf(db) != Postgres {
+		return fn(db.WithContext(ctx))
+	}
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET TRANSACTION READ ONLY").Error; err != nil {
+			return err
+		}
+		if err := tx.Exec("SET LOCAL work_mem = '" + ReportWorkMem + "'").Error; err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}

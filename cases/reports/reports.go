@@ -161,20 +161,25 @@ func (r *Reporter) Times(ctx context.Context, p cases.Principal, rg Range) ([]Ti
 	if err := allowed(p); err != nil {
 		return nil, err
 	}
-	db := r.db(ctx)
 	lo, hi := utcBounds(rg)
-	measure := func(at string) (map[string]models.Percentiles, error) {
-		sub := `SELECT type AS grp, CASE WHEN ` + at + ` < created_at THEN 0 ELSE ` + models.SecondsBetween(db, at, "created_at") +
-			` END AS v FROM cases WHERE ` + at + ` >= ? AND ` + at + ` < ?`
-		return models.GroupPercentiles(ctx, db, sub, []any{lo, hi}, []float64{0.5, 0.9})
-	}
-	first, err := measure("first_responded_at")
+	var first, res map[string]models.Percentiles
+	err := models.ReadForReport(ctx, r.db(ctx), func(db *gorm.DB) error {
+		measure := func(at string) (map[string]models.Percentiles, error) {
+			sub := `SELECT type AS grp, CASE WHEN ` + at + ` < created_at THEN 0 ELSE ` + models.SecondsBetween(db, at, "created_at") +
+				` END AS v FROM cases WHERE ` + at + ` >= ? AND ` + at + ` < ?`
+			return models.GroupPercentiles(ctx, db, sub, []any{lo, hi}, []float64{0.5, 0.9})
+		}
+		var err error
+		if first, err = measure("first_responded_at"); err != nil {
+			return fmt.Errorf("first response times: %w", err)
+		}
+		if res, err = measure("resolved_at"); err != nil {
+			return fmt.Errorf("resolution times: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("first response times: %w", err)
-	}
-	res, err := measure("resolved_at")
-	if err != nil {
-		return nil, fmt.Errorf("resolution times: %w", err)
+		return nil, err
 	}
 	out := make([]TimesRow, 0, len(cases.CaseTypes))
 	for _, t := range cases.CaseTypes {
@@ -346,8 +351,18 @@ func (r *Reporter) Clusters(ctx context.Context, p cases.Principal, rg Range) ([
 	if err := allowed(p); err != nil {
 		return nil, err
 	}
-	db := r.db(ctx)
 	lo, hi := utcBounds(rg)
+	var out []Cluster
+	err := models.ReadForReport(ctx, r.db(ctx), func(db *gorm.DB) error {
+		var err error
+		out, err = clusters(db, lo, hi)
+		return err
+	})
+	return out, err
+}
+
+// clusters runs Clusters' two statements on db.
+func clusters(db *gorm.DB, lo, hi time.Time) ([]Cluster, error) {
 	var rows []struct {
 		CardID                               int64
 		Last4, Serial, Marketplace, Currency string
