@@ -79,7 +79,7 @@ func maxOf(ss []series) float64 {
 	return m
 }
 
-// columnChart draws one group of columns per category (a day), for a range of up to a year: the
+// columnChart draws one group of columns per category (a day), for a range of up to a quarter: the
 // categories' labels are thinned to about a dozen so that none overlaps.
 func columnChart(id, title, desc string, categories []string, ss []series) chartView {
 	const width, height, left, right, top, bottom = 1100.0, 280.0, 52.0, 12.0, 14.0, 30.0

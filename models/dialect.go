@@ -366,10 +366,11 @@ func TimeParam(db *gorm.DB) string {
 }
 
 // SecondsBetween is an expression for the seconds from earlier to later (two time columns), as a
-// floating-point number.
+// floating-point number. On PostgreSQL date_part, not EXTRACT: EXTRACT computes in numeric since
+// PostgreSQL 14, which made response times measurably slower to sort (BENCHMARKS.md 9).
 func SecondsBetween(db *gorm.DB, later, earlier string) string {
 	if DialectOf(db) == Postgres {
-		return "EXTRACT(EPOCH FROM (" + later + " - " + earlier + "))::float8"
+		return "date_part('epoch', " + later + " - " + earlier + ")"
 	}
 	return "((julianday(" + later + ") - julianday(" + earlier + ")) * 86400.0)"
 }
@@ -460,8 +461,9 @@ type Percentiles struct {
 }
 
 // ReportWorkMem is the memory PostgreSQL may give each sort or hash of a report's statement before
-// spilling to disk: a year of cases is sorted (percentiles) or grouped by card (clusters) in about
-// 20 MB, which the default 4 MB would write to temporary files.
+// spilling to disk: a quarter of a 1,000,000-case desk (130,000 cases) sorted for its percentiles
+// or grouped by card for the clusters needs more than the default 4 MB, and would go to temporary
+// files.
 const ReportWorkMem = "64MB"
 
 // ReadForReport runs fn in a read-only transaction whose sorts and hashes may use ReportWorkMem

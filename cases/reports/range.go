@@ -12,8 +12,9 @@ import (
 // DateLayout is how a day is written in the range form and in the CSV files.
 const DateLayout = "2006-01-02"
 
-// MaxDays bounds a range: a year and a day, so that a report reads at most a year of index.
-const MaxDays = 366
+// MaxDays bounds a range: a quarter. At 1,000,000 cases every report answers a quarter within
+// 500 ms on PostgreSQL, while a year's response-time percentiles took over a second (BENCHMARKS.md 9).
+const MaxDays = 92
 
 // DefaultDays is the length of the range when none is asked for.
 const DefaultDays = 30
@@ -57,7 +58,7 @@ func ParseRange(from, to string, zone *time.Location, now time.Time) (Range, err
 		case n < 1:
 			fields = append(fields, cases.FieldError{Field: "to", Message: "must be on or after the start date"})
 		case n > MaxDays:
-			fields = append(fields, cases.FieldError{Field: "from", Message: "the range may span at most 366 days"})
+			fields = append(fields, cases.FieldError{Field: "from", Message: "the range may span at most 92 days"})
 		}
 	}
 	if len(fields) > 0 {
