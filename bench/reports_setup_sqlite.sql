@@ -1,6 +1,6 @@
 -- A desk of 50,000 cases on SQLite for BenchmarkReportsSQLite (issue 22): a year of history, one
 -- case every 631 seconds, shaped like bench/reports_setup.sql (answered within five hours, resolved
--- within four days, a card per case, 300 cards on a case in fifty, a correction on every third
+-- within four days, a card per case, 30 cards on a case in fifty, a correction on every third
 -- case). Times are written as the driver writes them, UTC text. One statement per group, each
 -- ending in ";".
 INSERT INTO users (email, name, role, password_hash, created_at, updated_at) VALUES
@@ -32,7 +32,7 @@ INSERT INTO gift_cards (claim_code_hmac, claim_code_last4, marketplace, currency
 INSERT INTO case_cards (case_id, card_id, added_at)
   SELECT c.id, (SELECT min(id) FROM gift_cards) + (c.id - (SELECT min(id) FROM cases)) % 45000, c.created_at FROM cases c;
 INSERT INTO case_cards (case_id, card_id, added_at)
-  SELECT c.id, (SELECT max(id) FROM gift_cards) - ((c.id / 50) % 300), c.created_at FROM cases c WHERE c.id % 50 = 0 ON CONFLICT DO NOTHING;
+  SELECT c.id, (SELECT max(id) FROM gift_cards) - ((c.id / 50) % 30), c.created_at FROM cases c WHERE c.id % 50 = 0 ON CONFLICT DO NOTHING;
 INSERT INTO corrections (case_id, kind, status, amount_minor, currency, from_account_id, to_account_id, reason, requested_by_id,
     required_approvals, denial_reason, decided_by_id, created_at, updated_at, decided_at, reversed_at)
   SELECT c.id, 'credit', s.status, 500 + (c.id % 40) * 125, CASE c.id % 3 WHEN 0 THEN 'USD' WHEN 1 THEN 'EUR' ELSE 'JPY' END,
