@@ -245,9 +245,10 @@ func timesSection(ctx context.Context, r *reports.Reporter, p cases.Principal, r
 			countCell(row.FirstResponse.N), durationCell(row.FirstResponse, row.FirstResponse.Median), durationCell(row.FirstResponse, row.FirstResponse.P90),
 			countCell(row.Resolution.N), durationCell(row.Resolution, row.Resolution.Median), durationCell(row.Resolution, row.Resolution.P90)})
 	}
-	chart := barChart("chart-times", "Time to resolution per type, in hours",
-		"Bars per case type: the median and the 90th percentile of the hours from creation to resolution; the table below also gives the time to first response.",
-		labels, []series{{"Median", med}, {"90th percentile", p90}}, func(v float64) string { return shortDuration(time.Duration(v * float64(time.Hour))) })
+	chart := barChartScaled("chart-times", "Time to resolution per type",
+		"Bars per case type: the median and the 90th percentile of the time from creation to resolution; the table below also gives the time to first response.",
+		labels, []series{{"Median", med}, {"90th percentile", p90}}, func(v float64) string { return shortDuration(time.Duration(v * float64(time.Hour))) },
+		hourScale)
 	return builtSection{reportSection: reportSection{ID: "times", Heading: "Response and resolution times",
 		Definition: reports.FirstResponseDefinition, Chart: chart, Tables: []reportTable{t}}}, nil
 }

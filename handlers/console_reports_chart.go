@@ -119,13 +119,33 @@ func columnChart(id, title, desc string, categories []string, ss []series) chart
 // barChart draws horizontal bars, one row per series in each category, with the category's name on
 // the left and each value at the end of its bar.
 func barChart(id, title, desc string, categories []string, ss []series, format func(float64) string) chartView {
+	return barChartScaled(id, title, desc, categories, ss, format, niceScale)
+}
+
+// hourScale is niceScale for hours: steps a reader counts time in (1, 2, 3, 4, 6, 8, 12 hours,
+// then whole days).
+func hourScale(max float64) (top, step float64) {
+	if max <= 0 {
+		return 4, 1
+	}
+	for _, step = range []float64{1, 2, 3, 4, 6, 8, 12, 24, 48, 72, 96, 168, 336, 720} {
+		if max/step <= 5 {
+			break
+		}
+	}
+	return math.Ceil(max/step) * step, step
+}
+
+// barChartScaled is barChart with its own choice of axis steps.
+func barChartScaled(id, title, desc string, categories []string, ss []series, format func(float64) string,
+	scale func(float64) (float64, float64)) chartView {
 	const width, labelW, valueW, top, rowH, gap, axis = 1100.0, 170.0, 90.0, 8.0, 16.0, 12.0, 26.0
 	n := len(categories)
 	groupH := float64(len(ss))*rowH + gap
 	height := top + math.Max(float64(n), 1)*groupH + axis
 	ch := chartView{ID: id, Title: title, Desc: desc, Width: width, Height: height, Legend: legendOf(ss), Empty: maxOf(ss) == 0}
 	plotW := width - labelW - valueW
-	max, step := niceScale(maxOf(ss))
+	max, step := scale(maxOf(ss))
 	bottom := height - axis
 	for v := 0.0; v <= max+step/2; v += step {
 		x := labelW + v/max*plotW

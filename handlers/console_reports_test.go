@@ -299,3 +299,22 @@ func TestCSVSafe(t *testing.T) {
 		}
 	}
 }
+
+// TestReportsPageStatements: the page costs the same statements whatever the range holds: a report
+// is a fixed handful of aggregates, and the clusters' cases come in one batch.
+func TestReportsPageStatements(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		h, counter := countingHarness(t, db)
+		reportsDesk(t, h)
+		sup := h.session("sup@example.com", cases.RoleSupervisor)
+		_, small, one := h.statementsOf(counter, request{method: http.MethodGet, path: "/reports?from=2026-10-01&to=2026-10-01", cookie: sup})
+		reportsSpread(t, h)
+		_, large, many := h.statementsOf(counter, request{method: http.MethodGet, path: "/reports?from=2026-09-20&to=2026-10-19", cookie: sup})
+		if strings.Count(string(one), `<a href="/cases/GD-`) >= strings.Count(string(many), `<a href="/cases/GD-`) {
+			t.Fatal("the larger range links no more cases")
+		}
+		if small != large {
+			t.Errorf("a day took %d statements, a month with more clusters %d", small, large)
+		}
+	})
+}
