@@ -79,6 +79,11 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/cases/new/code-hint", console(cases.RoleAgent), s.codeHint},
 		{http.MethodGet, "/admin/users", console(cases.RoleAdmin), s.adminUsers},
 
+		{http.MethodGet, "/approvals", console(cases.RoleAgent), s.approvalsPage},
+		{http.MethodGet, "/approvals/:id/confirm", console(cases.RoleSupervisor), s.approvalConfirm},
+		{http.MethodPost, "/approvals/:id/approve", console(cases.RoleSupervisor), s.approvalApprove},
+		{http.MethodPost, "/approvals/:id/deny", console(cases.RoleSupervisor), s.approvalDeny},
+
 		{http.MethodGet, "/cases/:ref", console(cases.RoleAgent), s.casePage},
 		{http.MethodGet, "/cases/:ref/version", console(cases.RoleAgent), s.caseVersion},
 		{http.MethodGet, "/cases/:ref/reply", console(cases.RoleAgent), s.caseReplyForm},
