@@ -64,14 +64,15 @@ func (v caseView) Decision(c cases.CorrectionView) decisionPanel {
 // currency, accounts and card before money moves), and the page a refused decision comes back
 // to, with the refusal said in words.
 type approvalDecideView struct {
-	Chrome      chrome
-	A           cases.PendingApproval
-	Back        string
-	BackURL     string
-	Approve     pageForm
-	Deny        pageForm
-	FromBalance string
-	ToBalance   string
+	Chrome  chrome
+	A       cases.PendingApproval
+	Back    string
+	BackURL string
+	Approve pageForm
+	Deny    pageForm
+	// FromBalance and ToBalance are the accounts' balances now, FromAfter and ToAfter once the
+	// correction is applied.
+	FromBalance, ToBalance, FromAfter, ToAfter string
 	// Refused says why the decision was not recorded; Outcome is set when the correction is no
 	// longer pending (someone decided it first).
 	Refused string
@@ -136,9 +137,12 @@ func (s *Server) outcomeOf(c *gin.Context, id int64) (decisionOutcome, error) {
 		return decisionOutcome{}, err
 	}
 	out := decisionOutcome{A: a}
-	if out.FromBalance, out.ToBalance, err = s.balancesOf(c, a.CorrectionView); err != nil {
+	from, to, err := s.balancesOf(c, a.CorrectionView)
+	if err != nil {
 		return decisionOutcome{}, err
 	}
+	cur := cases.Currency(a.Currency)
+	out.FromBalance, out.ToBalance = cases.FormatMinor(from, cur), cases.FormatMinor(to, cur)
 	switch cases.CorrectionStatus(a.Status) {
 	case cases.CorrectionApplied:
 		out.Message = fmt.Sprintf("Correction #%d is applied: %s moved from %s to %s.", a.ID, cases.FormatMinor(a.AmountMinor, cases.Currency(a.Currency)), a.FromAccount, a.ToAccount)
@@ -154,20 +158,17 @@ func (s *Server) outcomeOf(c *gin.Context, id int64) (decisionOutcome, error) {
 }
 
 // balancesOf is the balance of a correction's two accounts in its currency, as the ledger
-// computes it.
-func (s *Server) balancesOf(c *gin.Context, v cases.CorrectionView) (from, to string, err error) {
-	read := func(account string) (string, error) {
+// computes it (an account with no posting yet holds nothing).
+func (s *Server) balancesOf(c *gin.Context, v cases.CorrectionView) (from, to int64, err error) {
+	read := func(account string) (int64, error) {
 		ledger, err := s.desk.Account(c.Request.Context(), principal(c), account, "1", "")
 		if errors.Is(err, cases.ErrNotFound) {
-			return cases.FormatMinor(0, cases.Currency(v.Currency)), nil
+			return 0, nil
 		}
-		if err != nil {
-			return "", err
-		}
-		return cases.FormatMinor(ledger.Balances[v.Currency], cases.Currency(v.Currency)), nil
+		return ledger.Balances[v.Currency], err
 	}
 	if from, err = read(v.FromAccount); err != nil {
-		return "", "", err
+		return 0, 0, err
 	}
 	to, err = read(v.ToAccount)
 	return from, to, err
@@ -208,9 +209,13 @@ func (s *Server) decideView(c *gin.Context) (approvalDecideView, error) {
 	if back == "case" {
 		v.Back, v.BackURL = "case", "/cases/"+url.PathEscape(a.Case)+"#corrections"
 	}
-	if v.FromBalance, v.ToBalance, err = s.balancesOf(c, a.CorrectionView); err != nil {
+	from, to, err := s.balancesOf(c, a.CorrectionView)
+	if err != nil {
 		return approvalDecideView{}, err
 	}
+	cur := cases.Currency(a.Currency)
+	v.FromBalance, v.ToBalance = cases.FormatMinor(from, cur), cases.FormatMinor(to, cur)
+	v.FromAfter, v.ToAfter = cases.FormatMinor(from-a.AmountMinor, cur), cases.FormatMinor(to+a.AmountMinor, cur)
 	return v, nil
 }
 

@@ -146,7 +146,7 @@ func TestApprovalQueue(t *testing.T) {
 
 		body := expectPage(t, d.get(d.agent, "/approvals"), http.StatusOK,
 			`href="/cases/`+ref+`"`, "wrong account", "20.00 USD", `href="/accounts/A1B2C3D4"`, `href="/accounts/Z9Y8X7W6"`,
-			"••••GH56", "face value 50.00 USD", "applied on it across its cases: 0.00 USD; pending: 30.00 USD",
+			"••••GH56", "face value 50.00 USD", "applied across its cases: 0.00 USD", "pending, this one included: 30.00 USD",
 			"The card was redeemed to A1B2C3D4, the from account.", "agent@example.com", "0 of 1", "3000 JPY", "face value 9000 JPY",
 			"A supervisor or an admin decides")
 		if strings.Contains(body, "3000.00") || strings.Contains(body, "30.00 JPY") {
@@ -201,7 +201,7 @@ func TestApprovalConfirmAndApply(t *testing.T) {
 		ref, card := d.caseWith("a1")
 		id := d.transfer(d.agentTok, ref, card, 5000, "USD")
 		confirm := fmt.Sprintf("/approvals/%d/confirm", id)
-		body := expectPage(t, d.get(d.sup2, confirm), http.StatusOK, "Approving moves", "50.00 USD", "(USD)", "from account <strong>A1B2C3D4</strong>",
+		body := expectPage(t, d.get(d.sup2, confirm), http.StatusOK, "Approving moves", "50.00 USD", "from account <strong>A1B2C3D4</strong>",
 			"to account <strong>Z9Y8X7W6</strong>", "taken from card <strong>••••GH56</strong>", "Balances in USD now",
 			fmt.Sprintf(`action="/approvals/%d/approve"`, id), `name="note"`, "Approve 50.00 USD from A1B2C3D4 to Z9Y8X7W6")
 		if strings.Contains(body, approveLink(id)) {
