@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"giftdesk/cases"
+	"giftdesk/cases/demo"
 	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
@@ -311,6 +312,60 @@ func TestApprovalDeny(t *testing.T) {
 			"This was not done:", "a transfer needs its card recorded as redeemed to the from_account", `>ok</textarea>`)
 		if d.status(id2) != models.CorrectionPending || d.postings() != 0 {
 			t.Fatal("a refused approval changed something")
+		}
+	})
+}
+
+// TestDemoCorrectionsAreDecidedFromTheQueue: every pending correction of `serve --demo` can be
+// decided from /approvals by the demo's supervisors, each approving what the queue offers them,
+// with no case page opened and no refusal.
+func TestDemoCorrectionsAreDecidedFromTheQueue(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		h := newHarness(t, db)
+		ctx := context.Background()
+		created, err := demo.AddUsers(ctx, h.desk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := demo.Load(ctx, h.desk, t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+		var sessions []string
+		for _, u := range created {
+			if u.Role != cases.RoleSupervisor {
+				continue
+			}
+			s, err := h.desk.SignIn(ctx, cases.SignInInput{Email: u.Email, Password: u.Password, ClientIP: "192.0.2.1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sessions = append(sessions, s.Token)
+		}
+		offered := regexp.MustCompile(`href="/approvals/([0-9]+)/confirm"`)
+		pending, decided := 0, 0
+		for round := 0; round < 4; round++ {
+			for _, s := range sessions {
+				body := expectPage(t, h.do(request{method: http.MethodGet, path: "/approvals", cookie: s}), http.StatusOK)
+				if round == 0 && pending == 0 {
+					pending = strings.Count(body, `<article class="approval"`)
+				}
+				for _, m := range offered.FindAllStringSubmatch(body, -1) {
+					expectPage(t, h.do(request{method: http.MethodGet, path: "/approvals/" + m[1] + "/confirm", cookie: s}), http.StatusOK, "Approve correction #"+m[1])
+					w := h.do(request{method: http.MethodPost, path: "/approvals/" + m[1] + "/approve", cookie: s, header: sameOrigin, body: form(map[string]string{"note": "checked"})})
+					if w.Code != http.StatusSeeOther {
+						t.Fatalf("approving #%s: %d %.800s", m[1], w.Code, w.Body)
+					}
+					decided++
+				}
+			}
+		}
+		if pending == 0 || decided < pending {
+			t.Fatalf("the demo had %d pending corrections; %d approvals went through", pending, decided)
+		}
+		t.Logf("the demo's %d pending corrections took %d approvals", pending, decided)
+		left := expectPage(t, h.do(request{method: http.MethodGet, path: "/approvals", cookie: sessions[0]}), http.StatusOK)
+		if !strings.Contains(left, "No correction is waiting") {
+			t.Fatalf("corrections are left undecided: %s", left)
 		}
 	})
 }
