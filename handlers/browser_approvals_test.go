@@ -100,26 +100,38 @@ func TestBrowserSupervisorApprovesATransfer(t *testing.T) {
 	}
 	shot(sup, "queue")
 
-	// 3. Approve… leads to the confirmation step, which restates the money; then both balances move.
-	sup.do(leaveBy(fmt.Sprintf("#decision-%d a.button", first)), chromedp.WaitVisible(css("#confirm-title")))
-	expect("the confirmation step", sup.text("main"), "Approve correction", "50.00 USD", "from account A1B2C3D4",
+	// 3. Approve… swaps the confirmation step into the queue (htmx): it restates the money and
+	// the balances before and after; once approved, both balances have moved.
+	panel := fmt.Sprintf("#decision-%d", first)
+	sup.do(chromedp.Click(css(panel+" a.button")), chromedp.WaitVisible(css(panel+".confirming form")))
+	if loc := sup.value(chromedp.Location()); !strings.HasSuffix(loc, "/approvals") {
+		t.Fatalf("the inline confirmation left the queue: %q", loc)
+	}
+	expect("the inline confirmation", sup.text(panel), "Approve correction", "50.00 USD", "from account A1B2C3D4",
 		"to account Z9Y8X7W6", "taken from card ••••GH56", "face value 50.00 USD")
-	expect("the balances before", sup.text("table.balances"), "0.00 USD", "-50.00 USD", "50.00 USD")
-	shot(sup, "confirm")
+	expect("the balances before", sup.text(panel+" table.balances"), "0.00 USD", "-50.00 USD", "50.00 USD")
+	if focused := sup.value(chromedp.Evaluate[string](`document.activeElement.id`)); focused != fmt.Sprintf("decision-%d-title", first) {
+		t.Fatalf("focus after the swap is on %q, not the confirmation", focused)
+	}
+	shot(sup, "confirm-inline")
 	if balance("A1B2C3D4") != 0 || balance("Z9Y8X7W6") != 0 {
 		t.Fatal("money moved before the approval was confirmed")
 	}
-	sup.do(chromedp.SendKeys(css("#f-approve-note"), "redemption checked on the card"), leaveBy("main form button.primary"),
-		chromedp.WaitVisible(css("#outcome")))
+	sup.do(chromedp.SendKeys(css(fmt.Sprintf("#f-approve-%d-note", first)), "redemption checked on the card"),
+		leaveBy(panel+" form button.primary"), chromedp.WaitVisible(css("#outcome")))
 	expect("the outcome", sup.text("#outcome"), fmt.Sprintf("Correction #%d is applied", first), "A1B2C3D4 -50.00 USD", "Z9Y8X7W6 50.00 USD")
 	if from, to := balance("A1B2C3D4"), balance("Z9Y8X7W6"); from != -5000 || to != 5000 {
 		t.Fatalf("balances after the approval: %d %d", from, to)
 	}
 	shot(sup, "applied")
 
-	// 4. The dual approval: the first supervisor's approval is recorded, and no second is offered.
-	sup.do(leaveBy(fmt.Sprintf("#decision-%d a.button", dual)), chromedp.WaitVisible(css("#confirm-title")))
-	expect("the dual confirmation", sup.text("main"), "500.00 USD", "needs 2 approvals by different supervisors")
+	// 4. The dual approval, through the confirmation page a browser without JavaScript opens: the
+	// first supervisor's approval is recorded, and no second is offered.
+	href := sup.value(chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector("#decision-%d a.button").getAttribute("href")`, dual)))
+	sup.do(chromedp.Navigate(ts.URL+href), chromedp.WaitVisible(css("#confirm-title")))
+	expect("the dual confirmation", sup.text("main"), "Approve correction", "500.00 USD", "from account A1B2C3D4", "to account Z9Y8X7W6",
+		"taken from card ••••GH88", "needs 2 approvals by different supervisors")
+	shot(sup, "confirm")
 	sup.do(leaveBy("main form button.primary"), chromedp.WaitVisible(css("#outcome")))
 	expect("the first approval", sup.text("#outcome"), "1 of 2 approvals")
 	expect("the dual row", sup.text(fmt.Sprintf("#decision-%d", dual)), "You approved it")
@@ -133,10 +145,11 @@ func TestBrowserSupervisorApprovesATransfer(t *testing.T) {
 	// 5. A second supervisor, in a third browser, applies it.
 	sup2 := agentTab.otherBrowser()
 	signIn(sup2, "sup2@example.com")
+	panel = fmt.Sprintf("#decision-%d", dual)
 	sup2.do(chromedp.Navigate(ts.URL+"/approvals"), chromedp.WaitVisible(css("ol.approval-list")),
-		leaveBy(fmt.Sprintf("#decision-%d a.button", dual)), chromedp.WaitVisible(css("#confirm-title")))
-	expect("the second confirmation", sup2.text("main"), "1 of 2 approvals so far: yours applies it")
-	sup2.do(leaveBy("main form button.primary"), chromedp.WaitVisible(css("#outcome")))
+		chromedp.Click(css(panel+" a.button")), chromedp.WaitVisible(css(panel+".confirming form")))
+	expect("the second confirmation", sup2.text(panel), "1 of 2 approvals so far: yours applies it")
+	sup2.do(leaveBy(panel+" form button.primary"), chromedp.WaitVisible(css("#outcome")))
 	expect("the second approval", sup2.text("#outcome"), fmt.Sprintf("Correction #%d is applied", dual), "A1B2C3D4 -550.00 USD", "Z9Y8X7W6 550.00 USD")
 	if from, to := balance("A1B2C3D4"), balance("Z9Y8X7W6"); from != -55000 || to != 55000 {
 		t.Fatalf("balances after the dual approval: %d %d", from, to)

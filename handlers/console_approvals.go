@@ -174,7 +174,8 @@ func (s *Server) balancesOf(c *gin.Context, v cases.CorrectionView) (from, to in
 	return from, to, err
 }
 
-// approvalConfirm serves GET /approvals/{id}/confirm: the confirmation step of an approval.
+// approvalConfirm serves GET /approvals/{id}/confirm: the confirmation step of an approval, as a
+// page, or (?inline=1 from htmx) as the fragment the queue swaps in place of the row's panel.
 func (s *Server) approvalConfirm(c *gin.Context) {
 	v, err := s.decideView(c)
 	if err != nil {
@@ -185,6 +186,10 @@ func (s *Server) approvalConfirm(c *gin.Context) {
 		v.Refused = decidedMeanwhile(v.A)
 	} else if !v.A.Rights.Approve {
 		v.Refused = v.A.Rights.Why
+	}
+	if c.Query("inline") == "1" && c.GetHeader("HX-Request") == "true" {
+		s.renderFragment(c, http.StatusOK, pageApprovalDecide, "approval-confirm-inline", v)
+		return
 	}
 	s.render(c, http.StatusOK, pageApprovalDecide, v)
 }
@@ -204,7 +209,7 @@ func (s *Server) decideView(c *gin.Context) (approvalDecideView, error) {
 		back = c.PostForm("back")
 	}
 	v := approvalDecideView{Chrome: chromeFor(c, "approvals"), A: a, BackURL: "/approvals",
-		Approve: pageForm{Prefix: "approve"}, Deny: pageForm{Prefix: "deny-" + strconv.FormatInt(a.ID, 10)},
+		Approve: pageForm{Prefix: "approve-" + strconv.FormatInt(a.ID, 10)}, Deny: pageForm{Prefix: "deny-" + strconv.FormatInt(a.ID, 10)},
 		Outcome: cases.CorrectionStatus(a.Status) != cases.CorrectionPending}
 	if back == "case" {
 		v.Back, v.BackURL = "case", "/cases/"+url.PathEscape(a.Case)+"#corrections"

@@ -203,11 +203,23 @@ func TestApprovalConfirmAndApply(t *testing.T) {
 		id := d.transfer(d.agentTok, ref, card, 5000, "USD")
 		confirm := fmt.Sprintf("/approvals/%d/confirm", id)
 		body := expectPage(t, d.get(d.sup2, confirm), http.StatusOK, "Approving moves", "50.00 USD", "from account <strong>A1B2C3D4</strong>",
-			"to account <strong>Z9Y8X7W6</strong>", "taken from card <strong>••••GH56</strong>", "Balances in USD now",
+			"to account <strong>Z9Y8X7W6</strong>", "taken from card <strong>••••GH56</strong>", "Balances in USD",
 			fmt.Sprintf(`action="/approvals/%d/approve"`, id), `name="note"`, "Approve 50.00 USD from A1B2C3D4 to Z9Y8X7W6")
 		if strings.Contains(body, approveLink(id)) {
 			t.Error("the confirmation step links to itself")
 		}
+		// With JavaScript the same step is swapped into the queue in place of the row's panel.
+		inline := d.do(request{method: http.MethodGet, path: confirm + "?inline=1", cookie: d.sup2, header: map[string]string{"HX-Request": "true"}})
+		fragment := expectPage(t, inline, http.StatusOK, fmt.Sprintf(`<div class="decision confirming" id="decision-%d"`, id), "Approving moves",
+			"from account <strong>A1B2C3D4</strong>", "taken from card <strong>••••GH56</strong>", fmt.Sprintf(`action="/approvals/%d/approve"`, id))
+		if strings.Contains(fragment, "<!doctype html>") {
+			t.Error("the inline confirmation is a whole page")
+		}
+		if !strings.Contains(d.get(d.sup2, "/approvals").Body.String(), fmt.Sprintf(`hx-get="/approvals/%d/confirm?inline=1" hx-target="#decision-%d"`, id, id)) {
+			t.Error("the queue's Approve link does not swap the confirmation in")
+		}
+		expectPage(t, d.do(request{method: http.MethodGet, path: confirm + "?inline=1", cookie: d.agent, header: map[string]string{"HX-Request": "true"}}),
+			http.StatusForbidden)
 		if d.status(id) != models.CorrectionPending {
 			t.Fatal("showing the confirmation step changed the correction")
 		}
