@@ -100,6 +100,12 @@ func TestBrowserSupervisorApprovesATransfer(t *testing.T) {
 	}
 	shot(sup, "queue")
 
+	// The agent reads the same queue and is offered nothing to decide.
+	agentTab.do(leaveBy(`header a[href="/approvals"]`), chromedp.WaitVisible(css("ol.approval-list")))
+	expect("the agent's queue", agentTab.text("main"), "A supervisor or an admin decides")
+	if n := agentTab.count(".decision a, .decision form"); n != 0 {
+		t.Fatalf("the agent is offered %d decisions", n)
+	}
 	// 3. Approve… swaps the confirmation step into the queue (htmx): it restates the money and
 	// the balances before and after; once approved, both balances have moved.
 	panel := fmt.Sprintf("#decision-%d", first)
@@ -114,6 +120,11 @@ func TestBrowserSupervisorApprovesATransfer(t *testing.T) {
 		t.Fatalf("focus after the swap is on %q, not the confirmation", focused)
 	}
 	shot(sup, "confirm-inline")
+	for _, scheme := range []string{"light", "dark"} {
+		sup.do(colorScheme(scheme))
+		sup.axe("the inline confirmation, " + scheme)
+	}
+	sup.do(colorScheme("light"))
 	if balance("A1B2C3D4") != 0 || balance("Z9Y8X7W6") != 0 {
 		t.Fatal("money moved before the approval was confirmed")
 	}
@@ -155,12 +166,22 @@ func TestBrowserSupervisorApprovesATransfer(t *testing.T) {
 		t.Fatalf("balances after the dual approval: %d %d", from, to)
 	}
 
-	// 6. The agent reads the queue and is offered nothing to decide.
-	agentTab.do(leaveBy(`header a[href="/approvals"]`), chromedp.WaitVisible(css("ol.approval-list")))
-	expect("the agent's queue", agentTab.text("main"), "A supervisor or an admin decides")
-	if n := agentTab.count(".decision a, .decision form"); n != 0 {
-		t.Fatalf("the agent is offered %d decisions", n)
+	// The second supervisor denies the first one's own request: a denial without a reason is
+	// refused next to its field, then one with a reason is recorded.
+	panel = fmt.Sprintf("#decision-%d", own)
+	reason := fmt.Sprintf("#f-deny-%d-reason", own)
+	sup2.do(chromedp.Click(css(panel+" details > summary")), chromedp.WaitVisible(css(reason)), leaveBy(panel+" form button.danger"),
+		chromedp.WaitVisible(css(reason+"-error")))
+	expect("the refused denial", sup2.text(reason+"-error"), "a denial needs a reason")
+	if invalid := sup2.value(chromedp.Evaluate[string](`document.querySelector("` + reason + `").getAttribute("aria-describedby")`)); invalid != reason[1:]+"-error" {
+		t.Fatalf("the reason field is not described by its error: %q", invalid)
 	}
+	shot(sup2, "deny-refused")
+	sup2.axe("the refused denial")
+	sup2.do(chromedp.SendKeys(css(reason), "Duplicate of the customer's other request"), leaveBy(panel+" form button.danger"),
+		chromedp.WaitVisible(css("#outcome")))
+	expect("the denial", sup2.text("#outcome"), fmt.Sprintf("Correction #%d is denied", own))
+
 	for _, p := range []*page{agentTab, sup, sup2} {
 		if holdsCode(p.value(chromedp.Evaluate[string]("document.documentElement.outerHTML"))) {
 			t.Fatal("a page holds the claim code")
@@ -179,4 +200,23 @@ func (p *page) count(sel string) int {
 		p.t.Fatalf("browser: %v", err)
 	}
 	return n
+}
+
+// axe runs axe-core (WCAG 2 A and AA) on the page as it is now, after any htmx swap, and fails on
+// a serious or critical violation, as TestEveryConsolePageIsAccessible does for whole pages.
+func (p *page) axe(name string) {
+	p.t.Helper()
+	if _, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](axeSource+";true")); err != nil {
+		p.t.Fatalf("injecting axe: %v", err)
+	}
+	res, err := chromedp.Run(p.ctx, chromedp.Evaluate[axeResult](
+		`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("axe on %s: %v", name, err)
+	}
+	for _, v := range res.Violations {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			p.t.Errorf("%s: %s (%s) %s at %v", name, v.ID, v.Impact, v.Help, v.Nodes)
+		}
+	}
 }

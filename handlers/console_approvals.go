@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -77,6 +78,21 @@ type approvalDecideView struct {
 	// longer pending (someone decided it first).
 	Refused string
 	Outcome bool
+	// Denying is set when the page answers a refused denial: it offers the denial alone.
+	Denying bool
+}
+
+// Heading names what the page asks.
+func (v approvalDecideView) Heading() string {
+	switch {
+	case v.Outcome || !v.A.Rights.Decides():
+		return fmt.Sprintf("Correction #%d", v.A.ID)
+	case v.Denying:
+		return fmt.Sprintf("Deny correction #%d?", v.A.ID)
+	case !v.A.Rights.Approve:
+		return fmt.Sprintf("Correction #%d", v.A.ID)
+	}
+	return fmt.Sprintf("Approve correction #%d?", v.A.ID)
 }
 
 // DenyPanel is the decision panel of the page: denying only, since the page itself approves.
@@ -251,7 +267,10 @@ func (s *Server) approvalDeny(c *gin.Context) {
 	}
 	_, err = s.desk.DenyCorrection(c.Request.Context(), principal(c), actor(c), id, c.PostForm("reason"))
 	s.decisionDone(c, err, func(v *approvalDecideView, errs formErrors) {
-		v.Deny.Errors, v.Deny.Values = errs, postedValues(c, "reason")
+		if errs.For("reason") != "" && strings.TrimSpace(c.PostForm("reason")) == "" {
+			errs.Fields = []fieldProblem{{Field: "reason", Message: "Write why you deny it: a denial needs a reason, and the requester reads it."}}
+		}
+		v.Deny.Errors, v.Deny.Values, v.Denying = errs, postedValues(c, "reason"), true
 	})
 }
 

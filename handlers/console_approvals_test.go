@@ -287,7 +287,11 @@ func TestApprovalDeny(t *testing.T) {
 		ref, card := d.caseWith("n1")
 		id := d.transfer(d.agentTok, ref, card, 1500, "USD")
 		field := fmt.Sprintf("deny-%d-reason", id)
-		body := expectPage(t, d.post(d.sup2, fmt.Sprintf("/approvals/%d/deny", id), map[string]string{"reason": "  "}), http.StatusUnprocessableEntity)
+		body := expectPage(t, d.post(d.sup2, fmt.Sprintf("/approvals/%d/deny", id), map[string]string{"reason": "  "}), http.StatusUnprocessableEntity,
+			fmt.Sprintf("Deny correction #%d?", id), "a denial needs a reason")
+		if strings.Contains(body, fmt.Sprintf(`action="/approvals/%d/approve"`, id)) {
+			t.Error("the refused denial offers the approval in its place")
+		}
 		errRe := regexp.MustCompile(`<textarea id="f-` + field + `" name="reason"[^>]*aria-invalid="true" aria-describedby="f-` + field + `-error"[^>]*>\s*</textarea>\s*<p class="field-error" id="f-` + field + `-error">[^<]+</p>`)
 		if !errRe.MatchString(body) {
 			t.Errorf("no inline error next to the reason: %s", body)
