@@ -145,6 +145,13 @@ func TestApprovalQueue(t *testing.T) {
 		yen := d.transfer(d.agentTok, jpRef, jpCard, 3000, "JPY")
 		own := d.transfer(d.supTok, ref, card, 1000, "USD")
 
+		// Keyset pages, oldest first.
+		one := expectPage(t, d.get(d.agent, "/approvals?limit=1"), http.StatusOK, fmt.Sprintf("approval-%d-title", first), `rel="next"`)
+		next := regexp.MustCompile(`href="(/approvals\?cursor=[^"]+)" rel="next"`).FindStringSubmatch(one)
+		if next == nil || strings.Contains(one, fmt.Sprintf("approval-%d-title", yen)) {
+			t.Fatalf("the first page of one: %s", one)
+		}
+		expectPage(t, d.get(d.agent, strings.ReplaceAll(next[1], "&amp;", "&")), http.StatusOK, fmt.Sprintf("approval-%d-title", yen), "Oldest first")
 		body := expectPage(t, d.get(d.agent, "/approvals"), http.StatusOK,
 			`href="/cases/`+ref+`"`, "wrong account", "20.00 USD", `href="/accounts/A1B2C3D4"`, `href="/accounts/Z9Y8X7W6"`,
 			"••••GH56", "face value 50.00 USD", "applied across its cases: 0.00 USD", "pending, this one included: 30.00 USD",
@@ -227,7 +234,7 @@ func TestApprovalConfirmAndApply(t *testing.T) {
 		if w.Code != http.StatusSeeOther || w.Header().Get("Location") != fmt.Sprintf("/approvals?decided=%d", id) {
 			t.Fatalf("approve: %d to %q: %.500s", w.Code, w.Header().Get("Location"), w.Body)
 		}
-		body = expectPage(t, d.get(d.sup2, w.Header().Get("Location")), http.StatusOK, fmt.Sprintf("Correction #%d is applied", id),
+		expectPage(t, d.get(d.sup2, w.Header().Get("Location")), http.StatusOK, fmt.Sprintf("Correction #%d is applied", id),
 			">-50.00 USD<", ">50.00 USD<", "No correction is waiting")
 		if d.status(id) != models.CorrectionApplied || d.postings() != 2 {
 			t.Fatalf("status %s, %d postings", d.status(id), d.postings())
@@ -238,10 +245,14 @@ func TestApprovalConfirmAndApply(t *testing.T) {
 		expectPage(t, d.post(d.sup3, fmt.Sprintf("/approvals/%d/deny", id), map[string]string{"reason": "too late"}), http.StatusUnprocessableEntity,
 			"no longer pending: it is applied")
 		expectPage(t, d.get(d.sup3, confirm), http.StatusOK, "no longer pending: it is applied")
+		late := expectPage(t, d.do(request{method: http.MethodGet, path: confirm + "?inline=1", cookie: d.sup3, header: map[string]string{"HX-Request": "true"}}),
+			http.StatusOK, "no longer pending: it is applied", "Reload the queue")
+		if strings.Contains(late, "<form") {
+			t.Error("the inline confirmation of a decided correction offers a form")
+		}
 		if d.postings() != 2 || d.status(id) != models.CorrectionApplied {
 			t.Fatal("a late decision changed an applied correction")
 		}
-		_ = body
 	})
 }
 
@@ -328,6 +339,19 @@ func TestApprovalDeny(t *testing.T) {
 			"This was not done:", "a transfer needs its card recorded as redeemed to the from_account", `>ok</textarea>`)
 		if d.status(id2) != models.CorrectionPending || d.postings() != 0 {
 			t.Fatal("a refused approval changed something")
+		}
+
+		// R7 checked again at approval: the card's face value was lowered after the request.
+		ref3, card3 := d.caseWith("n3", "AB12-CDEF34-GH56", "FV12-CDEF34-GH33", "6046123412341234", "6046123412343333")
+		id3 := d.transfer(d.agentTok, ref3, card3, 4000, "USD")
+		if w := d.do(request{method: http.MethodPatch, path: "/api/v1/cards/" + card3, token: d.agentTok,
+			body: strings.NewReader(`{"face_value_minor":3000}`)}); w.Code != http.StatusOK {
+			t.Fatalf("card: %d %s", w.Code, w.Body)
+		}
+		expectPage(t, d.post(d.sup2, fmt.Sprintf("/approvals/%d/approve", id3), nil), http.StatusUnprocessableEntity,
+			"This was not done:", "applying it would take 40.00 USD from a card of 30.00 USD")
+		if d.status(id3) != models.CorrectionPending || d.postings() != 0 {
+			t.Fatal("an approval over the face value changed something")
 		}
 	})
 }
