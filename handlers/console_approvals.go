@@ -82,17 +82,15 @@ type approvalDecideView struct {
 	Denying bool
 }
 
-// Heading names what the page asks.
+// Heading names what the page asks: a decision still open to the reader, or the correction.
 func (v approvalDecideView) Heading() string {
 	switch {
-	case v.Outcome || !v.A.Rights.Decides():
-		return fmt.Sprintf("Correction #%d", v.A.ID)
-	case v.Denying:
+	case !v.Outcome && v.Denying && v.A.Rights.Deny:
 		return fmt.Sprintf("Deny correction #%d?", v.A.ID)
-	case !v.A.Rights.Approve:
-		return fmt.Sprintf("Correction #%d", v.A.ID)
+	case !v.Outcome && !v.Denying && v.A.Rights.Approve:
+		return fmt.Sprintf("Approve correction #%d?", v.A.ID)
 	}
-	return fmt.Sprintf("Approve correction #%d?", v.A.ID)
+	return fmt.Sprintf("Correction #%d", v.A.ID)
 }
 
 // DenyPanel is the decision panel of the page: denying only, since the page itself approves.
