@@ -154,8 +154,9 @@ func TestApprovalQueue(t *testing.T) {
 		expectPage(t, d.get(d.agent, strings.ReplaceAll(next[1], "&amp;", "&")), http.StatusOK, fmt.Sprintf("approval-%d-title", yen), "Oldest first")
 		body := expectPage(t, d.get(d.agent, "/approvals"), http.StatusOK,
 			`href="/cases/`+ref+`"`, "wrong account", "20.00 USD", `href="/accounts/A1B2C3D4"`, `href="/accounts/Z9Y8X7W6"`,
-			"••••GH56", "face value 50.00 USD", "applied across its cases: 0.00 USD", "pending, this one included: 30.00 USD",
-			"The card was redeemed to A1B2C3D4, the from account.", "agent@example.com", "0 of 1", "3000 JPY", "face value 9000 JPY",
+			"••••GH56", `face value <span class="amount">50.00 USD</span>`, `applied across its cases: <span class="amount">0.00 USD</span>`,
+			`pending, this one included: <span class="amount">30.00 USD</span>`,
+			"The card was redeemed to A1B2C3D4, the from account.", "agent@example.com", "0 of 1", "3000 JPY", `face value <span class="amount">9000 JPY</span>`,
 			"A supervisor or an admin decides")
 		if strings.Contains(body, "3000.00") || strings.Contains(body, "30.00 JPY") {
 			t.Error("a JPY amount is shown with decimals")
