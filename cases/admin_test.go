@@ -31,7 +31,10 @@ func TestTheLastActiveAdminStays(t *testing.T) {
 		}
 		for name, change := range map[string]func() error{
 			"deactivate": func() error { _, err := desk.DeactivateUser(ctx, cases.CLIActor, "first@example.com"); return err },
-			"demote":     func() error { _, err := desk.SetUserRole(ctx, cases.CLIActor, "first@example.com", cases.RoleSupervisor); return err },
+			"demote": func() error {
+				_, err := desk.SetUserRole(ctx, cases.CLIActor, "first@example.com", cases.RoleSupervisor)
+				return err
+			},
 		} {
 			if err := change(); !errors.Is(err, cases.ErrLastActiveAdmin) || !errors.Is(err, cases.ErrInvalid) {
 				t.Errorf("%s the last active admin: %v, want ErrLastActiveAdmin", name, err)
