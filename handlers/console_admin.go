@@ -76,7 +76,7 @@ type tokenRow struct {
 }
 
 var userNotices = map[string]string{
-	"role": "The role is changed; it applies from the user's next request, their tokens included.",
+	"role":        "The role is changed; it applies from the user's next request, their tokens included.",
 	"deactivated": "The user is deactivated: their sessions ended and their tokens were revoked.",
 	"reactivated": "The user can sign in again. Their old tokens stay revoked: create new ones if needed.",
 }
