@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -25,6 +26,8 @@ type usersPage struct {
 	Notice  string
 	Refused string // a row's action the desk refused, with the user it was about
 	New     pageForm
+	// NoticeUser is the user the notice is about.
+	NoticeUser int64
 }
 
 // confirmPage asks before a destructive action: it restates what will happen and posts the same
@@ -76,16 +79,16 @@ type tokenRow struct {
 }
 
 var userNotices = map[string]string{
-	"role":        "The role is changed; it applies from the user's next request, their tokens included.",
-	"deactivated": "The user is deactivated: their sessions ended and their tokens were revoked.",
-	"reactivated": "The user can sign in again. Their old tokens stay revoked: create new ones if needed.",
+	"role":        "Role changed. It applies from their next request, their tokens included.",
+	"deactivated": "Deactivated. Their sessions ended and their tokens were revoked.",
+	"reactivated": "Reactivated. They can sign in again; their old tokens stay revoked, so create new ones if needed.",
 }
 
+// adminUsers serves GET /admin/users; ?done=WHAT&user=ID says what the last action did to whom.
 func (s *Server) adminUsers(c *gin.Context) {
 	v := usersPage{New: pageForm{Prefix: "new", Values: map[string]string{"role": string(cases.RoleAgent)}}}
-	if n, ok := userNotices[c.Query("done")]; ok {
-		v.Notice = n
-	}
+	v.Notice = userNotices[c.Query("done")]
+	v.NoticeUser = formInt(c.Query("user"))
 	s.renderUsers(c, http.StatusOK, v)
 }
 
@@ -96,6 +99,11 @@ func (s *Server) renderUsers(c *gin.Context, status int, v usersPage) {
 		return
 	}
 	v.Chrome, v.Users, v.Roles = chromeFor(c, "users"), users, cases.Roles
+	for _, u := range users {
+		if v.Notice != "" && u.ID == v.NoticeUser {
+			v.Notice = u.Name + " (" + u.Email + "): " + v.Notice
+		}
+	}
 	s.render(c, status, pageUsers, v)
 }
 
@@ -123,7 +131,7 @@ func (s *Server) adminCreateUser(c *gin.Context) {
 func (s *Server) renderSecret(c *gin.Context, v secretPage) {
 	c.Header("Cache-Control", "no-store")
 	c.Header("Pragma", "no-cache")
-	v.Chrome = chromeFor(c, "")
+	v.Chrome = chromeFor(c, strings.TrimPrefix(v.BackTo, "/admin/"))
 	s.render(c, http.StatusOK, pageAdminSecret, v)
 }
 
@@ -144,7 +152,7 @@ func (s *Server) adminUser(c *gin.Context) (cases.UserView, bool) {
 // refusal at its top.
 func (s *Server) userActionDone(c *gin.Context, u cases.UserView, err error, done string) {
 	if err == nil {
-		redirectSeeOther(c, "/admin/users?done="+done)
+		redirectSeeOther(c, fmt.Sprintf("/admin/users?done=%s&user=%d#user-%d", done, u.ID, u.ID))
 		return
 	}
 	errs, ok := formErrorsOf(err)
@@ -161,7 +169,7 @@ func (s *Server) userActionDone(c *gin.Context, u cases.UserView, err error, don
 }
 
 func (s *Server) confirm(c *gin.Context, v confirmPage) {
-	v.Chrome = chromeFor(c, "")
+	v.Chrome = chromeFor(c, strings.TrimPrefix(v.Cancel, "/admin/"))
 	s.render(c, http.StatusOK, pageAdminConfirm, v)
 }
 

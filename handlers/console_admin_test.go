@@ -250,12 +250,12 @@ func TestAdminChangesUsers(t *testing.T) {
 		by := fmt.Sprintf(" by %d", a.adminID)
 		done := func(w *httptest.ResponseRecorder, want string) {
 			t.Helper()
-			if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/admin/users?done="+want {
+			if w.Code != http.StatusSeeOther || w.Header().Get("Location") != fmt.Sprintf("/admin/users?done=%s&user=%d#user-%d", want, id, id) {
 				t.Fatalf("want a redirect with done=%s: %d %q %s", want, w.Code, w.Header().Get("Location"), w.Body)
 			}
-			page := a.get(w.Header().Get("Location"))
-			if !strings.Contains(page.Body.String(), html.EscapeString(userNotices[want])) {
-				t.Errorf("no notice %q after the redirect", want)
+			page := a.get(strings.Split(w.Header().Get("Location"), "#")[0])
+			if !strings.Contains(page.Body.String(), "(pat@example.com): "+html.EscapeString(userNotices[want])) {
+				t.Errorf("no notice %q after the redirect: %s", want, regexp.MustCompile(`class="notice"[^<]*`).FindString(page.Body.String()))
 			}
 		}
 		asks := func(w *httptest.ResponseRecorder, action string) {
