@@ -298,7 +298,7 @@ func (s *Server) renderTokens(c *gin.Context, status int, v tokensPage) {
 		v.Tokens = append(v.Tokens, row)
 	}
 	v.Chrome, v.Next, v.Scopes = chromeFor(c, "tokens"), page.NextCursor, cases.Scopes
-	v.MinDate = now.In(v.Chrome.Zone).AddDate(0, 0, 1).Format(time.DateOnly)
+	v.MinDate = now.In(v.Chrome.Zone).Format(time.DateOnly)
 	s.render(c, status, pageAdminTokens, v)
 }
 
