@@ -3,6 +3,7 @@ package cases_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 
 	"gorm.io/gorm"
@@ -102,6 +103,52 @@ func TestOneTimePasswords(t *testing.T) {
 		}
 		if _, _, err := desk.AddUserWithOneTimePassword(ctx, cases.CLIActor, cases.NewUser{Email: "NEW@example.com", Name: "Twin", Role: cases.RoleAgent}); !errors.Is(err, cases.ErrEmailTaken) {
 			t.Errorf("duplicate email: %v", err)
+		}
+	})
+}
+
+// TestTwoAdminsCannotDemoteEachOtherAtOnce: the last two active admins demote each other at the
+// same moment, again and again; each time exactly one change goes through.
+func TestTwoAdminsCannotDemoteEachOtherAtOnce(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		desk := newDesk(db)
+		for _, email := range []string{"a@example.com", "b@example.com"} {
+			if _, err := desk.AddUser(ctx, cases.CLIActor, cases.NewUser{Email: email, Name: "Admin", Role: cases.RoleAdmin, Password: goodPassword}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for round := 0; round < 10; round++ {
+			start := make(chan struct{})
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			for i, email := range []string{"a@example.com", "b@example.com"} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					_, errs[i] = desk.SetUserRole(ctx, cases.CLIActor, email, cases.RoleAgent)
+				}()
+			}
+			close(start)
+			wg.Wait()
+			refused := 0
+			for _, err := range errs {
+				switch {
+				case errors.Is(err, cases.ErrLastActiveAdmin):
+					refused++
+				case err != nil:
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			if refused != 1 {
+				t.Fatalf("round %d: %d of the two demotions refused, want exactly 1", round, refused)
+			}
+			for _, email := range []string{"a@example.com", "b@example.com"} {
+				if _, err := desk.SetUserRole(ctx, cases.CLIActor, email, cases.RoleAdmin); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 	})
 }
