@@ -356,6 +356,9 @@ func TestAdminManagesTokens(t *testing.T) {
 		if list.Code != http.StatusOK || !strings.Contains(list.Body.String(), "agent@example.com") || !strings.Contains(list.Body.String(), `aria-current="page">Tokens`) {
 			t.Fatalf("token list: %d %s", list.Code, list.Body)
 		}
+		if w := a.get("/admin/tokens?owner=agent@example.com"); !strings.Contains(w.Body.String(), `<option value="agent@example.com" selected>`) {
+			t.Errorf("the link from a user's row does not choose them as the owner")
+		}
 		tomorrow := time.Now().AddDate(0, 0, 2).Format(time.DateOnly)
 		w := a.post("/admin/tokens", url.Values{"email": {"agent@example.com"}, "name": {"zendesk"},
 			"scopes": {"cases:read", "cases:write", "corrections:decide"}, "expires_at": {tomorrow}})

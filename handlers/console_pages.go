@@ -28,7 +28,7 @@ type chrome struct {
 
 func chromeOf(c *gin.Context) chrome { return chromeFor(c, "") }
 
-// chromeFor is chromeOf for a page of a navigation section ("home", "cases", "new", "users", "tokens").
+// chromeFor is chromeOf for a page of a navigation section ("home", "cases", "new", "users").
 func chromeFor(c *gin.Context, section string) chrome {
 	p, ok := c.Get(principalKey)
 	if !ok {
