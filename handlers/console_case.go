@@ -115,7 +115,7 @@ var caseNotices = map[string]string{
 	"updated": "The case is updated.", "card": "The card is added.", "frozen": "The card is frozen.",
 	"unfrozen": "The card is unfrozen.", "comm": "The communication is recorded.", "evidence": "The evidence is uploaded.",
 	"verified": "Your verdict on the evidence is recorded.", "correction": "The correction is requested: a supervisor decides it.",
-	"cancelled": "The correction request is cancelled.",
+	"cancelled": "The correction request is cancelled.", "decided": "Your decision on the correction is recorded.",
 }
 
 // casePageView builds the page of ref; ?order= and ?after= page its timeline.

@@ -52,8 +52,14 @@ const (
 	pageUsers    = "users.html"
 )
 
+// The approval queue's pages (issue 22).
+const (
+	pageApprovals      = "approvals.html"
+	pageApprovalDecide = "approval_decide.html"
+)
+
 // consolePages lists every page the server renders.
-var consolePages = []string{pageAccount, pageCase, pageCaseNew, pageCases, pageError, pageHome, pageLogin, pagePassword, pageUsers,
+var consolePages = []string{pageAccount, pageApprovals, pageApprovalDecide, pageCase, pageCaseNew, pageCases, pageError, pageHome, pageLogin, pagePassword, pageUsers,
 	pageAdminTokens, pageAdminConfirm, pageAdminSecret}
 
 type errorPage struct {

@@ -87,6 +87,11 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/admin/tokens", console(cases.RoleAdmin), s.adminCreateToken},
 		{http.MethodPost, "/admin/tokens/:id/revoke", console(cases.RoleAdmin), s.adminRevokeToken},
 
+		{http.MethodGet, "/approvals", console(cases.RoleAgent), s.approvalsPage},
+		{http.MethodGet, "/approvals/:id/confirm", console(cases.RoleSupervisor), s.approvalConfirm},
+		{http.MethodPost, "/approvals/:id/approve", console(cases.RoleSupervisor), s.approvalApprove},
+		{http.MethodPost, "/approvals/:id/deny", console(cases.RoleSupervisor), s.approvalDeny},
+
 		{http.MethodGet, "/cases/:ref", console(cases.RoleAgent), s.casePage},
 		{http.MethodGet, "/cases/:ref/version", console(cases.RoleAgent), s.caseVersion},
 		{http.MethodGet, "/cases/:ref/reply", console(cases.RoleAgent), s.caseReplyForm},

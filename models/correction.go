@@ -133,14 +133,6 @@ func UpdateCorrection(ctx context.Context, tx *gorm.DB, id, version int64, chang
 	return res.RowsAffected == 1, res.Error
 }
 
-// VerifiedReceiptCovers reports whether a case has a verified receipt of at least amount in currency.
-func VerifiedReceiptCovers(ctx context.Context, db *gorm.DB, caseID, amount int64, currency string) (bool, error) {
-	var n int64
-	err := db.WithContext(ctx).Model(&Evidence{}).Where("case_id = ? AND kind = 'receipt' AND verification = 'verified' AND amount_minor >= ? AND currency = ?",
-		caseID, amount, currency).Count(&n).Error
-	return n > 0, err
-}
-
 // CorrectionFilter selects corrections, newest first.
 type CorrectionFilter struct {
 	Status   string
