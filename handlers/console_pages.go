@@ -42,6 +42,8 @@ func chromeFor(c *gin.Context, section string) chrome {
 // The console's pages. New parses each one at start: a missing or broken page stops the start.
 const (
 	pageAccount  = "account.html"
+	pageAudit    = "audit.html"
+	pageLedger   = "ledger.html"
 	pageCase     = "case.html"
 	pageCaseNew  = "case_new.html"
 	pageCases    = "cases.html"
@@ -53,7 +55,7 @@ const (
 )
 
 // consolePages lists every page the server renders.
-var consolePages = []string{pageAccount, pageCase, pageCaseNew, pageCases, pageError, pageHome, pageLogin, pagePassword, pageUsers}
+var consolePages = []string{pageAccount, pageAudit, pageLedger, pageCase, pageCaseNew, pageCases, pageError, pageHome, pageLogin, pagePassword, pageUsers}
 
 type errorPage struct {
 	Chrome                      chrome
