@@ -245,9 +245,6 @@ func CardsNamedByEvents(ctx context.Context, db *gorm.DB, events []AuditRow) ([]
 			ids[e.EntityType] = append(ids[e.EntityType], id)
 		}
 	}
-	if len(refs)+len(ids["correction"])+len(ids["evidence"])+len(ids["card"]) == 0 {
-		return nil, nil
-	}
 	// IN () is a syntax error: an empty list is given as one impossible value.
 	orNone := func(l []int64) []int64 {
 		if len(l) == 0 {
