@@ -138,7 +138,7 @@ func (v auditView) Fields() []auditField {
 	f := v.Filters
 	fields := []auditField{
 		{Name: "entity_id", Label: "Entity id or ref", Hint: "e.g. GD-000042, or a correction's number", Value: f.EntityID},
-		{Name: "case", Label: "Case, with its corrections, evidence and cards", Hint: "a case ref", Value: f.Case},
+		{Name: "case", Label: "Case ref", Hint: "with its corrections, evidence and cards", Value: f.Case},
 		{Name: "actor", Label: "Actor", Hint: "a user's email, or cli", Value: f.Actor},
 		{Name: "action", Label: "Action", Hint: "e.g. correction.approved", Value: f.Action},
 		{Name: "from", Label: "From day", Hint: "YYYY-MM-DD", Value: f.From},
