@@ -80,6 +80,7 @@ func TestBrowserLedgerAndAudit(t *testing.T) {
 		p.screenshot("audit-filtered-" + scheme)
 		p.do(chromedp.SendKeys(css("#f-from"), "29/11/2026"), leaveBy(`form[action="/audit"] button[type=submit]`),
 			chromedp.WaitVisible(css("#f-from-error")))
+		p.screenshot("audit-bad-day-" + scheme)
 		p.do(leaveBy(`#chain button[type=submit]`), chromedp.WaitVisible(css("#verdict")))
 		if verdict := p.text("#verdict"); !strings.Contains(verdict, "The chain is intact.") {
 			t.Fatalf("verdict: %q", verdict)
