@@ -22,6 +22,8 @@ type AuditQuery struct {
 	// (YYYY-MM-DD), both included, in Zone (UTC when nil).
 	Case, Actor, Action, From, To string
 	Zone                          *time.Location
+	// Prev is a PrevCursor: the page before it, instead of Cursor's page after.
+	Prev string
 }
 
 // AuditView is an audit event as the API shows it.
@@ -50,7 +52,7 @@ type AuditActor struct {
 
 // ListAudit returns audit events, newest first, for an administrator.
 func (d *Desk) ListAudit(ctx context.Context, p Principal, q AuditQuery) (Page[AuditView], error) {
-	rows, next, err := d.auditRows(ctx, p, q)
+	rows, next, _, err := d.auditRows(ctx, p, q)
 	if err != nil {
 		return Page[AuditView]{}, err
 	}
@@ -67,29 +69,24 @@ func (d *Desk) ListAudit(ctx context.Context, p Principal, q AuditQuery) (Page[A
 
 // auditRows is the one read of the audit trail for administrators: ListAudit for the API,
 // AuditTrail for the console.
-func (d *Desk) auditRows(ctx context.Context, p Principal, q AuditQuery) ([]models.AuditRow, string, error) {
+func (d *Desk) auditRows(ctx context.Context, p Principal, q AuditQuery) (rows []models.AuditRow, next, prev string, err error) {
 	if err := p.RequireScope(ScopeAdmin); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	limit, err := pageLimit(q.Limit)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	f, err := d.auditFilter(ctx, q)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	f.Limit = limit + 1
-	rows, err := models.ListAuditEvents(ctx, d.db, f)
-	if err != nil {
-		return nil, "", storeErr(err)
+	if rows, err = models.ListAuditEvents(ctx, d.db, f); err != nil {
+		return nil, "", "", storeErr(err)
 	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = encodeCursor(rows[len(rows)-1].ID)
-	}
-	return rows, next, nil
+	rows, next, prev = keysetPage(rows, func(r models.AuditRow) int64 { return r.ID }, limit, f.BeforeID, f.AfterID)
+	return rows, next, prev, nil
 }
 
 // auditFilter checks an AuditQuery, naming every bad field at once.
@@ -134,7 +131,14 @@ func (d *Desk) auditFilter(ctx context.Context, q AuditQuery) (models.AuditFilte
 	if err != nil {
 		errs.add("cursor", "is not a cursor this list returned")
 	}
-	f.BeforeID = before
+	after, err := decodeCursor(q.Prev)
+	if err != nil {
+		errs.add("prev", "is not a cursor this list returned")
+	}
+	if before > 0 && after > 0 {
+		errs.add("prev", "goes without cursor: one page at a time")
+	}
+	f.BeforeID, f.AfterID = before, after
 	if ref := strings.TrimSpace(q.Case); ref != "" && errs.err() == nil {
 		kase, err := models.CaseByRef(ctx, d.db, strings.ToUpper(ref))
 		switch {

@@ -80,7 +80,7 @@ func (d *Desk) CaseAudit(ctx context.Context, p Principal, ref string) (CaseAudi
 
 // AuditTrail is ListAudit as the console's audit page shows it.
 func (d *Desk) AuditTrail(ctx context.Context, p Principal, q AuditQuery) (Page[AuditEntry], error) {
-	rows, next, err := d.auditRows(ctx, p, q)
+	rows, next, prev, err := d.auditRows(ctx, p, q)
 	if err != nil {
 		return Page[AuditEntry]{}, err
 	}
@@ -88,7 +88,7 @@ func (d *Desk) AuditTrail(ctx context.Context, p Principal, q AuditQuery) (Page[
 	if err != nil {
 		return Page[AuditEntry]{}, err
 	}
-	return Page[AuditEntry]{Data: entries, NextCursor: next}, nil
+	return Page[AuditEntry]{Data: entries, NextCursor: next, PrevCursor: prev}, nil
 }
 
 // auditEntries reads events for people. States were redacted when stored, but a code given in

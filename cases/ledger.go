@@ -90,32 +90,38 @@ func (d *Desk) Ledger(ctx context.Context, p Principal, accountID string, q Ledg
 		out.Balances = append(out.Balances, Balance{Currency: cur, AmountMinor: sum})
 	}
 	sort.Slice(out.Balances, func(i, j int) bool { return out.Balances[i].Currency < out.Balances[j].Currency })
-	// Paging back, the extra row is the newest one; a page reached from another has that page
-	// on its other side.
-	switch more := len(rows) > limit; {
-	case after > 0:
-		if more {
-			rows = rows[1:]
-		}
-		if len(rows) > 0 {
-			out.NextCursor = encodeCursor(rows[len(rows)-1].ID)
-			if more {
-				out.PrevCursor = encodeCursor(rows[0].ID)
-			}
-		}
-	default:
-		if more {
-			rows = rows[:limit]
-			out.NextCursor = encodeCursor(rows[len(rows)-1].ID)
-		}
-		if before > 0 && len(rows) > 0 {
-			out.PrevCursor = encodeCursor(rows[0].ID)
-		}
-	}
+	rows, out.NextCursor, out.PrevCursor = keysetPage(rows, func(r models.PostingRow) int64 { return r.ID }, limit, before, after)
 	for _, r := range rows {
 		out.Postings = append(out.Postings, LedgerPosting{ID: r.ID, CorrectionID: r.CorrectionID, Kind: CorrectionKind(r.Kind),
 			Status: CorrectionStatus(r.Status), AmountMinor: r.AmountMinor, Currency: r.Currency, At: r.CreatedAt,
 			CounterAccount: r.CounterAccount, Case: r.CaseRef})
 	}
 	return out, nil
+}
+
+// keysetPage cuts rows, read newest first with one extra row, to a page and names the pages on
+// either side. Paging forward (before) the extra row is the oldest; paging back (after) it is the
+// newest. A page reached from another has that page on its other side.
+func keysetPage[T any](rows []T, id func(T) int64, limit int, before, after int64) (page []T, next, prev string) {
+	more := len(rows) > limit
+	if after > 0 {
+		if more {
+			rows = rows[1:]
+		}
+		if len(rows) > 0 {
+			next = encodeCursor(id(rows[len(rows)-1]))
+			if more {
+				prev = encodeCursor(id(rows[0]))
+			}
+		}
+		return rows, next, prev
+	}
+	if more {
+		rows = rows[:limit]
+		next = encodeCursor(id(rows[len(rows)-1]))
+	}
+	if before > 0 && len(rows) > 0 {
+		prev = encodeCursor(id(rows[0]))
+	}
+	return rows, next, prev
 }

@@ -12,11 +12,11 @@ import (
 
 // auditView is the audit page (issue 22 item 5): the trail, filtered, and the chain's state.
 type auditView struct {
-	Chrome  chrome
-	Filters auditFilters
-	Errors  formErrors
-	Entries []cases.AuditEntry
-	NextURL string
+	Chrome           chrome
+	Filters          auditFilters
+	Errors           formErrors
+	Entries          []cases.AuditEntry
+	NextURL, PrevURL string
 	// Paged is true past the first page, which the page then links back to.
 	Paged bool
 	Chain cases.AuditChain
@@ -79,7 +79,7 @@ func (s *Server) renderAudit(c *gin.Context, verdict *cases.AuditReport) {
 	v.Chain = chain
 	f := v.Filters
 	page, err := s.desk.AuditTrail(ctx, p, cases.AuditQuery{EntityType: f.EntityType, EntityID: f.EntityID, Case: f.Case,
-		Actor: f.Actor, Action: f.Action, From: f.From, To: f.To, Zone: ch.Zone, Limit: c.Query("limit"), Cursor: c.Query("cursor")})
+		Actor: f.Actor, Action: f.Action, From: f.From, To: f.To, Zone: ch.Zone, Limit: c.Query("limit"), Cursor: c.Query("cursor"), Prev: c.Query("prev")})
 	if err != nil {
 		errs, ok := formErrorsOf(err)
 		if !ok {
@@ -90,15 +90,19 @@ func (s *Server) renderAudit(c *gin.Context, verdict *cases.AuditReport) {
 		s.render(c, http.StatusUnprocessableEntity, pageAudit, v)
 		return
 	}
-	v.Entries, v.Paged = page.Data, c.Query("cursor") != ""
-	if page.NextCursor != "" {
+	v.Entries, v.Paged = page.Data, page.PrevCursor != ""
+	link := func(key, cursor string) string {
+		if cursor == "" {
+			return ""
+		}
 		q := f.values()
-		q.Set("cursor", page.NextCursor)
+		q.Set(key, cursor)
 		if lim := c.Query("limit"); lim != "" {
 			q.Set("limit", lim)
 		}
-		v.NextURL = "/audit?" + q.Encode()
+		return "/audit?" + q.Encode()
 	}
+	v.NextURL, v.PrevURL = link("cursor", page.NextCursor), link("prev", page.PrevCursor)
 	s.render(c, http.StatusOK, pageAudit, v)
 }
 

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -134,8 +135,17 @@ func TestAuditPage(t *testing.T) {
 		if next == "" {
 			t.Fatal("no older link on a page of one event")
 		}
-		if _, second := get(next); !strings.Contains(second, "← Newest events") || second == first {
-			t.Error("the second page does not lead back to the newest events")
+		_, second := get(next)
+		older, newer := ledgerPager(second)
+		if !strings.Contains(second, "Newest events") || newer == "" || older == "" || second == first {
+			t.Fatal("the second page does not lead back to the newest events")
+		}
+		firstID := regexp.MustCompile(`<tr id="audit-\d+"`).FindString(first)
+		if _, back := get(newer); !strings.Contains(back, firstID) || strings.Contains(back, `rel="prev"`) {
+			t.Errorf("the newer link of the second page does not lead to the first (%s)", firstID)
+		}
+		if code, _ := get("/audit?prev=bm90LWEtaWQ"); code != http.StatusUnprocessableEntity {
+			t.Errorf("a forged newer cursor: %d", code)
 		}
 
 		// Verification: without a sealing pass the events are waiting; after one, intact.

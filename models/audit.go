@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -140,6 +141,7 @@ type AuditFilter struct {
 	Action     string
 	From, To   *time.Time // occurred_at in [From, To)
 	BeforeID   int64
+	AfterID    int64 // instead of BeforeID: the Limit events just above it, still newest first
 	Limit      int
 }
 
@@ -194,12 +196,21 @@ func ListAuditEvents(ctx context.Context, db *gorm.DB, f AuditFilter) ([]AuditRo
 	if f.To != nil {
 		q = q.Where("audit_events.occurred_at < ?", *f.To)
 	}
-	if f.BeforeID > 0 {
+	order := "audit_events.id DESC"
+	switch {
+	case f.AfterID > 0:
+		q, order = q.Where("audit_events.id > ?", f.AfterID), "audit_events.id ASC"
+	case f.BeforeID > 0:
 		q = q.Where("audit_events.id < ?", f.BeforeID)
 	}
 	var out []AuditRow
-	err := q.Order("audit_events.id DESC").Limit(f.Limit).Scan(&out).Error
-	return out, err
+	if err := q.Order(order).Limit(f.Limit).Scan(&out).Error; err != nil {
+		return nil, err
+	}
+	if f.AfterID > 0 {
+		slices.Reverse(out)
+	}
+	return out, nil
 }
 
 // CaseEntities returns the ids, as audit events name them, of a case's corrections, evidence and
