@@ -106,9 +106,12 @@ func TestAuditPage(t *testing.T) {
 		if _, body := get("/audit?actor=SUP@example.com"); strings.Contains(body, "<code>case.created</code>") || !strings.Contains(body, "<code>correction.applied</code>") {
 			t.Error("the actor filter does not keep only the supervisor's events")
 		}
-		if _, body := get("/audit?case=" + strings.ToLower(f.ref)); !strings.Contains(body, "<code>case.created</code>") || !strings.Contains(body, "<code>correction.requested</code>") {
+		_, whole := get("/audit?case=" + strings.ToLower(f.ref))
+		if !strings.Contains(whole, "<code>case.created</code>") || !strings.Contains(whole, "<code>correction.requested</code>") {
 			t.Error("the case filter lacks the case's own or its corrections' events")
 		}
+		noClaimCode(t, whole)
+		noClaimCode(t, body)
 		if _, body := get("/audit?entity_type=correction&entity_id=" + f.fixes[0]); strings.Count(body, "<code>correction.") != 2 {
 			t.Error("the entity filter does not keep the two events of one correction")
 		}
