@@ -55,7 +55,8 @@ const (
 )
 
 // consolePages lists every page the server renders.
-var consolePages = []string{pageAccount, pageAudit, pageLedger, pageCase, pageCaseNew, pageCases, pageError, pageHome, pageLogin, pagePassword, pageUsers}
+var consolePages = []string{pageAccount, pageAudit, pageLedger, pageCase, pageCaseNew, pageCases, pageError, pageHome, pageLogin,
+	pagePassword, pageUsers, pageAdminTokens, pageAdminConfirm, pageAdminSecret}
 
 type errorPage struct {
 	Chrome                      chrome
@@ -80,11 +81,6 @@ type passwordPage struct {
 	Chrome   chrome
 	Required bool
 	Error    string
-}
-
-type usersPage struct {
-	Chrome chrome
-	Users  []cases.UserView
 }
 
 func (s *Server) loginForm(c *gin.Context) {
@@ -162,15 +158,6 @@ func fieldLabel(field string) string {
 		return "The new password"
 	}
 	return field
-}
-
-func (s *Server) adminUsers(c *gin.Context) {
-	users, err := s.desk.ListUsers(c.Request.Context(), principal(c))
-	if err != nil {
-		s.failPage(c, err)
-		return
-	}
-	s.render(c, http.StatusOK, pageUsers, usersPage{Chrome: chromeOf(c), Users: users})
 }
 
 // failPage is fail for people: the status of the error with a page instead of a problem.

@@ -118,5 +118,22 @@ func TestEveryListCostsTheSameStatementsWhateverItsPage(t *testing.T) {
 				t.Errorf("%s answers a page but is not checked here", rt.path)
 			}
 		}
+		// Console lists: a keyset page of one row and of six (the admin's token list), and the
+		// users page before and after six more users.
+		for i := 0; i < rows; i++ {
+			h.token("admin@example.com", cases.RoleAdmin, cases.ScopeCasesRead)
+		}
+		_, one, _ := h.statementsOf(counter, request{method: http.MethodGet, path: "/admin/tokens?limit=1", cookie: adminCookie})
+		_, six, body := h.statementsOf(counter, request{method: http.MethodGet, path: "/admin/tokens?limit=6", cookie: adminCookie})
+		if six != one || !strings.Contains(string(body), `rel="next"`) {
+			t.Errorf("/admin/tokens: a page of one token took %d statements, a page of six %d (next link: %t)", one, six, strings.Contains(string(body), `rel="next"`))
+		}
+		_, before, _ := h.statementsOf(counter, request{method: http.MethodGet, path: "/admin/users", cookie: adminCookie})
+		for i := 0; i < rows; i++ {
+			h.token(fmt.Sprintf("more-%d@example.com", i), cases.RoleAgent, cases.ScopeCasesRead)
+		}
+		if _, after, _ := h.statementsOf(counter, request{method: http.MethodGet, path: "/admin/users", cookie: adminCookie}); after != before {
+			t.Errorf("/admin/users: %d statements, %d after six more users", before, after)
+		}
 	})
 }
