@@ -42,6 +42,8 @@ func chromeFor(c *gin.Context, section string) chrome {
 // The console's pages. New parses each one at start: a missing or broken page stops the start.
 const (
 	pageAccount  = "account.html"
+	pageAudit    = "audit.html"
+	pageLedger   = "ledger.html"
 	pageCase     = "case.html"
 	pageCaseNew  = "case_new.html"
 	pageCases    = "cases.html"
@@ -59,8 +61,8 @@ const (
 )
 
 // consolePages lists every page the server renders.
-var consolePages = []string{pageAccount, pageApprovals, pageApprovalDecide, pageCase, pageCaseNew, pageCases, pageError, pageHome, pageLogin, pagePassword, pageUsers,
-	pageAdminTokens, pageAdminConfirm, pageAdminSecret}
+var consolePages = []string{pageAccount, pageApprovals, pageApprovalDecide, pageAudit, pageLedger, pageCase, pageCaseNew, pageCases,
+	pageError, pageHome, pageLogin, pagePassword, pageUsers, pageAdminTokens, pageAdminConfirm, pageAdminSecret}
 
 type errorPage struct {
 	Chrome                      chrome

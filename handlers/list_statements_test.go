@@ -96,6 +96,22 @@ func TestEveryListCostsTheSameStatementsWhateverItsPage(t *testing.T) {
 				t.Errorf("%s: the page of one row has no next cursor: %s", route, body)
 			}
 		}
+		// The console's lists, read with a session: the same count for one row as for six.
+		agentCookie, adminCookie := h.session("agent@example.com", cases.RoleAgent), h.session("admin@example.com", cases.RoleAdmin)
+		pages := map[string]struct{ cookie, path string }{
+			"/accounts/:id": {agentCookie, "/accounts/A1B2C3D4"},
+			"/audit":        {adminCookie, "/audit"},
+		}
+		for route, l := range pages {
+			_, one, body := h.statementsOf(counter, request{method: http.MethodGet, path: l.path + "?limit=1", cookie: l.cookie})
+			_, six, _ := h.statementsOf(counter, request{method: http.MethodGet, path: l.path + "?limit=6", cookie: l.cookie})
+			if six != one {
+				t.Errorf("%s: a page of one row took %d statements, a page of six %d", route, one, six)
+			}
+			if !strings.Contains(string(body), `rel="next"`) {
+				t.Errorf("%s: the page of one row has no link to the next", route)
+			}
+		}
 		// Every GET route whose answer is a page is in the table above.
 		for _, rt := range h.srv.routes() {
 			if rt.method != http.MethodGet || !strings.HasPrefix(rt.path, "/api/") {
@@ -113,7 +129,6 @@ func TestEveryListCostsTheSameStatementsWhateverItsPage(t *testing.T) {
 		}
 		// Console lists: a keyset page of one row and of six (the admin's token list), and the
 		// users page before and after six more users.
-		adminCookie := h.session("admin@example.com", cases.RoleAdmin)
 		for i := 0; i < rows; i++ {
 			h.token("admin@example.com", cases.RoleAdmin, cases.ScopeCasesRead)
 		}

@@ -106,6 +106,10 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/cases/:ref/corrections/:id/cancel", console(cases.RoleAgent), s.caseCancelCorrection},
 		{http.MethodGet, "/evidence/:id/preview", console(cases.RoleAgent), s.evidencePreview},
 		{http.MethodGet, "/evidence/:id/download", console(cases.RoleAgent), s.evidenceDownload},
+
+		{http.MethodGet, "/accounts/:id", console(cases.RoleAgent), s.ledgerPage},
+		{http.MethodGet, "/audit", console(cases.RoleAdmin), s.auditPage},
+		{http.MethodPost, "/audit/verify", console(cases.RoleAdmin), s.auditVerify},
 	}
 }
 
