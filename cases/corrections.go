@@ -530,21 +530,18 @@ func (d *Desk) ListCorrections(ctx context.Context, p Principal, status, caseRef
 // it is applied: a credit on an unactivated card needs a verified receipt covering it, a transfer
 // on a wrong_account case needs its card redeemed to the from account.
 func checkEvidence(ctx context.Context, tx *gorm.DB, kase models.Case, c models.Correction, card *models.GiftCard) error {
-	switch {
-	case CorrectionKind(c.Kind) == CorrectionCredit && kase.Type == string(TypeUnactivatedCard):
-		ok, err := models.VerifiedReceiptCovers(ctx, tx, kase.ID, c.AmountMinor, c.Currency)
+	facts := evidenceFacts{caseType: CaseType(kase.Type), correction: c}
+	if card != nil {
+		facts.redeemedTo = card.RedeemedToAccountID
+	}
+	if facts.needsReceipt() {
+		receipts, err := models.LargestVerifiedReceipts(ctx, tx, []int64{kase.ID})
 		if err != nil {
 			return err
 		}
-		if !ok {
-			return &RuleError{Code: CodeEvidenceRequired, Message: "a credit on an unactivated card needs a verified receipt on the case for at least this amount"}
-		}
-	case CorrectionKind(c.Kind) == CorrectionTransfer && kase.Type == string(TypeWrongAccount):
-		if card == nil || card.RedeemedToAccountID == nil || *card.RedeemedToAccountID != c.FromAccountID {
-			return &RuleError{Code: CodeEvidenceRequired, Message: "a transfer needs its card recorded as redeemed to the from_account"}
-		}
+		facts.receipt, facts.hasReceipt = receipts[kase.ID][c.Currency]
 	}
-	return nil
+	return facts.check()
 }
 
 // marketplaceRule is R4 for a transfer or a credit: a transfer never joins accounts of two

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"gorm.io/gorm"
 
@@ -269,43 +268,24 @@ type PostingView struct {
 	Case           string `json:"case"`
 }
 
-// Account returns an account's balances, computed from its postings, and a page of postings.
+// Account returns an account's balances, computed from its postings, and a page of postings
+// (Desk.Ledger, as the API shows it).
 func (d *Desk) Account(ctx context.Context, p Principal, accountID, limitRaw, cursor string) (AccountLedger, error) {
-	if err := p.RequireScope(ScopeCasesRead); err != nil {
-		return AccountLedger{}, err
-	}
-	limit, err := pageLimit(limitRaw)
+	l, err := d.Ledger(ctx, p, accountID, LedgerQuery{Limit: limitRaw, Cursor: cursor})
 	if err != nil {
 		return AccountLedger{}, err
 	}
-	before, err := decodeCursor(cursor)
-	if err != nil {
-		return AccountLedger{}, err
+	out := AccountLedger{AccountID: l.AccountID, Marketplace: l.Marketplace, Balances: make(map[string]int64, len(l.Balances)),
+		Postings: make([]PostingView, 0, len(l.Postings))}
+	for _, b := range l.Balances {
+		out.Balances[b.Currency] = b.AmountMinor
 	}
-	acct, err := models.AccountByAccountID(ctx, d.db, strings.TrimSpace(accountID))
-	if errors.Is(err, models.ErrNotFound) {
-		return AccountLedger{}, NotFound("account")
+	if l.NextCursor != "" {
+		out.NextCursor = &l.NextCursor
 	}
-	if err != nil {
-		return AccountLedger{}, storeErr(err)
-	}
-	balances, err := models.Balances(ctx, d.db, acct.ID)
-	if err != nil {
-		return AccountLedger{}, storeErr(err)
-	}
-	rows, err := models.PostingsOf(ctx, d.db, acct.ID, before, limit+1)
-	if err != nil {
-		return AccountLedger{}, storeErr(err)
-	}
-	out := AccountLedger{AccountID: acct.AccountID, Marketplace: acct.Marketplace, Balances: balances, Postings: []PostingView{}}
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next := encodeCursor(rows[len(rows)-1].ID)
-		out.NextCursor = &next
-	}
-	for _, r := range rows {
+	for _, r := range l.Postings {
 		out.Postings = append(out.Postings, PostingView{CorrectionID: fmt.Sprint(r.CorrectionID), AmountMinor: r.AmountMinor,
-			Currency: r.Currency, At: canonicalTime(r.CreatedAt), CounterAccount: r.CounterAccount, Case: r.CaseRef})
+			Currency: r.Currency, At: canonicalTime(r.At), CounterAccount: r.CounterAccount, Case: r.Case})
 	}
 	return out, nil
 }

@@ -122,6 +122,9 @@ func (d *Desk) updateUser(ctx context.Context, a Actor, email, action string, ch
 			return err
 		}
 		before := userView(u)
+		if err := keepsAnActiveAdmin(ctx, tx, u, changes); err != nil {
+			return err
+		}
 		// A copy: this may run again, and the caller's map is not ours to write.
 		changes := maps.Clone(changes)
 		changes["updated_at"] = d.now()

@@ -140,6 +140,8 @@ func (s consoleSample) path(route string) (string, bool) {
 		path = strings.Replace(path, ":id", strconv.FormatInt(s.fix, 10), 1)
 	case strings.Contains(path, "/accounts/:id"):
 		path = strings.Replace(path, ":id", s.account, 1)
+	case strings.HasPrefix(path, "/approvals/:id"):
+		path = strings.Replace(path, ":id", strconv.FormatInt(s.fix, 10), 1)
 	}
 	return path, !strings.Contains(path, ":") && !strings.Contains(path, "*")
 }

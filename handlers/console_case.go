@@ -30,6 +30,7 @@ type caseView struct {
 	Forms       caseForms
 	// Newest is true when the timeline shows the newest entries first.
 	Newest bool
+	Audit  cases.CaseAudit
 }
 
 // caseForms is the state of each form of the case page: empty on a plain visit, the refused
@@ -115,7 +116,7 @@ var caseNotices = map[string]string{
 	"updated": "The case is updated.", "card": "The card is added.", "frozen": "The card is frozen.",
 	"unfrozen": "The card is unfrozen.", "comm": "The communication is recorded.", "evidence": "The evidence is uploaded.",
 	"verified": "Your verdict on the evidence is recorded.", "correction": "The correction is requested: a supervisor decides it.",
-	"cancelled": "The correction request is cancelled.",
+	"cancelled": "The correction request is cancelled.", "decided": "Your decision on the correction is recorded.",
 }
 
 // casePageView builds the page of ref; ?order= and ?after= page its timeline.
@@ -143,6 +144,9 @@ func (s *Server) casePageView(c *gin.Context, ref string) (caseView, error) {
 		Verify:   pageForm{Prefix: "ver"}, Cancel: pageForm{Prefix: "cancel"},
 		Correction: pageForm{Prefix: "corr", Values: map[string]string{"kind": "transfer", "currency": v.Currency()}}}
 	v.Forms.Card.Values = map[string]string{"currency": v.Currency(), "marketplace": page.Case.Customer.Marketplace, "status": "unknown"}
+	if v.Audit, err = s.desk.CaseAudit(c.Request.Context(), principal(c), page.Case.Ref); err != nil {
+		return caseView{}, err
+	}
 	return v, nil
 }
 

@@ -42,6 +42,8 @@ func chromeFor(c *gin.Context, section string) chrome {
 // The console's pages. New parses each one at start: a missing or broken page stops the start.
 const (
 	pageAccount  = "account.html"
+	pageAudit    = "audit.html"
+	pageLedger   = "ledger.html"
 	pageCase     = "case.html"
 	pageCaseNew  = "case_new.html"
 	pageCases    = "cases.html"
@@ -53,8 +55,15 @@ const (
 	pageUsers    = "users.html"
 )
 
+// The approval queue's pages (issue 22).
+const (
+	pageApprovals      = "approvals.html"
+	pageApprovalDecide = "approval_decide.html"
+)
+
 // consolePages lists every page the server renders.
-var consolePages = []string{pageAccount, pageCase, pageCaseNew, pageCases, pageError, pageHome, pageLogin, pagePassword, pageReports, pageUsers}
+var consolePages = []string{pageAccount, pageApprovals, pageApprovalDecide, pageAudit, pageLedger, pageCase, pageCaseNew, pageCases,
+	pageError, pageHome, pageLogin, pagePassword, pageReports, pageUsers, pageAdminTokens, pageAdminConfirm, pageAdminSecret}
 
 type errorPage struct {
 	Chrome                      chrome
@@ -79,11 +88,6 @@ type passwordPage struct {
 	Chrome   chrome
 	Required bool
 	Error    string
-}
-
-type usersPage struct {
-	Chrome chrome
-	Users  []cases.UserView
 }
 
 func (s *Server) loginForm(c *gin.Context) {
@@ -161,15 +165,6 @@ func fieldLabel(field string) string {
 		return "The new password"
 	}
 	return field
-}
-
-func (s *Server) adminUsers(c *gin.Context) {
-	users, err := s.desk.ListUsers(c.Request.Context(), principal(c))
-	if err != nil {
-		s.failPage(c, err)
-		return
-	}
-	s.render(c, http.StatusOK, pageUsers, usersPage{Chrome: chromeOf(c), Users: users})
 }
 
 // failPage is fail for people: the status of the error with a page instead of a problem.

@@ -65,6 +65,13 @@ func TestEveryListCostsTheSameStatementsWhateverItsPage(t *testing.T) {
 				t.Fatalf("approve: %d %s", w.Code, w.Body)
 			}
 		}
+		for i := 0; i < rows; i++ { // the approval queue's rows
+			post(agent, "/api/v1/cases/"+refs[i]+"/corrections", fmt.Sprintf(
+				`{"kind":"transfer","amount_minor":%d,"currency":"USD","from_account":"A1B2C3D4","to_account":"Z9Y8X7W6","card_id":"%s","reason":"wrong account"}`,
+				10+i, kase.Cards[0].ID))
+		}
+		// Console pages, read with a session: their next link is rel="next".
+		cookies := map[string]string{"/approvals": h.session("sup@example.com", cases.RoleSupervisor)}
 		lists := map[string]struct {
 			token, path string
 		}{
@@ -76,15 +83,33 @@ func TestEveryListCostsTheSameStatementsWhateverItsPage(t *testing.T) {
 			"/api/v1/accounts/:id":              {agent, "/api/v1/accounts/A1B2C3D4"},
 			"/api/v1/accounts/:id/postings":     {agent, "/api/v1/accounts/A1B2C3D4/postings"},
 			"/api/v1/audit":                     {admin, "/api/v1/audit"},
+			"/approvals":                        {"", "/approvals"},
 		}
 		for route, l := range lists {
-			_, one, body := h.statementsOf(counter, request{method: http.MethodGet, path: l.path + "?limit=1", token: l.token})
-			_, six, _ := h.statementsOf(counter, request{method: http.MethodGet, path: l.path + "?limit=6", token: l.token})
+			cookie := cookies[route]
+			_, one, body := h.statementsOf(counter, request{method: http.MethodGet, path: l.path + "?limit=1", token: l.token, cookie: cookie})
+			_, six, _ := h.statementsOf(counter, request{method: http.MethodGet, path: l.path + "?limit=6", token: l.token, cookie: cookie})
 			if six != one {
 				t.Errorf("%s: a page of one row took %d statements, a page of six %d", route, one, six)
 			}
-			if !strings.Contains(string(body), `"next_cursor"`) {
+			if !strings.Contains(string(body), `"next_cursor"`) && (cookie == "" || !strings.Contains(string(body), `rel="next"`)) {
 				t.Errorf("%s: the page of one row has no next cursor: %s", route, body)
+			}
+		}
+		// The console's lists, read with a session: the same count for one row as for six.
+		agentCookie, adminCookie := h.session("agent@example.com", cases.RoleAgent), h.session("admin@example.com", cases.RoleAdmin)
+		pages := map[string]struct{ cookie, path string }{
+			"/accounts/:id": {agentCookie, "/accounts/A1B2C3D4"},
+			"/audit":        {adminCookie, "/audit"},
+		}
+		for route, l := range pages {
+			_, one, body := h.statementsOf(counter, request{method: http.MethodGet, path: l.path + "?limit=1", cookie: l.cookie})
+			_, six, _ := h.statementsOf(counter, request{method: http.MethodGet, path: l.path + "?limit=6", cookie: l.cookie})
+			if six != one {
+				t.Errorf("%s: a page of one row took %d statements, a page of six %d", route, one, six)
+			}
+			if !strings.Contains(string(body), `rel="next"`) {
+				t.Errorf("%s: the page of one row has no link to the next", route)
 			}
 		}
 		// Every GET route whose answer is a page is in the table above.
@@ -101,6 +126,23 @@ func TestEveryListCostsTheSameStatementsWhateverItsPage(t *testing.T) {
 			if json.Unmarshal(w.Body.Bytes(), &page) == nil && page["data"] != nil {
 				t.Errorf("%s answers a page but is not checked here", rt.path)
 			}
+		}
+		// Console lists: a keyset page of one row and of six (the admin's token list), and the
+		// users page before and after six more users.
+		for i := 0; i < rows; i++ {
+			h.token("admin@example.com", cases.RoleAdmin, cases.ScopeCasesRead)
+		}
+		_, one, _ := h.statementsOf(counter, request{method: http.MethodGet, path: "/admin/tokens?limit=1", cookie: adminCookie})
+		_, six, body := h.statementsOf(counter, request{method: http.MethodGet, path: "/admin/tokens?limit=6", cookie: adminCookie})
+		if six != one || !strings.Contains(string(body), `rel="next"`) {
+			t.Errorf("/admin/tokens: a page of one token took %d statements, a page of six %d (next link: %t)", one, six, strings.Contains(string(body), `rel="next"`))
+		}
+		_, before, _ := h.statementsOf(counter, request{method: http.MethodGet, path: "/admin/users", cookie: adminCookie})
+		for i := 0; i < rows; i++ {
+			h.token(fmt.Sprintf("more-%d@example.com", i), cases.RoleAgent, cases.ScopeCasesRead)
+		}
+		if _, after, _ := h.statementsOf(counter, request{method: http.MethodGet, path: "/admin/users", cookie: adminCookie}); after != before {
+			t.Errorf("/admin/users: %d statements, %d after six more users", before, after)
 		}
 	})
 }

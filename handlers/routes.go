@@ -78,6 +78,19 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/cases/new", console(cases.RoleAgent), s.createCaseForm},
 		{http.MethodPost, "/cases/new/code-hint", console(cases.RoleAgent), s.codeHint},
 		{http.MethodGet, "/admin/users", console(cases.RoleAdmin), s.adminUsers},
+		{http.MethodPost, "/admin/users", console(cases.RoleAdmin), s.adminCreateUser},
+		{http.MethodPost, "/admin/users/:id/role", console(cases.RoleAdmin), s.adminUserRole},
+		{http.MethodPost, "/admin/users/:id/deactivate", console(cases.RoleAdmin), s.adminUserDeactivate},
+		{http.MethodPost, "/admin/users/:id/reactivate", console(cases.RoleAdmin), s.adminUserReactivate},
+		{http.MethodPost, "/admin/users/:id/password", console(cases.RoleAdmin), s.adminUserPassword},
+		{http.MethodGet, "/admin/tokens", console(cases.RoleAdmin), s.adminTokens},
+		{http.MethodPost, "/admin/tokens", console(cases.RoleAdmin), s.adminCreateToken},
+		{http.MethodPost, "/admin/tokens/:id/revoke", console(cases.RoleAdmin), s.adminRevokeToken},
+
+		{http.MethodGet, "/approvals", console(cases.RoleAgent), s.approvalsPage},
+		{http.MethodGet, "/approvals/:id/confirm", console(cases.RoleSupervisor), s.approvalConfirm},
+		{http.MethodPost, "/approvals/:id/approve", console(cases.RoleSupervisor), s.approvalApprove},
+		{http.MethodPost, "/approvals/:id/deny", console(cases.RoleSupervisor), s.approvalDeny},
 
 		{http.MethodGet, "/reports", console(cases.RoleSupervisor), s.reportsPage},
 		{http.MethodGet, "/reports/volume.csv", console(cases.RoleSupervisor), s.reportCSV("volume")},
@@ -102,6 +115,10 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/cases/:ref/corrections/:id/cancel", console(cases.RoleAgent), s.caseCancelCorrection},
 		{http.MethodGet, "/evidence/:id/preview", console(cases.RoleAgent), s.evidencePreview},
 		{http.MethodGet, "/evidence/:id/download", console(cases.RoleAgent), s.evidenceDownload},
+
+		{http.MethodGet, "/accounts/:id", console(cases.RoleAgent), s.ledgerPage},
+		{http.MethodGet, "/audit", console(cases.RoleAdmin), s.auditPage},
+		{http.MethodPost, "/audit/verify", console(cases.RoleAdmin), s.auditVerify},
 	}
 }
 

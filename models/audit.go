@@ -2,6 +2,9 @@ package models
 
 import (
 	"context"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -63,6 +66,14 @@ func LastSeal(ctx context.Context, db *gorm.DB) (SealHead, error) {
 	return heads[0], nil
 }
 
+// LastSealRow returns the last seal whole, with when it was sealed; ErrNotFound when nothing is
+// sealed yet.
+func LastSealRow(ctx context.Context, db *gorm.DB) (AuditSeal, error) {
+	var s AuditSeal
+	err := db.WithContext(ctx).Order("seq DESC").Take(&s).Error
+	return s, notFound(err)
+}
+
 // InsertSeal appends a seal.
 func InsertSeal(ctx context.Context, db *gorm.DB, s *AuditSeal) error {
 	return db.WithContext(ctx).Create(s).Error
@@ -120,12 +131,24 @@ func CountAudit(ctx context.Context, db *gorm.DB) (events, seals int64, err erro
 	return
 }
 
-// AuditFilter selects events for the audit API, newest first.
+// AuditFilter selects events for the audit API and pages, newest first. Every field left zero
+// does not filter. Entities, when given, keeps the events of any of them.
 type AuditFilter struct {
 	EntityType string
 	EntityID   string
+	Entities   []EntityIDs
+	Actor      string // the actor's label: a user's email, or cli
+	Action     string
+	From, To   *time.Time // occurred_at in [From, To)
 	BeforeID   int64
+	AfterID    int64 // instead of BeforeID: the Limit events just above it, still newest first
 	Limit      int
+}
+
+// EntityIDs names entities of one type.
+type EntityIDs struct {
+	Type string
+	IDs  []string
 }
 
 // AuditRow is an event with its place in the chain (Seq 0 while unsealed).
@@ -134,7 +157,9 @@ type AuditRow struct {
 	Seq *int64
 }
 
-// ListAuditEvents returns events matching f with their seal sequence.
+// ListAuditEvents returns events matching f with their seal sequence. Each entity condition is
+// one (entity_type, entity_id) range of audit_events_entity, so a case's events are found by
+// index however large the trail.
 func ListAuditEvents(ctx context.Context, db *gorm.DB, f AuditFilter) ([]AuditRow, error) {
 	q := db.WithContext(ctx).Table("audit_events").Select("audit_events.*, audit_seals.seq").
 		Joins("LEFT JOIN audit_seals ON audit_seals.event_id = audit_events.id")
@@ -144,10 +169,109 @@ func ListAuditEvents(ctx context.Context, db *gorm.DB, f AuditFilter) ([]AuditRo
 	if f.EntityID != "" {
 		q = q.Where("audit_events.entity_id = ?", f.EntityID)
 	}
-	if f.BeforeID > 0 {
+	if len(f.Entities) > 0 {
+		var conds []string
+		var args []any
+		for _, e := range f.Entities {
+			if len(e.IDs) == 0 {
+				continue
+			}
+			conds = append(conds, "(audit_events.entity_type = ? AND audit_events.entity_id IN ?)")
+			args = append(args, e.Type, e.IDs)
+		}
+		if len(conds) == 0 {
+			return []AuditRow{}, nil
+		}
+		q = q.Where("("+strings.Join(conds, " OR ")+")", args...)
+	}
+	if f.Actor != "" {
+		q = q.Where("audit_events.actor_label = ?", f.Actor)
+	}
+	if f.Action != "" {
+		q = q.Where("audit_events.action = ?", f.Action)
+	}
+	if f.From != nil {
+		q = q.Where("audit_events.occurred_at >= ?", *f.From)
+	}
+	if f.To != nil {
+		q = q.Where("audit_events.occurred_at < ?", *f.To)
+	}
+	order := "audit_events.id DESC"
+	switch {
+	case f.AfterID > 0:
+		q, order = q.Where("audit_events.id > ?", f.AfterID), "audit_events.id ASC"
+	case f.BeforeID > 0:
 		q = q.Where("audit_events.id < ?", f.BeforeID)
 	}
 	var out []AuditRow
-	err := q.Order("audit_events.id DESC").Limit(f.Limit).Scan(&out).Error
+	if err := q.Order(order).Limit(f.Limit).Scan(&out).Error; err != nil {
+		return nil, err
+	}
+	if f.AfterID > 0 {
+		slices.Reverse(out)
+	}
+	return out, nil
+}
+
+// CaseEntities returns the ids, as audit events name them, of a case's corrections, evidence and
+// cards, in one statement.
+func CaseEntities(ctx context.Context, db *gorm.DB, caseID int64) ([]EntityIDs, error) {
+	var rows []struct {
+		Type string
+		ID   int64
+	}
+	err := db.WithContext(ctx).Raw(`SELECT 'correction' AS type, id FROM corrections WHERE case_id = ?
+		UNION ALL SELECT 'evidence', id FROM evidence WHERE case_id = ?
+		UNION ALL SELECT 'card', card_id FROM case_cards WHERE case_id = ?`, caseID, caseID, caseID).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	byType := map[string]*EntityIDs{}
+	var out []EntityIDs
+	for _, t := range []string{"correction", "evidence", "card"} {
+		out = append(out, EntityIDs{Type: t})
+	}
+	for i := range out {
+		byType[out[i].Type] = &out[i]
+	}
+	for _, r := range rows {
+		e := byType[r.Type]
+		e.IDs = append(e.IDs, strconv.FormatInt(r.ID, 10))
+	}
+	return out, nil
+}
+
+// CardsNamedByEvents returns, in one statement, the cards whose codes the states of the given
+// events could hold: the cards themselves, and every card on the cases the events are about
+// (directly, or through one of their corrections or evidence).
+func CardsNamedByEvents(ctx context.Context, db *gorm.DB, events []AuditRow) ([]GiftCard, error) {
+	ids := map[string][]int64{}
+	var refs []string
+	for _, e := range events {
+		if e.EntityType == "case" {
+			refs = append(refs, e.EntityID)
+			continue
+		}
+		if id, err := strconv.ParseInt(e.EntityID, 10, 64); err == nil {
+			ids[e.EntityType] = append(ids[e.EntityType], id)
+		}
+	}
+	// IN () is a syntax error: an empty list is given as one impossible value.
+	orNone := func(l []int64) []int64 {
+		if len(l) == 0 {
+			return []int64{0}
+		}
+		return l
+	}
+	if len(refs) == 0 {
+		refs = []string{""}
+	}
+	var out []GiftCard
+	err := db.WithContext(ctx).Raw(`SELECT g.* FROM gift_cards g WHERE g.id IN ?
+		OR g.id IN (SELECT cc.card_id FROM case_cards cc WHERE cc.case_id IN (
+			SELECT id FROM cases WHERE ref IN ?
+			UNION SELECT case_id FROM corrections WHERE id IN ?
+			UNION SELECT case_id FROM evidence WHERE id IN ?))`,
+		orNone(ids["card"]), refs, orNone(ids["correction"]), orNone(ids["evidence"])).Scan(&out).Error
 	return out, err
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -133,14 +134,6 @@ func UpdateCorrection(ctx context.Context, tx *gorm.DB, id, version int64, chang
 	return res.RowsAffected == 1, res.Error
 }
 
-// VerifiedReceiptCovers reports whether a case has a verified receipt of at least amount in currency.
-func VerifiedReceiptCovers(ctx context.Context, db *gorm.DB, caseID, amount int64, currency string) (bool, error) {
-	var n int64
-	err := db.WithContext(ctx).Model(&Evidence{}).Where("case_id = ? AND kind = 'receipt' AND verification = 'verified' AND amount_minor >= ? AND currency = ?",
-		caseID, amount, currency).Count(&n).Error
-	return n > 0, err
-}
-
 // CorrectionFilter selects corrections, newest first.
 type CorrectionFilter struct {
 	Status   string
@@ -238,30 +231,43 @@ func Balances(ctx context.Context, db *gorm.DB, accountID int64) (map[string]int
 	return out, err
 }
 
-// PostingRow is a posting with the other account of its correction and the ref of its case.
+// PostingRow is a posting with the other account of its correction, the correction's kind and
+// status, and the ref of its case.
 type PostingRow struct {
 	Posting
 	CounterAccount string
 	CaseRef        string
+	Kind           string
+	Status         string
 }
 
-// PostingsOf returns up to limit postings of an account, newest first, before id beforeID (0: from
-// the newest), each with its counter-account and case in the same statement: a page costs one
-// query whatever it holds.
-func PostingsOf(ctx context.Context, db *gorm.DB, accountID, beforeID int64, limit int) ([]PostingRow, error) {
+// PostingsOf returns up to limit postings of an account, each with its counter-account,
+// correction and case in the same statement: a page costs one query whatever it holds. Newest
+// first before id beforeID (0: from the newest); with afterID instead, the limit postings just
+// above it, still newest first, so that a page can lead back to the one before.
+func PostingsOf(ctx context.Context, db *gorm.DB, accountID, beforeID, afterID int64, limit int) ([]PostingRow, error) {
 	q := db.WithContext(ctx).Table("postings AS p").
-		Select("p.*, a.account_id AS counter_account, c.ref AS case_ref").
+		Select("p.*, a.account_id AS counter_account, c.ref AS case_ref, k.kind, k.status").
 		Joins("JOIN postings o ON o.correction_id = p.correction_id AND o.id <> p.id").
 		Joins("JOIN customer_accounts a ON a.id = o.account_id").
 		Joins("JOIN corrections k ON k.id = p.correction_id").
 		Joins("JOIN cases c ON c.id = k.case_id").
 		Where("p.account_id = ?", accountID)
-	if beforeID > 0 {
+	order := "p.id DESC"
+	switch {
+	case afterID > 0:
+		q, order = q.Where("p.id > ?", afterID), "p.id ASC"
+	case beforeID > 0:
 		q = q.Where("p.id < ?", beforeID)
 	}
 	var out []PostingRow
-	err := q.Order("p.id DESC").Limit(limit).Scan(&out).Error
-	return out, err
+	if err := q.Order(order).Limit(limit).Scan(&out).Error; err != nil {
+		return nil, err
+	}
+	if afterID > 0 {
+		slices.Reverse(out)
+	}
+	return out, nil
 }
 
 // CardMoney is what corrections take from one card across every case it is on (R7): applied,

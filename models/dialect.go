@@ -228,18 +228,35 @@ func SealLowWater(ctx context.Context, tx *gorm.DB) (*int64, error) {
 // serialised, so ids grow in commit order.
 func SealableEvents(ctx context.Context, tx *gorm.DB, head SealHead, limit int) ([]AuditEvent, error) {
 	var out []AuditEvent
-	q := tx.WithContext(ctx).Where("NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.event_id = audit_events.id)")
+	q := unsealedAfter(ctx, tx, head)
 	if DialectOf(tx) == Postgres {
+		q = q.Order("xact_id, id")
+	} else {
+		q = q.Order("id")
+	}
+	err := q.Limit(limit).Find(&out).Error
+	return out, err
+}
+
+// CountUnsealed counts the events still to chain after head: those SealableEvents would find
+// now (an event whose transaction has not committed yet is not counted).
+func CountUnsealed(ctx context.Context, db *gorm.DB, head SealHead) (int64, error) {
+	var n int64
+	err := unsealedAfter(ctx, db, head).Model(&AuditEvent{}).Count(&n).Error
+	return n, err
+}
+
+// unsealedAfter selects the unsealed events from where the sealer's scan starts after head.
+func unsealedAfter(ctx context.Context, db *gorm.DB, head SealHead) *gorm.DB {
+	q := db.WithContext(ctx).Where("NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.event_id = audit_events.id)")
+	if DialectOf(db) == Postgres {
 		from := int64(0)
 		if head.LowWaterXact != nil {
 			from = *head.LowWaterXact
 		}
-		q = q.Where("xact_id >= ?", from).Order("xact_id, id")
-	} else {
-		q = q.Where("id > ?", head.EventID).Order("id")
+		return q.Where("xact_id >= ?", from)
 	}
-	err := q.Limit(limit).Find(&out).Error
-	return out, err
+	return q.Where("id > ?", head.EventID)
 }
 
 // UnsealedBehind returns up to limit unsealed events that the chain's head says must already be

@@ -62,3 +62,35 @@
   }
 })();
 // ---- end of Forms ----
+
+// ---- Admin console (issue 22): copy a secret shown once ----
+// The secret sits in a readonly input that selects itself on focus, so it can always be copied by
+// hand; where the Clipboard API is available a Copy button appears as well.
+(function () {
+  "use strict";
+  function init() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-secret]"), function (input) {
+      input.addEventListener("focus", function () { input.select(); });
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (button) {
+      var input = document.getElementById(button.getAttribute("data-copy"));
+      var status = document.querySelector("[data-copy-status]");
+      if (!input || !navigator.clipboard || !navigator.clipboard.writeText) return;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(input.value).then(function () {
+          if (status) status.textContent = "Copied to the clipboard.";
+        }, function () {
+          input.focus();
+          if (status) status.textContent = "The browser refused to copy: the text is selected, press Ctrl+C (⌘C on a Mac).";
+        });
+      });
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
+// ---- end of Admin console ----
