@@ -51,6 +51,7 @@ const (
 	pageHome     = "home.html"
 	pageLogin    = "login.html"
 	pagePassword = "password.html"
+	pageReports  = "reports.html"
 	pageUsers    = "users.html"
 )
 
@@ -62,7 +63,7 @@ const (
 
 // consolePages lists every page the server renders.
 var consolePages = []string{pageAccount, pageApprovals, pageApprovalDecide, pageAudit, pageLedger, pageCase, pageCaseNew, pageCases,
-	pageError, pageHome, pageLogin, pagePassword, pageUsers, pageAdminTokens, pageAdminConfirm, pageAdminSecret}
+	pageError, pageHome, pageLogin, pagePassword, pageReports, pageUsers, pageAdminTokens, pageAdminConfirm, pageAdminSecret}
 
 type errorPage struct {
 	Chrome                      chrome

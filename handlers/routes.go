@@ -92,6 +92,15 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/approvals/:id/approve", console(cases.RoleSupervisor), s.approvalApprove},
 		{http.MethodPost, "/approvals/:id/deny", console(cases.RoleSupervisor), s.approvalDeny},
 
+		{http.MethodGet, "/reports", console(cases.RoleSupervisor), s.reportsPage},
+		{http.MethodGet, "/reports/volume.csv", console(cases.RoleSupervisor), s.reportCSV("volume")},
+		{http.MethodGet, "/reports/volume-by-type.csv", console(cases.RoleSupervisor), s.reportCSV("volume-by-type")},
+		{http.MethodGet, "/reports/volume-by-day-and-type.csv", console(cases.RoleSupervisor), s.reportCSV("volume-by-day-and-type")},
+		{http.MethodGet, "/reports/times.csv", console(cases.RoleSupervisor), s.reportCSV("times")},
+		{http.MethodGet, "/reports/sla.csv", console(cases.RoleSupervisor), s.reportCSV("sla")},
+		{http.MethodGet, "/reports/corrections.csv", console(cases.RoleSupervisor), s.reportCSV("corrections")},
+		{http.MethodGet, "/reports/cards.csv", console(cases.RoleSupervisor), s.reportCSV("cards")},
+
 		{http.MethodGet, "/cases/:ref", console(cases.RoleAgent), s.casePage},
 		{http.MethodGet, "/cases/:ref/version", console(cases.RoleAgent), s.caseVersion},
 		{http.MethodGet, "/cases/:ref/reply", console(cases.RoleAgent), s.caseReplyForm},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"syscall"
@@ -370,4 +371,131 @@ func IsRetryable(err error) bool {
 // here so that this file stays the only one with SQLite knowledge and builds the same everywhere.
 func sqliteCode(err error, fragment string) bool {
 	return err != nil && strings.Contains(err.Error(), fragment)
+}
+
+// TimeParam is a placeholder for a time where its type cannot be inferred from a column, as in a
+// VALUES list: PostgreSQL is told it is a timestamptz; SQLite compares the text the driver writes.
+func TimeParam(db *gorm.DB) string {
+	if DialectOf(db) == Postgres {
+		return "CAST(? AS TIMESTAMPTZ)"
+	}
+	return "?"
+}
+
+// SecondsBetween is an expression for the seconds from earlier to later (two time columns), as a
+// floating-point number. On PostgreSQL date_part, not EXTRACT: EXTRACT computes in numeric since
+// PostgreSQL 14, which made response times measurably slower to sort (BENCHMARKS.md 9).
+func SecondsBetween(db *gorm.DB, later, earlier string) string {
+	if DialectOf(db) == Postgres {
+		return "date_part('epoch', " + later + " - " + earlier + ")"
+	}
+	return "((julianday(" + later + ") - julianday(" + earlier + ")) * 86400.0)"
+}
+
+// GroupPercentiles is the count and the continuous percentiles (percentile_cont: linear
+// interpolation between the two nearest ranks) at each of ps of the values in each group of the
+// rows sub selects. sub is a SELECT with two columns, grp (text) and v (a number). PostgreSQL
+// computes them with percentile_cont; SQLite has none, so its window functions rank the values and
+// return only the two ranks around each percentile, which are interpolated here the same way.
+func GroupPercentiles(ctx context.Context, db *gorm.DB, sub string, args []any, ps []float64) (map[string]Percentiles, error) {
+	out := map[string]Percentiles{}
+	if DialectOf(db) == Postgres {
+		cols := make([]string, len(ps))
+		for i, p := range ps {
+			cols[i] = fmt.Sprintf("percentile_cont(%g) WITHIN GROUP (ORDER BY s.v)", p)
+		}
+		rows, err := db.WithContext(ctx).Raw(`SELECT s.grp, count(*), `+strings.Join(cols, ", ")+
+			` FROM (`+sub+`) s GROUP BY s.grp`, args...).Rows()
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var grp string
+			var n int64
+			vals := make([]float64, len(ps))
+			dest := []any{&grp, &n}
+			for i := range vals {
+				dest = append(dest, &vals[i])
+			}
+			if err := rows.Scan(dest...); err != nil {
+				return nil, err
+			}
+			out[grp] = Percentiles{N: n, Values: vals}
+		}
+		return out, rows.Err()
+	}
+	var conds []string
+	for _, p := range ps {
+		lo := fmt.Sprintf("CAST((r.n - 1) * %g AS INTEGER)", p)
+		conds = append(conds, "r.rn = "+lo, "r.rn = "+lo+" + 1")
+	}
+	rows, err := db.WithContext(ctx).Raw(`SELECT r.grp, r.n, r.rn, r.v FROM (
+		SELECT s.grp, s.v, row_number() OVER (PARTITION BY s.grp ORDER BY s.v) - 1 AS rn,
+			count(*) OVER (PARTITION BY s.grp) AS n FROM (`+sub+`) s) r
+		WHERE `+strings.Join(conds, " OR "), args...).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ranked := map[string]map[int64]float64{}
+	counts := map[string]int64{}
+	for rows.Next() {
+		var grp string
+		var n, rn int64
+		var v float64
+		if err := rows.Scan(&grp, &n, &rn, &v); err != nil {
+			return nil, err
+		}
+		if ranked[grp] == nil {
+			ranked[grp] = map[int64]float64{}
+		}
+		ranked[grp][rn], counts[grp] = v, n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for grp, byRank := range ranked {
+		n := counts[grp]
+		vals := make([]float64, len(ps))
+		for i, p := range ps {
+			pos := float64(n-1) * p
+			lo := int64(pos)
+			vals[i] = byRank[lo]
+			if hi, ok := byRank[lo+1]; ok {
+				vals[i] += (pos - float64(lo)) * (hi - byRank[lo])
+			}
+		}
+		out[grp] = Percentiles{N: n, Values: vals}
+	}
+	return out, nil
+}
+
+// Percentiles are the size of a group and its percentiles, in the order asked.
+type Percentiles struct {
+	N      int64
+	Values []float64
+}
+
+// ReportWorkMem is the memory PostgreSQL may give each sort or hash of a report's statement before
+// spilling to disk: a quarter of a 1,000,000-case desk (130,000 cases) sorted for its percentiles
+// or grouped by card for the clusters needs more than the default 4 MB, and would go to temporary
+// files.
+const ReportWorkMem = "64MB"
+
+// ReadForReport runs fn in a read-only transaction whose sorts and hashes may use ReportWorkMem
+// (SET LOCAL: it ends with the transaction). SQLite has no such setting; fn runs on db.
+func ReadForReport(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
+	if DialectOf(db) != Postgres {
+		return fn(db.WithContext(ctx))
+	}
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET TRANSACTION READ ONLY").Error; err != nil {
+			return err
+		}
+		if err := tx.Exec("SET LOCAL work_mem = '" + ReportWorkMem + "'").Error; err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }

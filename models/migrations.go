@@ -45,6 +45,7 @@ var migrations = []migration{
 	{id: "0007_user_preferences", statements: userPreferences},
 	{id: "0008_open_case_dues", statements: openCaseDues},
 	{id: "0009_evidence_to_verify", statements: evidenceToVerify},
+	{id: "0010_report_ranges", statements: reportRanges},
 }
 
 // Migrate applies pending migrations in one transaction, after checking that the database

@@ -1,0 +1,9 @@
+package reports_test
+
+import (
+	"testing"
+
+	"giftdesk/models/modelstest"
+)
+
+func TestMain(m *testing.M) { modelstest.Main(m) }
