@@ -24,8 +24,8 @@ const tokenSecretBytes = 32
 
 // NewToken is the input of CreateToken.
 type NewToken struct {
-	Email     string
-	Name      string  `json:"name" validate:"required,max=100"`
+	Email     string  `json:"email" validate:"required,text,max=254"`
+	Name      string  `json:"name" validate:"required,text,max=100"`
 	Scopes    []Scope `json:"scopes"`
 	ExpiresAt *time.Time
 }

@@ -19,8 +19,8 @@ var ErrEmailTaken = Invalid("email", "a user with this email already exists")
 
 // NewUser is the input of AddUser.
 type NewUser struct {
-	Email    string `json:"email" validate:"required,max=254,mailbox"`
-	Name     string `json:"name" validate:"required,max=200"`
+	Email    string `json:"email" validate:"required,text,max=254,mailbox"`
+	Name     string `json:"name" validate:"required,text,max=200"`
 	Role     Role   `json:"role" validate:"required"`
 	Password string `json:"-"`
 }

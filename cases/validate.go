@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
 )
@@ -27,6 +28,12 @@ var validate = func() *validator.Validate {
 	// the stock "email" tag refuses.
 	_ = v.RegisterValidation("mailbox", func(fl validator.FieldLevel) bool {
 		return IsMailbox(fl.Field().String())
+	})
+	// "text" refuses what no stored string may hold: a NUL byte (PostgreSQL refuses it with an
+	// error) or invalid UTF-8.
+	_ = v.RegisterValidation("text", func(fl validator.FieldLevel) bool {
+		s := fl.Field().String()
+		return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 	})
 	return v
 }()
@@ -66,6 +73,8 @@ func fieldMessage(fe validator.FieldError) string {
 	switch fe.Tag() {
 	case "required":
 		return "is required"
+	case "text":
+		return "must be text without NUL bytes"
 	case "email", "mailbox":
 		return "must be an email address"
 	case "max":

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -46,5 +47,33 @@ func TestConsoleFormsRefuseNULBytes(t *testing.T) {
 	}
 	if w := h.do(request{method: http.MethodGet, path: "/cases?q=A%00B", cookie: cookie}); w.Code != http.StatusBadRequest {
 		t.Errorf("the list with a NUL byte in its address: %d", w.Code)
+	}
+
+	// The supervisor's and the admin's forms.
+	h.session("agent8@example.com", cases.RoleAgent)
+	supervisor := h.session("sup9@example.com", cases.RoleSupervisor)
+	admin := h.session("admin9@example.com", cases.RoleAdmin)
+	fix := strconv.FormatInt(sample.fix, 10)
+	for _, tc := range []struct {
+		path, cookie string
+		form         url.Values
+	}{
+		{"/approvals/" + fix + "/deny", supervisor, url.Values{"reason": {"A\x00B"}}},
+		{"/approvals/" + fix + "/approve", supervisor, url.Values{"note": {"A\x00B"}}},
+		{"/admin/users", admin, url.Values{"email": {"new@example.com"}, "name": {"A\x00B"}, "role": {"agent"}}},
+		{"/admin/users", admin, url.Values{"email": {"new\x00@example.com"}, "name": {"New"}, "role": {"agent"}}},
+		{"/admin/tokens", admin, url.Values{"email": {"agent8@example.com"}, "name": {"A\x00B"}, "scopes": {"cases:read"}}},
+		{"/admin/tokens", admin, url.Values{"email": {"agent8\x00@example.com"}, "name": {"sync"}, "scopes": {"cases:read"}}},
+	} {
+		count := `SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM api_tokens) + (SELECT count(*) FROM correction_approvals) +
+			(SELECT count(*) FROM corrections WHERE status <> 'pending_approval')`
+		before := modelstest.Count(t, h.db, count)
+		w := h.do(request{method: http.MethodPost, path: tc.path, cookie: tc.cookie, body: strings.NewReader(tc.form.Encode()), header: sameOrigin})
+		if w.Code < 400 || w.Code >= 500 {
+			t.Errorf("%s with a NUL byte: %d", tc.path, w.Code)
+		}
+		if after := modelstest.Count(t, h.db, count); after != before {
+			t.Errorf("%s with a NUL byte wrote %d rows", tc.path, after-before)
+		}
 	}
 }

@@ -3,7 +3,9 @@ package models
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -31,9 +33,13 @@ func CreateUser(ctx context.Context, db *gorm.DB, u *User) error {
 	return db.WithContext(ctx).Create(u).Error
 }
 
-// UserByEmail finds a user by lower-cased email.
+// UserByEmail finds a user by lower-cased email. A string no email can be (a NUL byte, invalid
+// UTF-8, which PostgreSQL refuses as an error) finds no one rather than failing the statement.
 func UserByEmail(ctx context.Context, db *gorm.DB, email string) (User, error) {
 	var u User
+	if !utf8.ValidString(email) || strings.ContainsRune(email, 0) {
+		return u, ErrNotFound
+	}
 	err := db.WithContext(ctx).Where("email = ?", email).Take(&u).Error
 	return u, notFound(err)
 }
