@@ -76,4 +76,14 @@ func TestConsoleFormsRefuseNULBytes(t *testing.T) {
 			t.Errorf("%s with a NUL byte wrote %d rows", tc.path, after-before)
 		}
 	}
+
+	// Paging addresses edited by hand: a page that explains, never a 500.
+	for _, path := range []string{"/approvals?cursor=zz", "/approvals?limit=0", "/approvals?limit=101", "/approvals?limit=%00",
+		"/admin/tokens?cursor=zz", "/admin/tokens?limit=-1", "/accounts/A1B2C3D4?cursor=zz", "/audit?cursor=zz", "/audit?actor=%00",
+		"/reports?from=%00", "/cases?cursor=zz"} {
+		w := h.do(request{method: http.MethodGet, path: path, cookie: admin})
+		if w.Code < 400 || w.Code >= 500 {
+			t.Errorf("GET %s: %d", path, w.Code)
+		}
+	}
 }

@@ -181,6 +181,11 @@ func (s *Server) failPage(c *gin.Context, err error) {
 		s.renderError(c, status, "Too many attempts", err.Error()+".")
 	case http.StatusNotFound:
 		s.renderError(c, status, "Not found", "There is nothing here.")
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+		// A hand-edited or stale address: a paging cursor or limit the page cannot read.
+		s.renderError(c, status, "This page link is not valid", err.Error()+". Open the page again from the menu.")
+	case http.StatusConflict, http.StatusPreconditionFailed:
+		s.renderError(c, status, "Changed meanwhile", err.Error()+". Reload the page to see it as it is now.")
 	default:
 		s.log.ErrorContext(c.Request.Context(), "page failed", slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
 		s.renderServerError(c)
