@@ -39,6 +39,19 @@ func keepsAnActiveAdmin(ctx context.Context, tx *gorm.DB, u models.User, changes
 	return ErrLastActiveAdmin
 }
 
+// mayAdminister is the one check of every change to users and tokens: the command line and the
+// desk itself (the bootstrap admin, the demo) may; a person only with the admin role, whatever
+// route or form brought the request.
+func (a Actor) mayAdminister() error {
+	if a.Principal != nil {
+		return a.Principal.RequireRole(RoleAdmin)
+	}
+	if a.Kind == CLIActor.Kind || a.Kind == "system" {
+		return nil
+	}
+	return ErrForbidden
+}
+
 // AddUserWithOneTimePassword creates a user with a password the desk draws (128 bits, as the
 // bootstrap admin's) and returns it, to be shown once: the user must replace it at first sign-in.
 func (d *Desk) AddUserWithOneTimePassword(ctx context.Context, a Actor, in NewUser) (UserView, string, error) {

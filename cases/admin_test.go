@@ -152,3 +152,63 @@ func TestTwoAdminsCannotDemoteEachOtherAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestOnlyAdminsAdminister: every change to users and tokens refuses a person without the admin
+// role and an actor that is neither a person, the command line nor the desk itself, whatever
+// route calls it; an admin and the command line go through.
+func TestOnlyAdminsAdminister(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		desk := newDesk(db)
+		if _, err := desk.AddUser(ctx, cases.CLIActor, cases.NewUser{Email: "boss@example.com", Name: "B", Role: cases.RoleAdmin, Password: goodPassword}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := desk.AddUser(ctx, cases.CLIActor, cases.NewUser{Email: "agent@example.com", Name: "A", Role: cases.RoleAgent, Password: goodPassword}); err != nil {
+			t.Fatal(err)
+		}
+		_, tv, err := desk.CreateToken(ctx, cases.CLIActor, cases.NewToken{Email: "agent@example.com", Name: "t", Scopes: []cases.Scope{cases.ScopeCasesRead}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		actions := map[string]func(a cases.Actor) error{
+			"add user": func(a cases.Actor) error {
+				_, err := desk.AddUser(ctx, a, cases.NewUser{Email: "new@example.com", Name: "N", Role: cases.RoleAdmin, Password: goodPassword})
+				return err
+			},
+			"add user, one-time password": func(a cases.Actor) error {
+				_, _, err := desk.AddUserWithOneTimePassword(ctx, a, cases.NewUser{Email: "new2@example.com", Name: "N", Role: cases.RoleAgent})
+				return err
+			},
+			"role":       func(a cases.Actor) error { _, err := desk.SetUserRole(ctx, a, "agent@example.com", cases.RoleAdmin); return err },
+			"deactivate": func(a cases.Actor) error { _, err := desk.DeactivateUser(ctx, a, "agent@example.com"); return err },
+			"reactivate": func(a cases.Actor) error { _, err := desk.ReactivateUser(ctx, a, "agent@example.com"); return err },
+			"password":   func(a cases.Actor) error { _, _, err := desk.ResetOneTimePassword(ctx, a, "agent@example.com"); return err },
+			"token": func(a cases.Actor) error {
+				_, _, err := desk.CreateToken(ctx, a, cases.NewToken{Email: "agent@example.com", Name: "t2", Scopes: []cases.Scope{cases.ScopeAdmin}})
+				return err
+			},
+			"revoke": func(a cases.Actor) error { return desk.RevokeToken(ctx, a, tv.ID) },
+		}
+		agent := cases.ActorFor(cases.Principal{UserID: 2, Email: "agent@example.com", Role: cases.RoleAgent}, "", "", "")
+		supervisor := cases.ActorFor(cases.Principal{UserID: 2, Email: "agent@example.com", Role: cases.RoleSupervisor}, "", "", "")
+		nobody := cases.Actor{Kind: "user"}
+		count := `SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM api_tokens) + (SELECT count(*) FROM audit_events)`
+		for name, do := range actions {
+			for who, a := range map[string]cases.Actor{"agent": agent, "supervisor": supervisor, "an actor without a person": nobody} {
+				before := modelstest.Count(t, db, count)
+				if err := do(a); !errors.Is(err, cases.ErrForbidden) {
+					t.Errorf("%s by %s: %v, want forbidden", name, who, err)
+				}
+				if after := modelstest.Count(t, db, count); after != before {
+					t.Errorf("%s by %s wrote %d rows", name, who, after-before)
+				}
+			}
+		}
+		admin := cases.ActorFor(cases.Principal{UserID: 1, Email: "boss@example.com", Role: cases.RoleAdmin}, "", "", "")
+		for _, name := range []string{"add user", "role", "token", "revoke", "deactivate", "reactivate"} {
+			if err := actions[name](admin); err != nil {
+				t.Errorf("%s by an admin: %v", name, err)
+			}
+		}
+	})
+}

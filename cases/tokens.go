@@ -48,6 +48,9 @@ type TokenView struct {
 // once; only its keyed hash is stored. Scopes beyond the user's role are accepted: a token never
 // acts beyond its user's current role, which R13 checks on every request.
 func (d *Desk) CreateToken(ctx context.Context, a Actor, in NewToken) (string, TokenView, error) {
+	if err := a.mayAdminister(); err != nil {
+		return "", TokenView{}, err
+	}
 	in.Name = strings.TrimSpace(in.Name)
 	if err := checkStruct(in); err != nil {
 		return "", TokenView{}, err
@@ -174,6 +177,9 @@ func (d *Desk) ListTokens(ctx context.Context, email string) ([]TokenView, error
 
 // RevokeToken stops a token at once and for good.
 func (d *Desk) RevokeToken(ctx context.Context, a Actor, id int64) error {
+	if err := a.mayAdminister(); err != nil {
+		return err
+	}
 	return d.inTx(ctx, func(tx *gorm.DB) error {
 		t, err := models.TokenByID(ctx, tx, id)
 		if errors.Is(err, models.ErrNotFound) {

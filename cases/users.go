@@ -47,6 +47,9 @@ func (d *Desk) AddUser(ctx context.Context, a Actor, in NewUser) (UserView, erro
 }
 
 func (d *Desk) addUser(ctx context.Context, a Actor, in NewUser, mustChange bool) (UserView, error) {
+	if err := a.mayAdminister(); err != nil {
+		return UserView{}, err
+	}
 	in.Email = NormalizeEmail(in.Email)
 	in.Name = strings.TrimSpace(in.Name)
 	if err := checkStruct(in); err != nil {
@@ -115,6 +118,9 @@ func userByEmail(ctx context.Context, tx *gorm.DB, email string) (models.User, e
 // updateUser applies changes to the user with email in one audited transaction. endSessions
 // signs the user out everywhere.
 func (d *Desk) updateUser(ctx context.Context, a Actor, email, action string, changes map[string]any, endSessions bool) (UserView, error) {
+	if err := a.mayAdminister(); err != nil {
+		return UserView{}, err
+	}
 	var after UserView
 	err := d.inTx(ctx, func(tx *gorm.DB) error {
 		u, err := userByEmail(ctx, tx, email)
