@@ -179,10 +179,16 @@ func TestOnlyAdminsAdminister(t *testing.T) {
 				_, _, err := desk.AddUserWithOneTimePassword(ctx, a, cases.NewUser{Email: "new2@example.com", Name: "N", Role: cases.RoleAgent})
 				return err
 			},
-			"role":       func(a cases.Actor) error { _, err := desk.SetUserRole(ctx, a, "agent@example.com", cases.RoleAdmin); return err },
+			"role": func(a cases.Actor) error {
+				_, err := desk.SetUserRole(ctx, a, "agent@example.com", cases.RoleAdmin)
+				return err
+			},
 			"deactivate": func(a cases.Actor) error { _, err := desk.DeactivateUser(ctx, a, "agent@example.com"); return err },
 			"reactivate": func(a cases.Actor) error { _, err := desk.ReactivateUser(ctx, a, "agent@example.com"); return err },
-			"password":   func(a cases.Actor) error { _, _, err := desk.ResetOneTimePassword(ctx, a, "agent@example.com"); return err },
+			"password": func(a cases.Actor) error {
+				_, _, err := desk.ResetOneTimePassword(ctx, a, "agent@example.com")
+				return err
+			},
 			"token": func(a cases.Actor) error {
 				_, _, err := desk.CreateToken(ctx, a, cases.NewToken{Email: "agent@example.com", Name: "t2", Scopes: []cases.Scope{cases.ScopeAdmin}})
 				return err
