@@ -1,6 +1,7 @@
 package cases
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -53,20 +54,32 @@ func (r DecisionRights) Decides() bool { return r.Approve || r.Deny }
 // an admin who did not request it, and approved once by each. ApproveCorrection and
 // DenyCorrection enforce the same under lock; this only says what to offer.
 func DecisionsFor(p Principal, c CorrectionView) DecisionRights {
-	switch {
-	case CorrectionStatus(c.Status) != CorrectionPending:
+	status := CorrectionStatus(c.Status)
+	if status != CorrectionPending {
 		return DecisionRights{Why: "Already decided: " + c.Status + "."}
-	case p.RequireScope(ScopeCorrectionsDecide) != nil:
-		return DecisionRights{Why: "A supervisor or an admin decides corrections."}
-	case strings.EqualFold(c.RequestedBy, p.Email):
-		return DecisionRights{Why: "You requested this correction: another supervisor decides it (four eyes)."}
 	}
-	for _, a := range c.Approvals {
-		if strings.EqualFold(a.By, p.Email) {
-			return DecisionRights{Deny: true, Why: fmt.Sprintf("You approved it; it needs %d approvals, so another supervisor's approval applies it.", c.RequiredApprovals)}
-		}
+	approvers := make([]int64, len(c.Approvals))
+	for i, a := range c.Approvals {
+		approvers[i] = a.byID
 	}
-	return DecisionRights{Approve: true, Deny: true}
+	approve := decisionRefusal(p, status, c.requestedByID, approvers, c.RequiredApprovals, CorrectionApplied)
+	deny := decisionRefusal(p, status, c.requestedByID, approvers, c.RequiredApprovals, CorrectionDenied)
+	r := DecisionRights{Approve: approve == nil, Deny: deny == nil}
+	var refusal *RuleError
+	if !errors.As(cmp.Or(approve, deny), &refusal) {
+		return r
+	}
+	switch refusal.Code {
+	case CodeFourEyes:
+		r.Why = "You requested this correction: another supervisor decides it (four eyes)."
+	case CodeAlreadyApproved:
+		r.Why = fmt.Sprintf("You approved it; it needs %d approvals, so another supervisor's approval applies it.", c.RequiredApprovals)
+	case CodeRoleRequired, CodeScopeRequired:
+		r.Why = "A supervisor or an admin decides corrections."
+	default:
+		r.Why = refusal.Message + "."
+	}
+	return r
 }
 
 // PendingApprovals reads the approval queue, oldest first, a keyset page at a time (cursor from

@@ -12,40 +12,6 @@ import (
 	"giftdesk/models/modelstest"
 )
 
-// TestDecisionsFor: R5 as the console offers it, for every kind of reader.
-func TestDecisionsFor(t *testing.T) {
-	pending := cases.CorrectionView{Status: "pending", RequestedBy: "agent@example.com", RequiredApprovals: 2}
-	approved := pending
-	approved.Approvals = []cases.ApprovalView{{By: "sup1@example.com"}}
-	sup1 := cases.Principal{UserID: 2, Email: "sup1@example.com", Role: cases.RoleSupervisor}
-	sup2 := cases.Principal{UserID: 3, Email: "sup2@example.com", Role: cases.RoleSupervisor}
-	admin := cases.Principal{UserID: 4, Email: "admin@example.com", Role: cases.RoleAdmin}
-	agent := cases.Principal{UserID: 1, Email: "agent@example.com", Role: cases.RoleAgent}
-	requester := cases.Principal{UserID: 1, Email: "Agent@Example.com", Role: cases.RoleSupervisor}
-	applied := pending
-	applied.Status = "applied"
-	for _, tc := range []struct {
-		name          string
-		p             cases.Principal
-		c             cases.CorrectionView
-		approve, deny bool
-	}{
-		{"supervisor", sup1, pending, true, true},
-		{"admin", admin, pending, true, true},
-		{"agent", cases.Principal{UserID: 9, Email: "other@example.com", Role: cases.RoleAgent}, pending, false, false},
-		{"requester, an agent", agent, pending, false, false},
-		{"requester, a supervisor", requester, pending, false, false},
-		{"first approver of a dual one", sup1, approved, false, true},
-		{"second supervisor of a dual one", sup2, approved, true, true},
-		{"decided", sup2, applied, false, false},
-	} {
-		r := cases.DecisionsFor(tc.p, tc.c)
-		if r.Approve != tc.approve || r.Deny != tc.deny || (!r.Approve && r.Why == "") {
-			t.Errorf("%s: %+v, want approve %v deny %v and a reason when not approving", tc.name, r, tc.approve, tc.deny)
-		}
-	}
-}
-
 // TestReceiptMustCoverTheCredit: R6 compares the largest verified receipt in the credit's
 // currency with the credit, at request and in the queue alike.
 func TestReceiptMustCoverTheCredit(t *testing.T) {

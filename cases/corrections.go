@@ -30,6 +30,7 @@ type ApprovalView struct {
 	By   string    `json:"by"`
 	At   time.Time `json:"at"`
 	Note string    `json:"note"`
+	byID int64     // the approver, for R5 (decisionRefusal)
 }
 
 // CorrectionView is a correction as SPEC 4.2 shows it.
@@ -47,6 +48,7 @@ type CorrectionView struct {
 	RequiredApprovals int            `json:"required_approvals"`
 	Approvals         []ApprovalView `json:"approvals"`
 	RequestedBy       string         `json:"requested_by"`
+	requestedByID     int64          // the requester, for R5 (decisionRefusal)
 	DenialReason      *string        `json:"denial_reason"`
 	Reverses          *string        `json:"reverses"`
 	ReversedBy        *string        `json:"reversed_by"`
@@ -102,11 +104,11 @@ func (d *Desk) correctionViews(ctx context.Context, db *gorm.DB, list []models.C
 	for _, c := range list {
 		v := CorrectionView{ID: c.ID, Case: refs[c.CaseID], Kind: c.Kind, Status: c.Status, AmountMinor: c.AmountMinor, Currency: c.Currency,
 			FromAccount: accts[c.FromAccountID].AccountID, ToAccount: accts[c.ToAccountID].AccountID,
-			CardID: idString(c.CardID), Reason: c.Reason, RequiredApprovals: c.RequiredApprovals, RequestedBy: emails[c.RequestedByID],
+			CardID: idString(c.CardID), Reason: c.Reason, RequiredApprovals: c.RequiredApprovals, RequestedBy: emails[c.RequestedByID], requestedByID: c.RequestedByID,
 			DenialReason: c.DenialReason, Reverses: idString(c.ReversesID), CreatedAt: c.CreatedAt, DecidedAt: c.DecidedAt,
 			Approvals: []ApprovalView{}}
 		for _, ap := range approvals[c.ID] {
-			v.Approvals = append(v.Approvals, ApprovalView{By: emails[ap.ApproverID], At: ap.CreatedAt, Note: ap.Note})
+			v.Approvals = append(v.Approvals, ApprovalView{By: emails[ap.ApproverID], At: ap.CreatedAt, Note: ap.Note, byID: ap.ApproverID})
 		}
 		if r, ok := reversals[c.ID]; ok {
 			v.ReversedBy = idString(&r)

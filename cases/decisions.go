@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"gorm.io/gorm"
 
@@ -58,14 +59,33 @@ func (d *Desk) lockPendingDecision(ctx context.Context, tx *gorm.DB, p Principal
 	if err != nil {
 		return dec, nil, err
 	}
-	if dec.corr.RequestedByID == p.UserID {
-		return dec, nil, Forbidden(CodeFourEyes, "the requester of a correction cannot decide it")
-	}
-	if err := CheckCorrectionTransition(CorrectionStatus(dec.corr.Status), to); err != nil {
+	// Approvers are left to InsertApproval's unique key, which counts a supervisor once under
+	// any concurrency.
+	if err := decisionRefusal(p, CorrectionStatus(dec.corr.Status), dec.corr.RequestedByID, nil, dec.corr.RequiredApprovals, to); err != nil {
 		return dec, nil, err
 	}
 	red, err := d.caseRedactor(ctx, tx, dec.corr.CaseID)
 	return dec, red, err
+}
+
+// decisionRefusal is R5, the one check of who may move a correction of status to status to:
+// a supervisor or an admin (role_required), never its requester (four_eyes), only while it is
+// pending (already_decided), and for an approval once per approver (already_approved). Both the
+// decisions and the console's offer of them (DecisionsFor) ask it.
+func decisionRefusal(p Principal, status CorrectionStatus, requesterID int64, approverIDs []int64, required int, to CorrectionStatus) error {
+	if err := p.RequireScope(ScopeCorrectionsDecide); err != nil {
+		return err
+	}
+	if requesterID == p.UserID {
+		return Forbidden(CodeFourEyes, "the requester of a correction cannot decide it")
+	}
+	if err := CheckCorrectionTransition(status, to); err != nil {
+		return err
+	}
+	if to == CorrectionApplied && slices.Contains(approverIDs, p.UserID) {
+		return errAlreadyApproved(required)
+	}
+	return nil
 }
 
 // ApprovalInput is the body of POST /api/v1/corrections/{id}/approve.
