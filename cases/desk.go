@@ -106,6 +106,10 @@ func (d *Desk) inTxAnswering(ctx context.Context, result func() any, fn func(tx 
 }
 
 // storeErr marks database outages as ErrUnavailable so that callers answer 503, not 500.
+// StoreErr is storeErr for the sub-packages of cases (reports, export): an unreachable database
+// becomes ErrUnavailable, which the server answers with 503.
+func StoreErr(err error) error { return storeErr(err) }
+
 func storeErr(err error) error {
 	if err != nil && models.IsUnavailable(err) {
 		return errors.Join(ErrUnavailable, err)

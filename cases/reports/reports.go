@@ -75,7 +75,7 @@ func (r *Reporter) Volume(ctx context.Context, p cases.Principal, rg Range) (Vol
 		N    int64
 	}
 	if err := db.Raw(q, args...).Scan(&rows).Error; err != nil {
-		return Volume{}, fmt.Errorf("volume report: %w", err)
+		return Volume{}, cases.StoreErr(fmt.Errorf("volume report: %w", err))
 	}
 	type key struct {
 		d int
@@ -171,15 +171,15 @@ func (r *Reporter) Times(ctx context.Context, p cases.Principal, rg Range) ([]Ti
 		}
 		var err error
 		if first, err = measure("first_responded_at"); err != nil {
-			return fmt.Errorf("first response times: %w", err)
+			return cases.StoreErr(fmt.Errorf("first response times: %w", err))
 		}
 		if res, err = measure("resolved_at"); err != nil {
-			return fmt.Errorf("resolution times: %w", err)
+			return cases.StoreErr(fmt.Errorf("resolution times: %w", err))
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, cases.StoreErr(err)
 	}
 	out := make([]TimesRow, 0, len(cases.CaseTypes))
 	for _, t := range cases.CaseTypes {
@@ -236,7 +236,7 @@ func (r *Reporter) SLA(ctx context.Context, p cases.Principal, rg Range) ([]SLAR
 			FROM cases WHERE resolution_due >= ? AND resolution_due < ? GROUP BY priority`
 	if lo.Before(hi) {
 		if err := db.Raw(q, lo, hi, lo, hi).Scan(&rows).Error; err != nil {
-			return nil, fmt.Errorf("SLA report: %w", err)
+			return nil, cases.StoreErr(fmt.Errorf("SLA report: %w", err))
 		}
 	}
 	out := make([]SLARow, len(cases.Priorities))
@@ -294,7 +294,7 @@ func (r *Reporter) Corrections(ctx context.Context, p cases.Principal, rg Range)
 		SELECT 'r', currency, count(*), SUM(amount_minor)
 			FROM corrections WHERE reversed_at >= ? AND reversed_at < ? AND kind <> 'reversal' GROUP BY currency`
 	if err := db.Raw(q, lo, hi, lo, hi).Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("corrections report: %w", err)
+		return nil, cases.StoreErr(fmt.Errorf("corrections report: %w", err))
 	}
 	var out []CorrectionRow
 	for _, c := range cases.Currencies() {
@@ -358,7 +358,7 @@ func (r *Reporter) Clusters(ctx context.Context, p cases.Principal, rg Range) ([
 		out, err = clusters(db, lo, hi)
 		return err
 	})
-	return out, err
+	return out, cases.StoreErr(err)
 }
 
 // clusters runs Clusters' two statements on db.
@@ -375,7 +375,7 @@ func clusters(db *gorm.DB, lo, hi time.Time) ([]Cluster, error) {
 		JOIN gift_cards g ON g.id = top.card_id
 		ORDER BY top.n DESC, g.id DESC`, lo, hi, MaxClusters).Scan(&rows).Error
 	if err != nil {
-		return nil, fmt.Errorf("card clusters: %w", err)
+		return nil, cases.StoreErr(fmt.Errorf("card clusters: %w", err))
 	}
 	if len(rows) == 0 {
 		return nil, nil
@@ -397,7 +397,7 @@ func clusters(db *gorm.DB, lo, hi time.Time) ([]Cluster, error) {
 			WHERE cc.card_id IN ? AND cc.added_at >= ? AND cc.added_at < ?) x
 		WHERE rn <= ? ORDER BY card_id, rn`, ids, lo, hi, MaxClusterRefs).Scan(&refs).Error
 	if err != nil {
-		return nil, fmt.Errorf("card clusters' cases: %w", err)
+		return nil, cases.StoreErr(fmt.Errorf("card clusters' cases: %w", err))
 	}
 	for _, x := range refs {
 		i := slices.IndexFunc(out, func(c Cluster) bool { return c.CardID == x.CardID })

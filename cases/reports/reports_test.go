@@ -75,3 +75,39 @@ func TestReportsRefuseAgents(t *testing.T) {
 		}
 	})
 }
+
+// TestReportsSayTheDatabaseIsUnavailable: a report whose database is gone answers ErrUnavailable
+// (a 503 page, try again), not an error the server can only log as a 500.
+func TestReportsSayTheDatabaseIsUnavailable(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		gone, err := gorm.Open(db.Dialector, &gorm.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sqlDB, err := gone.DB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sqlDB.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r := reports.New(cases.New(cases.Config{DB: gone, Keys: casestest.Keys}))
+		ctx := context.Background()
+		rg, err := reports.ParseRange("", "", time.UTC, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin := cases.Principal{UserID: 2, Role: cases.RoleAdmin}
+		for name, run := range map[string]func() error{
+			"volume":      func() error { _, err := r.Volume(ctx, admin, rg); return err },
+			"times":       func() error { _, err := r.Times(ctx, admin, rg); return err },
+			"sla":         func() error { _, err := r.SLA(ctx, admin, rg); return err },
+			"corrections": func() error { _, err := r.Corrections(ctx, admin, rg); return err },
+			"cards":       func() error { _, err := r.Clusters(ctx, admin, rg); return err },
+		} {
+			if err := run(); !errors.Is(err, cases.ErrUnavailable) {
+				t.Errorf("%s on a closed database: %v, want unavailable", name, err)
+			}
+		}
+	})
+}
