@@ -44,7 +44,9 @@ type EvidenceCheck struct {
 // only the decisions the server would accept. Why says why a decision is not offered.
 type DecisionRights struct {
 	Approve, Deny bool
-	Why           string
+	// Approved: the reader's approval is among those of this pending correction.
+	Approved bool
+	Why      string
 }
 
 // Decides reports whether any decision is offered.
@@ -73,6 +75,7 @@ func DecisionsFor(p Principal, c CorrectionView) DecisionRights {
 	case CodeFourEyes:
 		r.Why = "You requested this correction: another supervisor decides it (four eyes)."
 	case CodeAlreadyApproved:
+		r.Approved = true
 		r.Why = fmt.Sprintf("You approved it; it needs %d approvals, so another supervisor's approval applies it.", c.RequiredApprovals)
 	case CodeRoleRequired, CodeScopeRequired:
 		r.Why = "A supervisor or an admin decides corrections."

@@ -163,8 +163,12 @@ func (s *Server) outcomeOf(c *gin.Context, id int64) (decisionOutcome, error) {
 	case cases.CorrectionDenied:
 		out.Message = fmt.Sprintf("Correction #%d is denied; no money moved.", a.ID)
 	case cases.CorrectionPending:
-		out.Message = fmt.Sprintf("Your approval of correction #%d is recorded: %d of %d approvals. Another supervisor's approval applies it.",
-			a.ID, len(a.Approvals), a.RequiredApprovals)
+		if a.Rights.Approved {
+			out.Message = fmt.Sprintf("Your approval of correction #%d is recorded: %d of %d approvals. Another supervisor's approval applies it.",
+				a.ID, len(a.Approvals), a.RequiredApprovals)
+		} else {
+			out.Message = fmt.Sprintf("Correction #%d is still pending: %d of %d approvals.", a.ID, len(a.Approvals), a.RequiredApprovals)
+		}
 	default:
 		out.Message = fmt.Sprintf("Correction #%d is %s.", a.ID, a.Status)
 	}

@@ -270,6 +270,10 @@ func TestApprovalDual(t *testing.T) {
 			t.Fatalf("first approval: %d %.500s", w.Code, w.Body)
 		}
 		expectPage(t, d.get(d.sup1, w.Header().Get("Location")), http.StatusOK, "1 of 2 approvals", "sup1@example.com")
+		// The same address read by someone who did not approve says where it stands, not "your approval".
+		if body := expectPage(t, d.get(d.sup2, w.Header().Get("Location")), http.StatusOK, "is still pending: 1 of 2 approvals"); strings.Contains(body, "Your approval") {
+			t.Error("the outcome thanks a supervisor who did not approve for their approval")
+		}
 		body := expectPage(t, d.get(d.sup1, "/approvals"), http.StatusOK, "1 of 2", "You approved it")
 		if strings.Contains(body, approveLink(id)) {
 			t.Error("the first supervisor is offered a second approval")
