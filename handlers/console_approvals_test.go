@@ -414,3 +414,33 @@ func TestDemoCorrectionsAreDecidedFromTheQueue(t *testing.T) {
 		}
 	})
 }
+
+// TestApprovalQueueReversal: a reversal gives money back to its card; the queue and its
+// confirmation do not describe it as taken from the card nor count it against the face value.
+func TestApprovalQueueReversal(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		d := newApprovalDesk(t, db)
+		ref, card := d.caseWith("r1", `"face_value_minor": 5000`, `"face_value_minor": 5000`)
+		id := d.transfer(d.agentTok, ref, card, 3000, "USD")
+		if w := d.post(d.sup1, fmt.Sprintf("/approvals/%d/approve", id), nil); w.Code != http.StatusSeeOther {
+			t.Fatalf("approval: %d %.500s", w.Code, w.Body)
+		}
+		w := d.do(request{method: http.MethodPost, path: "/api/v1/cases/" + ref + "/corrections", token: d.agentTok,
+			body: strings.NewReader(fmt.Sprintf(`{"kind":"reversal","reverses":"%d","reason":"sent to the wrong account again"}`, id))})
+		if w.Code != http.StatusCreated {
+			t.Fatalf("reversal request: %d %s", w.Code, w.Body)
+		}
+		var rev struct{ ID string }
+		if err := json.Unmarshal(w.Body.Bytes(), &rev); err != nil {
+			t.Fatal(err)
+		}
+		body := expectPage(t, d.get(d.sup2, "/approvals"), http.StatusOK, "a reversal gives back what its original took")
+		if strings.Contains(body, "pending, this one included") {
+			t.Error("the queue counts a reversal as pending against its card")
+		}
+		confirm := expectPage(t, d.get(d.sup2, "/approvals/"+rev.ID+"/confirm"), http.StatusOK, "giving back to card", "reversing correction #")
+		if strings.Contains(confirm, "taken from card") {
+			t.Error("the confirmation says a reversal takes money from its card")
+		}
+	})
+}
