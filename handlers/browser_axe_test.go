@@ -101,22 +101,44 @@ func TestEveryConsolePageIsAccessible(t *testing.T) {
 		}
 		p.screenshot(name)
 	}
+	// Pages that differ by role: the agent's queue and case without decisions, a supervisor's
+	// decision outcome.
+	agent := h.session("agent-axe@example.com", cases.RoleAgent)
+	supervisor := h.session("supervisor-axe@example.com", cases.RoleSupervisor)
+	byRole := []struct{ name, cookie, path string }{
+		{"agent-approvals", agent, "/approvals"},
+		{"agent-case", agent, "/cases/" + sample.ref},
+		{"supervisor-approvals-outcome", supervisor, fmt.Sprintf("/approvals?decided=%d", sample.fix)},
+		{"supervisor-case", supervisor, "/cases/" + sample.ref},
+	}
+	for _, v := range byRole {
+		if w := h.do(request{method: http.MethodGet, path: v.path, cookie: v.cookie}); w.Code != http.StatusOK {
+			t.Fatalf("GET %s as %s: %d", v.path, v.name, w.Code)
+		}
+	}
+	signIn := func(cookie string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+			_, err := cdp.Call(ctx, target, network.SetCookie, network.SetCookieParams{Name: sessionCookie, Value: cookie, URL: ts.URL + "/"})
+			return err
+		})
+	}
 	for _, scheme := range []string{"light", "dark"} {
 		p.do(setScheme(scheme), chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
 			_, err := cdp.Call(ctx, target, network.ClearBrowserCookies, cdp.Empty{})
 			return err
 		}))
 		check("login-"+scheme, ts.URL+"/login")
-		p.do(chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
-			_, err := cdp.Call(ctx, target, network.SetCookie, network.SetCookieParams{Name: sessionCookie, Value: cookie, URL: ts.URL + "/"})
-			return err
-		}))
+		p.do(signIn(cookie))
 		for _, path := range paths {
 			name := strings.Trim(strings.ReplaceAll(path, "/", "-"), "-")
 			if name == "" {
 				name = "home"
 			}
 			check(name+"-"+scheme, ts.URL+path)
+		}
+		for _, v := range byRole {
+			p.do(signIn(v.cookie))
+			check(v.name+"-"+scheme, ts.URL+v.path)
 		}
 	}
 }
