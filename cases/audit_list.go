@@ -127,18 +127,7 @@ func (d *Desk) auditFilter(ctx context.Context, q AuditQuery) (models.AuditFilte
 			errs.add("to", "is before the from date")
 		}
 	}
-	before, err := decodeCursor(q.Cursor)
-	if err != nil {
-		errs.add("cursor", "is not a cursor this list returned")
-	}
-	after, err := decodeCursor(q.Prev)
-	if err != nil {
-		errs.add("prev", "is not a cursor this list returned")
-	}
-	if before > 0 && after > 0 {
-		errs.add("prev", "goes without cursor: one page at a time")
-	}
-	f.BeforeID, f.AfterID = before, after
+	f.BeforeID, f.AfterID = errs.cursors(q.Cursor, q.Prev)
 	if ref := strings.TrimSpace(q.Case); ref != "" && errs.err() == nil {
 		kase, err := models.CaseByRef(ctx, d.db, strings.ToUpper(ref))
 		switch {

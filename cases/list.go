@@ -197,19 +197,25 @@ func (d *Desk) caseFilter(ctx context.Context, p Principal, q CaseQuery) (models
 	if q.Queue != "" && !queueFilter(&f, p, Queue(q.Queue), d.now()) {
 		errs.add("queue", "must be one of "+joinNames(Queues))
 	}
-	before, err := decodeCursor(q.Cursor)
+	f.BeforeID, f.AfterID = errs.cursors(q.Cursor, q.Prev)
+	return f, errs.err()
+}
+
+// cursors reads a list's two paging cursors: cursor, the next (older) page, and prev, the one
+// before it; one at a time.
+func (f *fieldErrors) cursors(cursor, prev string) (before, after int64) {
+	before, err := decodeCursor(cursor)
 	if err != nil {
-		errs.add("cursor", "is not a cursor this list returned")
+		f.add("cursor", "is not a cursor this list returned")
 	}
-	after, err := decodeCursor(q.Prev)
+	after, err = decodeCursor(prev)
 	if err != nil {
-		errs.add("prev", "is not a cursor this list returned")
+		f.add("prev", "is not a cursor this list returned")
 	}
 	if before > 0 && after > 0 {
-		errs.add("prev", "goes without cursor: one page at a time")
+		f.add("prev", "goes without cursor: one page at a time")
 	}
-	f.BeforeID, f.AfterID = before, after
-	return f, errs.err()
+	return before, after
 }
 
 func pageLimit(raw string) (int, error) {
