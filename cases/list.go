@@ -38,14 +38,16 @@ type CaseQuery struct {
 	Q                                         string
 	ExternalSystem, ExternalID                string
 	UpdatedSince                              string // RFC 3339
-	// ChangedAfter reads the change feed from a ChangeCursor (see caseChanges); "0" is its start.
-	ChangedAfter string
 	Limit                                     string // "" means DefaultPageLimit
 	Cursor                                    string
 	// The console's filters. Card is a card's id: the cases it is on. Queue adds the conditions
 	// of one of the home page's queues (see queueFilter), replacing the same filters above.
 	// Prev is a PrevCursor: the page before it, instead of Cursor's page after.
 	Card, Queue, Prev string
+
+	// ChangedAfter reads the change feed from a ChangeCursor (see listCaseChanges); "0" is its
+	// start.
+	ChangedAfter string
 }
 
 // CaseRow is a case as the list shows it: enough to pick one without opening each.
