@@ -511,7 +511,10 @@ func ChangeHorizon(ctx context.Context, db *gorm.DB) (int64, error) {
 	if DialectOf(db) == Postgres {
 		err = db.WithContext(ctx).Raw(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).Scan(&h).Error
 	} else {
-		err = db.WithContext(ctx).Raw(`SELECT COALESCE(MAX(change_seq), 0) + 1 FROM cases`).Scan(&h).Error
+		err = db.WithContext(ctx).Raw(sqliteChangeHorizon).Scan(&h).Error
 	}
 	return h, err
 }
+
+// sqliteChangeHorizon reads one end of the cases_change_seq index.
+const sqliteChangeHorizon = `SELECT COALESCE(MAX(change_seq), 0) + 1 FROM cases`
