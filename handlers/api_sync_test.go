@@ -88,6 +88,22 @@ func (h *harness) pollUntil(token, cursor, ref, tags string) (map[string]string,
 	}
 }
 
+// feedSettled waits until a full sync shows n cases (see pollUntil).
+func (h *harness) feedSettled(token string, n int) {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		seen, _, _ := h.poll(token, cases.ChangeFeedStart, "100")
+		if len(seen) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the feed shows %d cases, want %d", len(seen), n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func (h *harness) patchTags(token, ref, tags string) {
 	h.t.Helper()
 	get := h.do(request{method: http.MethodGet, path: "/api/v1/cases/" + ref, token: token})
@@ -190,12 +206,8 @@ func TestChangeFeed(t *testing.T) {
 			refs = append(refs, h.newCase(agent, ext))
 		}
 		_, cursor := h.pollUntil(agent, cases.ChangeFeedStart, refs[3], "phone")
+		h.feedSettled(agent, 4)
 		seen, order, full := h.poll(agent, cases.ChangeFeedStart, "1")
-		if len(seen) != 4 || len(order) != 4 {
-			// A transaction elsewhere in the cluster may still hold the horizon below a case.
-			time.Sleep(time.Second)
-			seen, order, full = h.poll(agent, cases.ChangeFeedStart, "1")
-		}
 		if len(seen) != 4 || len(order) != 4 {
 			t.Fatalf("full sync in pages of one: %v", order)
 		}
