@@ -58,7 +58,11 @@ func describe(errs []*verrors.ValidationError) string {
 	for _, e := range errs {
 		fmt.Fprintf(&b, "\n  - %s: %s", e.Message, e.Reason)
 		for _, f := range e.SchemaValidationErrors {
-			fmt.Fprintf(&b, "\n      at %s: %s", f.FieldPath, f.Reason)
+			at := f.FieldPath
+			if at == "" {
+				at = "$"
+			}
+			fmt.Fprintf(&b, "\n      at %s: %s", at, f.Reason)
 		}
 	}
 	return b.String()
@@ -196,7 +200,11 @@ func TestOpenAPIDocumentsEveryAPIRoute(t *testing.T) {
 		case rt.access.public && (op.Scope != nil || op.Security == nil || len(op.Security) != 0):
 			t.Errorf("%s %s is public: document it with \"x-required-scope\": null and \"security\": []", rt.method, path)
 		case !rt.access.public && (op.Scope == nil || *op.Scope != want):
-			t.Errorf("%s %s needs the scope %s: its x-required-scope says %v", rt.method, path, want, op.Scope)
+			got := "nothing"
+			if op.Scope != nil {
+				got = *op.Scope
+			}
+			t.Errorf("%s %s needs the scope %s: its x-required-scope says %s", rt.method, path, want, got)
 		case !rt.access.public && (len(op.Security) != 1 || !slices.Equal(op.Security[0]["bearer"], []string{want})):
 			t.Errorf("%s %s needs the scope %s: its security says %v", rt.method, path, want, op.Security)
 		}
