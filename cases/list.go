@@ -25,6 +25,9 @@ type Page[T any] struct {
 	// PrevCursor leads back to the page before, for the console's "previous" link; empty on the
 	// first page. The API pages forward only.
 	PrevCursor string `json:"-"`
+	// ChangeCursor is where a poller of the change feed resumes (changed_after); only the feed
+	// sets it.
+	ChangeCursor string `json:"change_cursor,omitempty"`
 }
 
 // CaseQuery filters the case list (SPEC 4.2). Every field is as the query string gave it; ""
@@ -41,6 +44,10 @@ type CaseQuery struct {
 	// of one of the home page's queues (see queueFilter), replacing the same filters above.
 	// Prev is a PrevCursor: the page before it, instead of Cursor's page after.
 	Card, Queue, Prev string
+
+	// ChangedAfter reads the change feed from a ChangeCursor (see listCaseChanges); "0" is its
+	// start.
+	ChangedAfter string
 }
 
 // CaseRow is a case as the list shows it: enough to pick one without opening each.
@@ -71,6 +78,9 @@ func (d *Desk) ListCases(ctx context.Context, p Principal, q CaseQuery) (Page[Ca
 	limit, err := pageLimit(q.Limit)
 	if err != nil {
 		return Page[CaseRow]{}, err
+	}
+	if q.ChangedAfter != "" {
+		return d.listCaseChanges(ctx, q, limit)
 	}
 	f, err := d.caseFilter(ctx, p, q)
 	if err != nil {
@@ -104,7 +114,15 @@ func (d *Desk) ListCases(ctx context.Context, p Principal, q CaseQuery) (Page[Ca
 			page.PrevCursor = encodeCursor(rows[0].ID)
 		}
 	}
-	// Customers and assignees are loaded for the whole page at once: two statements, not two per row.
+	if page.Data, err = d.caseRows(ctx, rows); err != nil {
+		return Page[CaseRow]{}, err
+	}
+	return page, nil
+}
+
+// caseRows shows cases as the list does. Customers and assignees are loaded for the whole page
+// at once: two statements, not two per row.
+func (d *Desk) caseRows(ctx context.Context, rows []models.Case) ([]CaseRow, error) {
 	var accountIDs, assigneeIDs []int64
 	for _, c := range rows {
 		accountIDs = append(accountIDs, c.CustomerAccountID)
@@ -114,13 +132,14 @@ func (d *Desk) ListCases(ctx context.Context, p Principal, q CaseQuery) (Page[Ca
 	}
 	accounts, err := models.AccountsByID(ctx, d.db, accountIDs)
 	if err != nil {
-		return Page[CaseRow]{}, storeErr(err)
+		return nil, storeErr(err)
 	}
 	assignees, err := models.UserEmails(ctx, d.db, assigneeIDs)
 	if err != nil {
-		return Page[CaseRow]{}, storeErr(err)
+		return nil, storeErr(err)
 	}
 	now := d.now()
+	out := make([]CaseRow, 0, len(rows))
 	for _, c := range rows {
 		row := CaseRow{Ref: c.Ref, Type: CaseType(c.Type), Status: Status(c.Status),
 			Resolution: c.Resolution, Priority: Priority(c.Priority), Summary: c.Summary, Customer: accountView(accounts[c.CustomerAccountID]),
@@ -129,9 +148,9 @@ func (d *Desk) ListCases(ctx context.Context, p Principal, q CaseQuery) (Page[Ca
 			email := assignees[*c.AssigneeID]
 			row.Assignee = &email
 		}
-		page.Data = append(page.Data, row)
+		out = append(out, row)
 	}
-	return page, nil
+	return out, nil
 }
 
 // caseFilter validates a case query and resolves its assignee.

@@ -15,7 +15,7 @@ func (s *Server) listCases(c *gin.Context) {
 		Status: c.Query("status"), Type: c.Query("type"), Priority: c.Query("priority"), Marketplace: c.Query("marketplace"),
 		Flag: c.Query("flag"), Assignee: c.Query("assignee"), Q: c.Query("q"),
 		ExternalSystem: c.Query("external_system"), ExternalID: c.Query("external_id"), UpdatedSince: c.Query("updated_since"),
-		Limit: c.Query("limit"), Cursor: c.Query("cursor"),
+		Limit: c.Query("limit"), Cursor: c.Query("cursor"), ChangedAfter: c.Query("changed_after"),
 	})
 	if err != nil {
 		s.fail(c, err)

@@ -33,6 +33,9 @@ type Case struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	Version           int64
+	// ChangeSeq is the position of the case's latest write in the change feed (migration 0011);
+	// a trigger sets it, never the desk.
+	ChangeSeq int64 `gorm:"->"`
 }
 
 // InsertCase writes c (its Ref already drawn from NextCaseNumber).
@@ -67,13 +70,27 @@ type CaseFilter struct {
 	// AfterID pages backwards: the cases with a greater id, the nearest first (ListCases returns
 	// them newest first again). Used instead of BeforeID.
 	AfterID int64
+	// Changes, when set, reads the change feed instead: the cases written after a position and
+	// below a horizon, in feed order, and the two keysets above are ignored.
+	Changes *ChangeRange
 	Limit   int
+}
+
+// ChangeRange is one read of the change feed: the cases whose (change_seq, id) comes after
+// (AfterSeq, AfterID) and whose change_seq is below Horizon (see ChangeHorizon).
+type ChangeRange struct {
+	AfterSeq, AfterID, Horizon int64
 }
 
 // caseListQuery builds the list query of f. The order is the primary key's, so a page boundary
 // stays put while other cases are inserted, and the status and assignee indexes serve it.
 func caseListQuery(db *gorm.DB, f CaseFilter) *gorm.DB {
 	q := caseWhere(db.Model(&Case{}), db, f)
+	if r := f.Changes; r != nil {
+		// A row comparison: one range of the (change_seq, id) index, read in its order.
+		return q.Where("(cases.change_seq, cases.id) > (?, ?) AND cases.change_seq < ?", r.AfterSeq, r.AfterID, r.Horizon).
+			Order("cases.change_seq, cases.id").Limit(f.Limit)
+	}
 	if f.AfterID > 0 {
 		return q.Where("cases.id > ?", f.AfterID).Order("cases.id ASC").Limit(f.Limit)
 	}
@@ -204,7 +221,7 @@ func ListCases(ctx context.Context, db *gorm.DB, f CaseFilter) ([]Case, error) {
 	} else {
 		err = WithCustomPlans(ctx, db, run)
 	}
-	if f.AfterID > 0 {
+	if f.AfterID > 0 && f.Changes == nil {
 		slices.Reverse(out)
 	}
 	return out, err

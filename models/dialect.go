@@ -499,3 +499,22 @@ func ReadForReport(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error)
 		return fn(tx)
 	})
 }
+
+// ChangeHorizon returns the change feed's horizon: every case change below it is final, and every
+// change not yet visible, whenever it commits, will be at or above it. On PostgreSQL that is the
+// current snapshot's xmin (change_seq holds the writing transaction's id, and every transaction
+// below xmin has ended); on SQLite, whose writers are serialised and draw increasing sequences,
+// one more than the greatest sequence written. Read it before the changes it bounds.
+func ChangeHorizon(ctx context.Context, db *gorm.DB) (int64, error) {
+	var h int64
+	var err error
+	if DialectOf(db) == Postgres {
+		err = db.WithContext(ctx).Raw(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).Scan(&h).Error
+	} else {
+		err = db.WithContext(ctx).Raw(sqliteChangeHorizon).Scan(&h).Error
+	}
+	return h, err
+}
+
+// sqliteChangeHorizon reads one end of the cases_change_seq index.
+const sqliteChangeHorizon = `SELECT COALESCE(MAX(change_seq), 0) + 1 FROM cases`

@@ -76,6 +76,7 @@ func TestListPlansUseIndexesAt100k(t *testing.T) {
 		{"queue: SLA at risk", models.CaseFilter{StatusIn: open, DueBy: &soon, Limit: 51}, ""},
 		{"queue: SLA at risk, previous page", models.CaseFilter{StatusIn: open, DueBy: &soon, AfterID: 50000, Limit: 51}, ""},
 		{"cases of a card", models.CaseFilter{CardID: 4321, Limit: 51}, "case_cards_card"},
+		{"change feed", models.CaseFilter{Changes: &models.ChangeRange{AfterSeq: 0, AfterID: 50000, Horizon: 1 << 40}, Limit: 101}, "Index Scan using cases_change_seq"},
 	} {
 		plan := explain(t, db, "EXPLAIN "+models.CaseListSQL(db, tt.filter))
 		for _, table := range big {
