@@ -46,6 +46,7 @@ var migrations = []migration{
 	{id: "0008_open_case_dues", statements: openCaseDues},
 	{id: "0009_evidence_to_verify", statements: evidenceToVerify},
 	{id: "0010_report_ranges", statements: reportRanges},
+	{id: "0012_webhook_dispatch", statements: webhookDispatch},
 }
 
 // Migrate applies pending migrations in one transaction, after checking that the database
