@@ -63,6 +63,13 @@ func (s *Server) routes() []route {
 		{http.MethodPatch, "/api/v1/cards/:id", api(cases.ScopeCasesWrite), s.updateCard},
 		{http.MethodGet, "/api/v1/audit", api(cases.ScopeAdmin), s.listAudit},
 
+		{http.MethodGet, "/api/v1/webhooks", api(cases.ScopeAdmin), s.listWebhooks},
+		{http.MethodPost, "/api/v1/webhooks", api(cases.ScopeAdmin), s.createWebhook},
+		{http.MethodDelete, "/api/v1/webhooks/:id", api(cases.ScopeAdmin), s.disableWebhook},
+		{http.MethodPost, "/api/v1/webhooks/:id/rotate-secret", api(cases.ScopeAdmin), s.rotateWebhookSecret},
+		{http.MethodGet, "/api/v1/webhooks/:id/deliveries", api(cases.ScopeAdmin), s.webhookDeliveries},
+		{http.MethodPost, "/api/v1/webhooks/:id/deliveries/:delivery/redeliver", api(cases.ScopeAdmin), s.redeliverWebhook},
+
 		{http.MethodGet, "/login", public(), s.loginForm},
 		{http.MethodPost, "/login", public(), s.login},
 		{http.MethodPost, "/logout", console(cases.RoleAgent), s.logout},

@@ -64,10 +64,15 @@ func CreateWebhookEndpoint(ctx context.Context, tx *gorm.DB, e *WebhookEndpoint)
 	return tx.WithContext(ctx).Create(e).Error
 }
 
-// WebhookEndpoints returns every endpoint, newest first.
-func WebhookEndpoints(ctx context.Context, db *gorm.DB) ([]WebhookEndpoint, error) {
+// WebhookEndpointPage returns up to limit endpoints, newest first, older than beforeID when it
+// is not 0.
+func WebhookEndpointPage(ctx context.Context, db *gorm.DB, beforeID int64, limit int) ([]WebhookEndpoint, error) {
+	q := db.WithContext(ctx)
+	if beforeID > 0 {
+		q = q.Where("id < ?", beforeID)
+	}
 	var out []WebhookEndpoint
-	err := db.WithContext(ctx).Order("id DESC").Find(&out).Error
+	err := q.Order("id DESC").Limit(limit).Find(&out).Error
 	return out, err
 }
 

@@ -10,9 +10,6 @@ import (
 	"giftdesk/models"
 )
 
-// DeliveryPageSize is how many deliveries a page of the log shows.
-const DeliveryPageSize = 50
-
 // AttemptView is one try at sending a delivery.
 type AttemptView struct {
 	Attempt     int       `json:"attempt"`
@@ -49,19 +46,15 @@ type DeliveryPage struct {
 func EventID(outboxID int64) string { return "msg_" + strconv.FormatInt(outboxID, 10) }
 
 // Deliveries returns a page of endpoint id's delivery log, newest first, after cursor (the
-// next_cursor of the page before; "" for the first). Two statements whatever the page: the
-// deliveries with their events, then their attempts.
-func (s *Service) Deliveries(ctx context.Context, p cases.Principal, id int64, cursor string) (DeliveryPage, error) {
+// next_cursor of the page before; "" for the first), limitRaw at a time (1 to 100). Three
+// statements whatever the page: the endpoint, the deliveries with their events, their attempts.
+func (s *Service) Deliveries(ctx context.Context, p cases.Principal, id int64, limitRaw, cursor string) (DeliveryPage, error) {
 	if err := allowed(p); err != nil {
 		return DeliveryPage{}, err
 	}
-	var before int64
-	if cursor != "" {
-		n, err := strconv.ParseInt(cursor, 10, 64)
-		if err != nil || n <= 0 {
-			return DeliveryPage{}, cases.Invalid("cursor", "is not a cursor this list gave")
-		}
-		before = n
+	limit, before, err := pageArgs(limitRaw, cursor)
+	if err != nil {
+		return DeliveryPage{}, err
 	}
 	db := s.desk.ReadDB(ctx)
 	e, err := models.WebhookEndpointByID(ctx, db, id, false)
@@ -71,14 +64,14 @@ func (s *Service) Deliveries(ctx context.Context, p cases.Principal, id int64, c
 	if err != nil {
 		return DeliveryPage{}, cases.StoreErr(err)
 	}
-	rows, err := models.DeliveryPage(ctx, db, id, before, DeliveryPageSize+1)
+	rows, err := models.DeliveryPage(ctx, db, id, before, limit+1)
 	if err != nil {
 		return DeliveryPage{}, cases.StoreErr(err)
 	}
 	page := DeliveryPage{Endpoint: viewOf(e, s.desk.Now()), Data: []DeliveryView{}}
-	if len(rows) > DeliveryPageSize {
-		rows = rows[:DeliveryPageSize]
-		page.NextCursor = strconv.FormatInt(rows[len(rows)-1].ID, 10)
+	if len(rows) > limit {
+		rows = rows[:limit]
+		page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
 	}
 	ids := make([]int64, len(rows))
 	for i, r := range rows {

@@ -155,7 +155,7 @@ func TestReceiverFailingFirstSeesTheRetrySignedWithoutClaimCodes(t *testing.T) {
 		}
 		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Schedule: fastSchedule, Poll: 20 * time.Millisecond}))
 		eventually(t, "both cases delivered", func() bool {
-			page, err := f.svc.Deliveries(ctx, f.admin, ep.ID, "")
+			page, err := f.svc.Deliveries(ctx, f.admin, ep.ID, "", "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -198,7 +198,7 @@ func TestReceiverFailingFirstSeesTheRetrySignedWithoutClaimCodes(t *testing.T) {
 				t.Errorf("request %d: payload %s", i, r.body)
 			}
 		}
-		page, err := f.svc.Deliveries(ctx, f.admin, ep.ID, "")
+		page, err := f.svc.Deliveries(ctx, f.admin, ep.ID, "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,6 +216,19 @@ func TestReceiverFailingFirstSeesTheRetrySignedWithoutClaimCodes(t *testing.T) {
 		}
 		if attempts != 3 {
 			t.Errorf("%d attempts logged, want 3", attempts)
+		}
+
+		// A redelivery sends the message once more, under the same id.
+		first := page.Data[len(page.Data)-1]
+		if _, err := f.svc.Redeliver(ctx, f.agent, f.actor(f.agent), ep.ID, first.ID); err == nil {
+			t.Error("an agent redelivered")
+		}
+		if _, err := f.svc.Redeliver(ctx, f.admin, f.actor(f.admin), ep.ID, first.ID); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the redelivery", func() bool { return len(rcv.requests()) == 4 })
+		if id := rcv.requests()[3].header.Get("webhook-id"); id != first.EventID {
+			t.Errorf("redelivered as %s, want %s", id, first.EventID)
 		}
 	})
 }
@@ -247,7 +260,7 @@ func TestGoneDisablesTheEndpoint(t *testing.T) {
 		if n := len(rcv.requests()); n != 1 {
 			t.Errorf("%d requests, want 1: a 410 is not retried", n)
 		}
-		page, err := f.svc.Deliveries(ctx, f.admin, ep.ID, "")
+		page, err := f.svc.Deliveries(ctx, f.admin, ep.ID, "", "")
 		if err != nil || len(page.Data) != 1 || page.Data[0].Status != "failed" {
 			t.Fatalf("log %+v, %v: want the one failed delivery", page.Data, err)
 		}
@@ -277,10 +290,10 @@ func TestLoopbackReceiverRefusedWithoutAllowPrivate(t *testing.T) {
 		f.createCase(t, "ABCD-EFGH-JKLM-NPQR", "T-1")
 		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Schedule: fastSchedule, Poll: 20 * time.Millisecond}))
 		eventually(t, "the attempt logged", func() bool {
-			page, err := f.svc.Deliveries(ctx, f.admin, ep.ID, "")
+			page, err := f.svc.Deliveries(ctx, f.admin, ep.ID, "", "")
 			return err == nil && len(page.Data) == 1 && len(page.Data[0].Attempts) > 0
 		})
-		page, _ := f.svc.Deliveries(ctx, f.admin, ep.ID, "")
+		page, _ := f.svc.Deliveries(ctx, f.admin, ep.ID, "", "")
 		if a := page.Data[0].Attempts[0]; a.StatusCode != nil || !strings.Contains(a.Error, "private") {
 			t.Errorf("attempt %+v, want refused before connecting", a)
 		}

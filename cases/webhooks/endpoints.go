@@ -2,9 +2,12 @@ package webhooks
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -161,22 +164,63 @@ func (s *Service) Create(ctx context.Context, p cases.Principal, a cases.Actor, 
 	return out, nil
 }
 
-// List returns every endpoint, newest first. Endpoints are few (an administrator registers each
-// by hand); the list is one statement.
-func (s *Service) List(ctx context.Context, p cases.Principal) ([]EndpointView, error) {
+// List returns a page of endpoints, newest first, after cursor (the next_cursor of the page
+// before; "" for the first), limitRaw at a time (1 to 100; "" is the API's default). One
+// statement whatever the page.
+func (s *Service) List(ctx context.Context, p cases.Principal, limitRaw, cursor string) (cases.Page[EndpointView], error) {
 	if err := allowed(p); err != nil {
-		return nil, err
+		return cases.Page[EndpointView]{}, err
 	}
-	rows, err := models.WebhookEndpoints(ctx, s.desk.ReadDB(ctx))
+	limit, before, err := pageArgs(limitRaw, cursor)
 	if err != nil {
-		return nil, cases.StoreErr(err)
+		return cases.Page[EndpointView]{}, err
+	}
+	rows, err := models.WebhookEndpointPage(ctx, s.desk.ReadDB(ctx), before, limit+1)
+	if err != nil {
+		return cases.Page[EndpointView]{}, cases.StoreErr(err)
+	}
+	page := cases.Page[EndpointView]{Data: []EndpointView{}}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
 	}
 	now := s.desk.Now()
-	out := make([]EndpointView, len(rows))
-	for i, r := range rows {
-		out[i] = viewOf(r, now)
+	for _, r := range rows {
+		page.Data = append(page.Data, viewOf(r, now))
 	}
-	return out, nil
+	return page, nil
+}
+
+// pageArgs reads a list's limit (1 to 100, "" for the default) and cursor.
+func pageArgs(limitRaw, cursor string) (int, int64, error) {
+	var fields []cases.FieldError
+	limit := cases.DefaultPageLimit
+	if limitRaw != "" {
+		n, err := strconv.Atoi(limitRaw)
+		if err != nil || n < 1 || n > cases.MaxPageLimit {
+			fields = append(fields, cases.FieldError{Field: "limit", Message: fmt.Sprintf("must be an integer from 1 to %d", cases.MaxPageLimit)})
+		}
+		limit = n
+	}
+	var before int64
+	if cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err == nil {
+			before, err = strconv.ParseInt(string(b), 10, 64)
+		}
+		if err != nil || before <= 0 {
+			fields = append(fields, cases.FieldError{Field: "cursor", Message: "is not a cursor this list returned"})
+		}
+	}
+	if len(fields) > 0 {
+		return 0, 0, cases.InvalidFields(fields)
+	}
+	return limit, before, nil
+}
+
+// Cursors are opaque to clients, as the other lists': base64url of the last row's id.
+func encodeCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
 }
 
 // Get returns one endpoint.
