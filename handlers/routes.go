@@ -93,6 +93,12 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/admin/tokens", console(cases.RoleAdmin), s.adminTokens},
 		{http.MethodPost, "/admin/tokens", console(cases.RoleAdmin), s.adminCreateToken},
 		{http.MethodPost, "/admin/tokens/:id/revoke", console(cases.RoleAdmin), s.adminRevokeToken},
+		{http.MethodGet, "/admin/webhooks", console(cases.RoleAdmin), s.adminWebhooks},
+		{http.MethodPost, "/admin/webhooks", console(cases.RoleAdmin), s.adminCreateWebhook},
+		{http.MethodGet, "/admin/webhooks/:id", console(cases.RoleAdmin), s.adminWebhookLog},
+		{http.MethodPost, "/admin/webhooks/:id/disable", console(cases.RoleAdmin), s.adminDisableWebhook},
+		{http.MethodPost, "/admin/webhooks/:id/rotate", console(cases.RoleAdmin), s.adminRotateWebhook},
+		{http.MethodPost, "/admin/webhooks/:id/deliveries/:delivery/redeliver", console(cases.RoleAdmin), s.adminRedeliverWebhook},
 
 		{http.MethodGet, "/approvals", console(cases.RoleAgent), s.approvalsPage},
 		{http.MethodGet, "/approvals/:id/confirm", console(cases.RoleSupervisor), s.approvalConfirm},
