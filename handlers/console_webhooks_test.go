@@ -3,10 +3,13 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"gorm.io/gorm"
@@ -85,4 +88,49 @@ func TestAdminManagesWebhooks(t *testing.T) {
 			t.Error("the delivery log went with the endpoint")
 		}
 	})
+}
+
+// seedWebhook registers an endpoint for the console's sample pages, before the events it is to
+// log.
+func seedWebhook(t *testing.T, h *harness) int64 {
+	t.Helper()
+	admin := h.token("hooks-admin@example.com", cases.RoleAdmin, cases.ScopeAdmin)
+	w := h.do(request{method: http.MethodPost, path: "/api/v1/webhooks", token: admin,
+		body: strings.NewReader(`{"url":"https://93.184.216.34/giftdesk/hooks"}`)})
+	var ep struct{ ID string }
+	mustUnmarshal(t, w.Body.Bytes(), &ep)
+	id, err := strconv.ParseInt(ep.ID, 10, 64)
+	if err != nil || w.Code != http.StatusCreated {
+		t.Fatalf("webhook: %d %s", w.Code, w.Body)
+	}
+	return id
+}
+
+// answerEvery answers each request with the next status of codes, the last one from then on,
+// without any network.
+type answerEvery struct {
+	mu    sync.Mutex
+	codes []int
+}
+
+func (a *answerEvery) RoundTrip(r *http.Request) (*http.Response, error) {
+	a.mu.Lock()
+	code := a.codes[0]
+	if len(a.codes) > 1 {
+		a.codes = a.codes[1:]
+	}
+	a.mu.Unlock()
+	return &http.Response{StatusCode: code, Body: io.NopCloser(strings.NewReader("")), Header: http.Header{}, Request: r}, nil
+}
+
+// deliverOnce makes one dispatch pass against a receiver that fails the first request, so that
+// the log shows a delivered, a pending and a retried delivery.
+func deliverOnce(t *testing.T, h *harness) {
+	t.Helper()
+	d := webhooks.New(webhooks.Config{Desk: h.desk}).NewDispatcher(webhooks.DispatcherConfig{
+		Transport: &answerEvery{codes: []int{http.StatusServiceUnavailable, http.StatusNoContent}}})
+	if err := d.Pass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d.Wait()
 }
