@@ -44,6 +44,38 @@ type TokenView struct {
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
 }
 
+// checkToken lists every problem of a new token at once, so that a form shows them all.
+func checkToken(in NewToken, now time.Time) error {
+	var fields []FieldError
+	if err := checkStruct(in); err != nil {
+		var invalid *RuleError
+		if !errors.As(err, &invalid) {
+			return err
+		}
+		fields = append(fields, invalid.Fields...)
+	}
+	if len(in.Scopes) == 0 {
+		fields = append(fields, FieldError{Field: "scopes", Message: "name at least one scope"})
+	}
+	for _, s := range in.Scopes {
+		if !s.Valid() {
+			fields = append(fields, FieldError{Field: "scopes", Message: "unknown scope " + string(s)})
+			break
+		}
+	}
+	switch {
+	case in.ExpiresAt == nil:
+	case !in.ExpiresAt.After(now):
+		fields = append(fields, FieldError{Field: "expires_at", Message: "must be in the future"})
+	case CheckTimeRange(*in.ExpiresAt) != nil:
+		fields = append(fields, FieldError{Field: "expires_at", Message: CheckTimeRange(*in.ExpiresAt).Error()})
+	}
+	if len(fields) > 0 {
+		return InvalidFields(fields)
+	}
+	return nil
+}
+
 // CreateToken creates an API token for the user with in.Email and returns the token in clear,
 // once; only its keyed hash is stored. Scopes beyond the user's role are accepted: a token never
 // acts beyond its user's current role, which R13 checks on every request.
@@ -52,22 +84,8 @@ func (d *Desk) CreateToken(ctx context.Context, a Actor, in NewToken) (string, T
 		return "", TokenView{}, err
 	}
 	in.Name = strings.TrimSpace(in.Name)
-	if err := checkStruct(in); err != nil {
+	if err := checkToken(in, d.now()); err != nil {
 		return "", TokenView{}, err
-	}
-	if len(in.Scopes) == 0 {
-		return "", TokenView{}, Invalid("scopes", "name at least one scope")
-	}
-	for _, s := range in.Scopes {
-		if !s.Valid() {
-			return "", TokenView{}, Invalid("scopes", "unknown scope "+string(s))
-		}
-	}
-	if in.ExpiresAt != nil && !in.ExpiresAt.After(d.now()) {
-		return "", TokenView{}, Invalid("expires_at", "must be in the future")
-	}
-	if in.ExpiresAt != nil && CheckTimeRange(*in.ExpiresAt) != nil {
-		return "", TokenView{}, Invalid("expires_at", CheckTimeRange(*in.ExpiresAt).Error())
 	}
 	secret := make([]byte, tokenSecretBytes)
 	if _, err := rand.Read(secret); err != nil {

@@ -418,6 +418,11 @@ func TestAdminManagesTokens(t *testing.T) {
 				t.Errorf("%v: a refused form shows a token", bad.values)
 			}
 		}
+		// Every problem at once: no owner and no scope are both said, each under its field.
+		if body := a.post("/admin/tokens", url.Values{"email": {""}, "name": {"x"}}).Body.String(); !strings.Contains(body, `id="`+fieldID("email")+`-error"`) ||
+			!strings.Contains(body, `id="`+fieldID("scopes")+`-error"`) {
+			t.Error("a token form without owner and scopes does not say both")
+		}
 		var n int64
 		modelstest.Scan(t, db, &n, `SELECT COUNT(*) FROM api_tokens`)
 		if n != 2 {
