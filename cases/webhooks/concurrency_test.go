@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"giftdesk/cases/webhooks"
+	"giftdesk/handlers"
 	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
@@ -39,7 +40,7 @@ func TestTwoDispatchersDeliverEachEventOnce(t *testing.T) {
 		f.createCase(t, "ABCD-EFGH-JKLM-NPQR", fmt.Sprint("T-", i))
 	}
 	for i := 0; i < 2; i++ {
-		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Schedule: fastSchedule, Poll: 5 * time.Millisecond}))
+		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Sender: handlers.NewWebhookSender(f.svc.AllowPrivate()), Schedule: fastSchedule, Poll: 5 * time.Millisecond}))
 	}
 	// n case.created events, and n-1 case.updated (each later case flags the earlier ones as
 	// duplicates); three endpoints receive each.
@@ -82,7 +83,7 @@ func TestASlowReceiverDelaysOnlyItsOwnEndpoint(t *testing.T) {
 		for i := 0; i < 3; i++ {
 			f.createCase(t, "ABCD-EFGH-JKLM-NPQR", fmt.Sprint("T-", i))
 		}
-		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Schedule: fastSchedule, Poll: 10 * time.Millisecond}))
+		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Sender: handlers.NewWebhookSender(f.svc.AllowPrivate()), Schedule: fastSchedule, Poll: 10 * time.Millisecond}))
 		eventually(t, "the fast receiver served while the slow one hangs", func() bool { return len(fast.requests()) == 3 })
 		if n := len(slow.requests()); n != 1 {
 			t.Errorf("the hanging receiver got %d requests at once, want 1 (one at a time per endpoint)", n)
@@ -125,7 +126,7 @@ func TestSecretIsStoredEncryptedAndRotationSignsWithBoth(t *testing.T) {
 			}
 		}
 		f.createCase(t, "ABCD-EFGH-JKLM-NPQR", "T-1")
-		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Schedule: fastSchedule, Poll: 10 * time.Millisecond}))
+		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Sender: handlers.NewWebhookSender(f.svc.AllowPrivate()), Schedule: fastSchedule, Poll: 10 * time.Millisecond}))
 		eventually(t, "the delivery", func() bool { return len(rcv.requests()) == 1 })
 		r := rcv.requests()[0]
 		h := r.header

@@ -1,15 +1,12 @@
 package webhooks
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,7 +26,8 @@ var DefaultSchedule = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * tim
 const (
 	// DeliveryTimeout bounds one attempt, from dialling to the end of the answer.
 	DeliveryTimeout = 15 * time.Second
-	connectTimeout  = 10 * time.Second
+	// statusGone is the answer that disables an endpoint: the receiver says it is gone for good.
+	statusGone = 410
 	// defaultLease is how long a claimed delivery is this dispatcher's alone; renewed before each
 	// attempt, longer than DeliveryTimeout, so a dispatcher that dies delays a delivery by at most
 	// this much.
@@ -54,9 +52,16 @@ type DispatcherConfig struct {
 	// Lease is how long a claim holds; 0 is a minute.
 	Lease  time.Duration
 	Logger *slog.Logger
-	// Transport replaces the HTTP transport (tests); nil is one that refuses private addresses
-	// at connection time unless the service allows them.
-	Transport http.RoundTripper
+	// Sender posts the messages (required): handlers.NewWebhookSender, whose connections refuse
+	// private addresses unless the service allows them.
+	Sender Sender
+}
+
+// Sender posts one message to url with header and body, and returns the receiver's HTTP status,
+// or an error when there was no answer. It follows no redirect. The HTTP client lives in handlers:
+// cases knows nothing of HTTP.
+type Sender interface {
+	Send(ctx context.Context, url string, header map[string]string, body []byte) (status int, err error)
 }
 
 // Dispatcher delivers the outbox's events. Any number may run against one PostgreSQL database
@@ -69,7 +74,7 @@ type Dispatcher struct {
 	poll     time.Duration
 	lease    time.Duration
 	log      *slog.Logger
-	client   *http.Client
+	sender   Sender
 	owner    string
 
 	mu      sync.Mutex
@@ -80,7 +85,7 @@ type Dispatcher struct {
 // NewDispatcher returns a dispatcher of s's endpoints.
 func (s *Service) NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	d := &Dispatcher{svc: s, schedule: cfg.Schedule, poll: cfg.Poll, lease: cfg.Lease, log: cfg.Logger,
-		busy: map[int64]bool{}}
+		sender: cfg.Sender, busy: map[int64]bool{}}
 	if d.schedule == nil {
 		d.schedule = DefaultSchedule
 	}
@@ -93,19 +98,6 @@ func (s *Service) NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
-	transport := cfg.Transport
-	if transport == nil {
-		transport = &http.Transport{
-			Proxy:                 nil, // a proxy would dial for us, past the address check
-			DialContext:           dialer(s.allowPrivate).DialContext,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: DeliveryTimeout,
-			MaxIdleConnsPerHost:   2,
-			IdleConnTimeout:       90 * time.Second,
-		}
-	}
-	d.client = &http.Client{Transport: transport, Timeout: DeliveryTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	var id [12]byte
 	_, _ = rand.Read(id[:])
 	d.owner = hex.EncodeToString(id[:])
@@ -175,6 +167,9 @@ func (d *Dispatcher) FanOut(ctx context.Context) error {
 }
 
 func (d *Dispatcher) claimAndSend(ctx context.Context) error {
+	if d.sender == nil {
+		return errors.New("webhooks: the dispatcher has no Sender")
+	}
 	d.mu.Lock()
 	busy := make([]int64, 0, len(d.busy))
 	for id := range d.busy {
@@ -269,7 +264,7 @@ func (d *Dispatcher) attempt(ctx context.Context, del models.WebhookDelivery) er
 	if status != 0 {
 		del.LastStatusCode = &status
 	}
-	gone := status == http.StatusGone
+	gone := status == statusGone
 	switch {
 	case sendErr == nil && status >= 200 && status < 300:
 		del.Status, del.NextAttemptAt = "delivered", nil
@@ -280,7 +275,7 @@ func (d *Dispatcher) attempt(ctx context.Context, del models.WebhookDelivery) er
 		del.Status, del.NextAttemptAt = "pending", &next
 	}
 	if del.LastError == "" && del.Status != "delivered" {
-		del.LastError = "the receiver answered " + strconv.Itoa(status) + " " + http.StatusText(status)
+		del.LastError = "the receiver answered " + strconv.Itoa(status)
 	}
 	a := models.WebhookAttempt{DeliveryID: del.ID, Attempt: del.Attempts, AttemptedAt: now, StatusCode: del.LastStatusCode,
 		Error: del.LastError, DurationMS: took.Milliseconds()}
@@ -302,23 +297,16 @@ func (d *Dispatcher) attempt(ctx context.Context, del models.WebhookDelivery) er
 func (d *Dispatcher) send(ctx context.Context, url, id string, at time.Time, body []byte, keys [][]byte) (int, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, DeliveryTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, 0, err
+	header := map[string]string{
+		"Content-Type":      "application/json",
+		"User-Agent":        "giftdesk-webhooks/1",
+		"webhook-id":        id,
+		"webhook-timestamp": strconv.FormatInt(at.Unix(), 10),
+		"webhook-signature": SignatureHeader(keys, id, at, body),
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "giftdesk-webhooks/1")
-	req.Header.Set("webhook-id", id)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
-	req.Header.Set("webhook-signature", SignatureHeader(keys, id, at, body))
 	start := time.Now()
-	res, err := d.client.Do(req)
-	if err != nil {
-		return 0, time.Since(start), err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-	_ = res.Body.Close()
-	return res.StatusCode, time.Since(start), nil
+	status, err := d.sender.Send(ctx, url, header, body)
+	return status, time.Since(start), err
 }
 
 // errorText is err as the delivery log keeps it: at most maxErrorText bytes of valid UTF-8.

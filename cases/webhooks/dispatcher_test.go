@@ -17,6 +17,7 @@ import (
 	"giftdesk/cases"
 	"giftdesk/cases/casestest"
 	"giftdesk/cases/webhooks"
+	"giftdesk/handlers"
 	"giftdesk/models/modelstest"
 )
 
@@ -153,7 +154,7 @@ func TestReceiverFailingFirstSeesTheRetrySignedWithoutClaimCodes(t *testing.T) {
 		for i, code := range codes {
 			refs[f.createCase(t, code, fmt.Sprint("T-", i)).Ref] = true
 		}
-		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Schedule: fastSchedule, Poll: 20 * time.Millisecond}))
+		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Sender: handlers.NewWebhookSender(f.svc.AllowPrivate()), Schedule: fastSchedule, Poll: 20 * time.Millisecond}))
 		eventually(t, "both cases delivered", func() bool {
 			page, err := f.svc.Deliveries(ctx, f.admin, ep.ID, "", "")
 			if err != nil {
@@ -251,7 +252,7 @@ func TestGoneDisablesTheEndpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.createCase(t, "ABCD-EFGH-JKLM-NPQR", "T-1")
-		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Schedule: fastSchedule, Poll: 20 * time.Millisecond}))
+		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Sender: handlers.NewWebhookSender(f.svc.AllowPrivate()), Schedule: fastSchedule, Poll: 20 * time.Millisecond}))
 		eventually(t, "the endpoint disabled", func() bool {
 			v, err := f.svc.Get(ctx, f.admin, ep.ID)
 			return err == nil && !v.Active
@@ -288,7 +289,7 @@ func TestLoopbackReceiverRefusedWithoutAllowPrivate(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.createCase(t, "ABCD-EFGH-JKLM-NPQR", "T-1")
-		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Schedule: fastSchedule, Poll: 20 * time.Millisecond}))
+		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Sender: handlers.NewWebhookSender(f.svc.AllowPrivate()), Schedule: fastSchedule, Poll: 20 * time.Millisecond}))
 		eventually(t, "the attempt logged", func() bool {
 			page, err := f.svc.Deliveries(ctx, f.admin, ep.ID, "", "")
 			return err == nil && len(page.Data) == 1 && len(page.Data[0].Attempts) > 0

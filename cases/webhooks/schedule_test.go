@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"giftdesk/cases/webhooks"
+	"giftdesk/handlers"
 	"giftdesk/models/modelstest"
 )
 
@@ -25,7 +26,7 @@ func TestRetriesFollowTheScheduleThenFail(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.createCase(t, "ABCD-EFGH-JKLM-NPQR", "T-1")
-		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Schedule: fastSchedule, Poll: 10 * time.Millisecond}))
+		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Sender: handlers.NewWebhookSender(f.svc.AllowPrivate()), Schedule: fastSchedule, Poll: 10 * time.Millisecond}))
 		eventually(t, "the delivery failed", func() bool {
 			page, err := f.svc.Deliveries(ctx, f.admin, ep.ID, "", "")
 			return err == nil && len(page.Data) == 1 && page.Data[0].Status == "failed"
@@ -56,7 +57,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.createCase(t, "ABCD-EFGH-JKLM-NPQR", "T-1")
-		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Schedule: []time.Duration{time.Hour}, Poll: 10 * time.Millisecond}))
+		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Sender: handlers.NewWebhookSender(f.svc.AllowPrivate()), Schedule: []time.Duration{time.Hour}, Poll: 10 * time.Millisecond}))
 		eventually(t, "the first attempt", func() bool {
 			page, err := f.svc.Deliveries(ctx, f.admin, ep.ID, "", "")
 			return err == nil && len(page.Data) == 1 && len(page.Data[0].Attempts) == 1

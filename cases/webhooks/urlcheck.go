@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"net/url"
 	"strings"
-	"syscall"
 )
 
 // Resolver finds the addresses of a host name; net.DefaultResolver is one.
@@ -19,10 +17,10 @@ type Resolver interface {
 // maxURLLength is the column's limit.
 const maxURLLength = 2000
 
-// blocked reports whether a is an address no webhook may reach unless private targets are
+// Blocked reports whether a is an address no webhook may reach unless private targets are
 // allowed: loopback, private (RFC 1918, unique local), link-local (cloud metadata services live
 // there), unspecified, multicast, or such an IPv4 address written in IPv6.
-func blocked(a netip.Addr) bool {
+func Blocked(a netip.Addr) bool {
 	a = a.Unmap()
 	return a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
 		a.IsInterfaceLocalMulticast() || a.IsMulticast() || a.IsUnspecified() || !a.IsValid() ||
@@ -72,33 +70,13 @@ func CheckURL(ctx context.Context, r Resolver, raw string, allowPrivate bool) er
 		}
 	}
 	for _, a := range addrs {
-		if blocked(a) {
+		if Blocked(a) {
 			return fmt.Errorf("resolves to %s, a loopback, private or link-local address", a.Unmap())
 		}
 	}
 	return nil
 }
 
-// errBlockedAddress is a delivery refused because its host resolved to a private address.
-var errBlockedAddress = errors.New("refused: the host resolved to a loopback, private or link-local address")
-
-// dialControl refuses, at connection time, to connect to a private address: whatever the name
-// resolved to when the endpoint was created, this is the address actually dialled, so a name that
-// later resolves elsewhere (DNS rebinding) is caught.
-func dialControl(allowPrivate bool) func(network, address string, c syscall.RawConn) error {
-	return func(network, address string, _ syscall.RawConn) error {
-		if allowPrivate {
-			return nil
-		}
-		ap, err := netip.ParseAddrPort(address)
-		if err != nil || blocked(ap.Addr()) {
-			return errBlockedAddress
-		}
-		return nil
-	}
-}
-
-// dialer is the dialler of deliveries.
-func dialer(allowPrivate bool) *net.Dialer {
-	return &net.Dialer{Timeout: connectTimeout, Control: dialControl(allowPrivate)}
-}
+// ErrBlockedAddress is a delivery refused because its host resolved to an address Blocked
+// refuses: the sender checks the address it actually dials, at every connection.
+var ErrBlockedAddress = errors.New("refused: the host resolved to a loopback, private or link-local address")
