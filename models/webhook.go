@@ -181,11 +181,8 @@ func ClaimDeliveries(ctx context.Context, tx *gorm.DB, owner string, now, leaseU
 	if len(busy) > 0 {
 		q = q.Where("endpoint_id NOT IN ?", busy)
 	}
-	if DialectOf(tx) == Postgres {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
-	}
 	var rows []WebhookDelivery
-	if err := q.Order("next_attempt_at, id").Limit(limit).Find(&rows).Error; err != nil {
+	if err := ForUpdateSkipLocked(q).Order("next_attempt_at, id").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	if len(rows) == 0 {
