@@ -148,18 +148,45 @@ func UnfannedOutbox(ctx context.Context, db *gorm.DB, limit int) ([]PendingFanou
 	return out, err
 }
 
-// FanOut creates the deliveries of event e for endpointIDs and marks e as fanned out, in tx.
-// Another dispatcher doing the same at once changes nothing: both inserts ignore conflicts.
-func FanOut(ctx context.Context, tx *gorm.DB, e PendingFanout, endpointIDs []int64, now time.Time) error {
+// webhookFanout marks an outbox event as turned into its deliveries.
+type webhookFanout struct {
+	OutboxID        int64 `gorm:"primaryKey;autoIncrement:false"`
+	OutboxCreatedAt time.Time
+	FannedAt        time.Time
+}
+
+func (webhookFanout) TableName() string { return "webhook_fanouts" }
+
+// Fanned is an outbox event with the endpoints it is to be delivered to.
+type Fanned struct {
+	Event     PendingFanout
+	Endpoints []int64
+}
+
+// FanOut creates the deliveries of events and marks them as fanned out, in tx: two multi-row
+// inserts whatever the batch. Another dispatcher doing the same at once changes nothing: both
+// inserts ignore conflicts.
+func FanOut(ctx context.Context, tx *gorm.DB, events []Fanned, now time.Time) error {
 	tx = tx.WithContext(ctx)
-	for _, id := range endpointIDs {
-		d := WebhookDelivery{EndpointID: id, OutboxID: e.ID, Status: "pending", NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now}
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Omit("LastStatusCode", "LeaseUntil").Create(&d).Error; err != nil {
+	var deliveries []WebhookDelivery
+	marks := make([]webhookFanout, 0, len(events))
+	for _, e := range events {
+		for _, id := range e.Endpoints {
+			deliveries = append(deliveries, WebhookDelivery{EndpointID: id, OutboxID: e.Event.ID, Status: "pending",
+				NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now})
+		}
+		marks = append(marks, webhookFanout{OutboxID: e.Event.ID, OutboxCreatedAt: e.Event.CreatedAt, FannedAt: now})
+	}
+	if len(deliveries) > 0 {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Omit("LastStatusCode", "LeaseUntil").
+			CreateInBatches(&deliveries, 500).Error; err != nil {
 			return err
 		}
 	}
-	return tx.Exec(`INSERT INTO webhook_fanouts (outbox_id, outbox_created_at, fanned_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-		e.ID, e.CreatedAt, now).Error
+	if len(marks) == 0 {
+		return nil
+	}
+	return tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&marks, 1000).Error
 }
 
 // ActiveWebhookEndpoints returns the enabled endpoints.

@@ -36,8 +36,8 @@ const (
 	maxErrorText = 500
 	// claimBatch is how many deliveries one pass claims at most.
 	claimBatch = 64
-	// fanoutBatch is how many outbox events one pass turns into deliveries at most.
-	fanoutBatch = 200
+	// fanoutBatch is how many outbox events one transaction turns into deliveries.
+	fanoutBatch = 1000
 )
 
 // system is the actor of the dispatcher's own changes (an endpoint disabled after 410 Gone).
@@ -146,19 +146,17 @@ func (d *Dispatcher) FanOut(ctx context.Context) error {
 		if err != nil {
 			return cases.StoreErr(err)
 		}
-		err = d.svc.desk.Do(ctx, system, func(w *cases.Work) error {
-			for _, e := range events {
-				var ids []int64
-				for _, ep := range endpoints {
-					if !ep.CreatedAt.After(e.CreatedAt) && slices.Contains(ep.Events, e.EventType) {
-						ids = append(ids, ep.ID)
-					}
-				}
-				if err := models.FanOut(ctx, w.Tx, e, ids, w.Now); err != nil {
-					return err
+		batch := make([]models.Fanned, len(events))
+		for i, e := range events {
+			batch[i].Event = e
+			for _, ep := range endpoints {
+				if !ep.CreatedAt.After(e.CreatedAt) && slices.Contains(ep.Events, e.EventType) {
+					batch[i].Endpoints = append(batch[i].Endpoints, ep.ID)
 				}
 			}
-			return nil
+		}
+		err = d.svc.desk.Do(ctx, system, func(w *cases.Work) error {
+			return models.FanOut(ctx, w.Tx, batch, w.Now)
 		})
 		if err != nil || len(events) < fanoutBatch {
 			return err
