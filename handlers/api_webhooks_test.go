@@ -114,3 +114,33 @@ func TestWebhookURLsOnPrivateAddressesAreRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestWebhookSecretRotation: rotating answers a new secret once; the endpoint then shows until when
+// the old one still signs, and a bad secret is refused naming secret.
+func TestWebhookSecretRotation(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		h := newHarness(t, db)
+		tok := h.token("boss@example.com", cases.RoleAdmin, cases.ScopeAdmin)
+		w := h.do(request{method: http.MethodPost, path: "/api/v1/webhooks", token: tok, body: strings.NewReader(`{"url":"https://93.184.216.34/hook"}`)})
+		var ep struct{ ID, Secret string }
+		mustUnmarshal(t, w.Body.Bytes(), &ep)
+		rot := h.do(request{method: http.MethodPost, path: "/api/v1/webhooks/" + ep.ID + "/rotate-secret", token: tok})
+		var got struct {
+			Secret              string `json:"secret"`
+			PreviousSecretUntil string `json:"previous_secret_until"`
+		}
+		mustUnmarshal(t, rot.Body.Bytes(), &got)
+		if rot.Code != http.StatusOK || !strings.HasPrefix(got.Secret, "whsec_") || got.Secret == ep.Secret || got.PreviousSecretUntil == "" {
+			t.Fatalf("rotate: %d %s", rot.Code, rot.Body)
+		}
+		list := h.do(request{method: http.MethodGet, path: "/api/v1/webhooks", token: tok})
+		if !strings.Contains(list.Body.String(), "previous_secret_until") || strings.Contains(list.Body.String(), "whsec_") {
+			t.Errorf("list after rotation: %s", list.Body)
+		}
+		bad := h.do(request{method: http.MethodPost, path: "/api/v1/webhooks/" + ep.ID + "/rotate-secret", token: tok,
+			body: strings.NewReader(`{"secret":"not-a-secret"}`)})
+		if p := expectProblem(t, bad, http.StatusUnprocessableEntity, cases.CodeValidationFailed); len(p.Errors) != 1 || p.Errors[0].Field != "secret" {
+			t.Errorf("bad secret: %+v", p)
+		}
+	})
+}
