@@ -280,8 +280,10 @@ func (d *Dispatcher) attempt(ctx context.Context, del models.WebhookDelivery) er
 	if del.Status == "delivered" {
 		a.Error = ""
 	}
-	return d.svc.desk.Do(context.WithoutCancel(ctx), system, func(w *cases.Work) error {
-		recorded, err := models.RecordAttempt(ctx, w.Tx, d.owner, &del, &a)
+	// The attempt was made: record it even if the server is stopping meanwhile.
+	rctx := context.WithoutCancel(ctx)
+	return d.svc.desk.Do(rctx, system, func(w *cases.Work) error {
+		recorded, err := models.RecordAttempt(rctx, w.Tx, d.owner, &del, &a)
 		if err != nil || !recorded || !gone {
 			return err
 		}
