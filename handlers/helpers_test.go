@@ -90,8 +90,17 @@ type request struct {
 	header              map[string]string
 }
 
+// do serves r. Every API exchange is checked against the OpenAPI document (checkContract).
 func (h *harness) do(r request) *httptest.ResponseRecorder {
 	h.t.Helper()
+	isAPI := strings.HasPrefix(r.path, "/api/")
+	var sentBody []byte
+	haveBody := r.body == nil
+	if isAPI && r.body != nil {
+		if sentBody, haveBody = rewindable(r.body); haveBody {
+			r.body = bytes.NewReader(sentBody)
+		}
+	}
 	req := httptest.NewRequest(r.method, r.path, r.body)
 	if r.token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.token)
@@ -105,8 +114,12 @@ func (h *harness) do(r request) *httptest.ResponseRecorder {
 	for k, v := range r.header {
 		req.Header.Set(k, v)
 	}
+	sent := req.Clone(req.Context())
 	w := httptest.NewRecorder()
 	h.srv.ServeHTTP(w, req)
+	if isAPI {
+		checkContract(h.t, sent, sentBody, haveBody, w)
+	}
 	return w
 }
 

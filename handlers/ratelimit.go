@@ -32,8 +32,16 @@ func newTokenLimiter(perSecond float64) *tokenLimiter {
 	return &tokenLimiter{perSecond: perSecond, buckets: map[int64]*bucket{}, lastSweep: time.Now()}
 }
 
-// allow takes one request from the token's bucket, or says how long until one is available.
-func (t *tokenLimiter) allow(tokenID int64, now time.Time) (bool, time.Duration) {
+// quota is what a token's bucket says after a request: the burst it may send, what is left of
+// it, how long until it is whole again, and, for a refused request, how long until one more is
+// allowed.
+type quota struct {
+	limit, remaining int
+	reset, wait      time.Duration
+}
+
+// allow takes one request from the token's bucket; ok is false when none is available.
+func (t *tokenLimiter) allow(tokenID int64, now time.Time) (ok bool, q quota) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if now.Sub(t.lastSweep) > time.Minute {
@@ -44,30 +52,45 @@ func (t *tokenLimiter) allow(tokenID int64, now time.Time) (bool, time.Duration)
 		}
 		t.lastSweep = now
 	}
-	b, ok := t.buckets[tokenID]
-	if !ok {
+	b, found := t.buckets[tokenID]
+	if !found {
 		b = &bucket{lim: rate.NewLimiter(rate.Limit(t.perSecond), int(math.Max(1, math.Ceil(2*t.perSecond))))}
 		t.buckets[tokenID] = b
 	}
 	b.seen = now
 	r := b.lim.ReserveN(now, 1)
+	ok = true
 	if delay := r.DelayFrom(now); delay > 0 {
 		r.CancelAt(now)
-		return false, delay
+		ok, q.wait = false, delay
 	}
-	return true, 0
+	left := math.Max(0, b.lim.TokensAt(now))
+	q.limit = b.lim.Burst()
+	q.remaining = int(math.Floor(left))
+	q.reset = time.Duration((float64(q.limit) - left) / t.perSecond * float64(time.Second))
+	return ok, q
 }
 
-// rateLimit answers 429 with Retry-After when a token goes over its rate (SPEC 4.2). Console
-// sessions are not limited here: people are throttled at sign-in.
+// seconds rounds a duration up to whole seconds, as the rate-limit headers give them.
+func seconds(d time.Duration) string { return strconv.Itoa(int(math.Ceil(d.Seconds()))) }
+
+// rateLimit answers 429 with Retry-After when a token goes over its rate (SPEC 4.2), and tells
+// every token's answer where it stands: RateLimit-Limit (the burst), RateLimit-Remaining (what is
+// left of it after this request) and RateLimit-Reset (seconds until it is whole again), the fields
+// of the IETF draft "RateLimit header fields for HTTP". Console sessions are not limited here:
+// people are throttled at sign-in.
 func (s *Server) rateLimit(c *gin.Context) {
 	p := principal(c)
 	if s.limiter == nil || !p.ViaToken() {
 		c.Next()
 		return
 	}
-	if ok, wait := s.limiter.allow(p.TokenID, time.Now()); !ok {
-		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	ok, q := s.limiter.allow(p.TokenID, time.Now())
+	c.Header("RateLimit-Limit", strconv.Itoa(q.limit))
+	c.Header("RateLimit-Remaining", strconv.Itoa(q.remaining))
+	c.Header("RateLimit-Reset", seconds(q.reset))
+	if !ok {
+		c.Header("Retry-After", seconds(q.wait))
 		writeProblem(c, http.StatusTooManyRequests, "rate_limited",
 			"this token sends more requests than GIFTDESK_API_RATE allows; retry after the Retry-After seconds", nil)
 		return

@@ -37,6 +37,7 @@ type route struct {
 func (s *Server) routes() []route {
 	return []route{
 		{http.MethodGet, "/api/v1/health", public(), s.health},
+		{http.MethodGet, "/api/v1/openapi.json", public(), s.openAPI},
 		{http.MethodGet, "/api/v1/cases", api(cases.ScopeCasesRead), s.listCases},
 		{http.MethodPost, "/api/v1/cases", api(cases.ScopeCasesWrite), s.createCase},
 		{http.MethodGet, "/api/v1/cases/:ref", api(cases.ScopeCasesRead), s.getCase},
