@@ -147,6 +147,7 @@ func TestEveryConsolePageIsAccessible(t *testing.T) {
 type consoleSample struct {
 	ref, account            string
 	cardID, evidenceID, fix int64
+	webhook                 int64
 }
 
 // path fills a route's parameters with the sample's values.
@@ -164,6 +165,8 @@ func (s consoleSample) path(route string) (string, bool) {
 		path = strings.Replace(path, ":id", s.account, 1)
 	case strings.HasPrefix(path, "/approvals/:id"):
 		path = strings.Replace(path, ":id", strconv.FormatInt(s.fix, 10), 1)
+	case strings.HasPrefix(path, "/admin/webhooks/:id"):
+		path = strings.Replace(path, ":id", strconv.FormatInt(s.webhook, 10), 1)
 	}
 	return path, !strings.Contains(path, ":") && !strings.Contains(path, "*")
 }
@@ -172,6 +175,7 @@ func (s consoleSample) path(route string) (string, bool) {
 func seedConsoleCase(t *testing.T, h *harness) consoleSample {
 	t.Helper()
 	agent := h.token("agent@example.com", cases.RoleAgent, cases.ScopeCasesRead, cases.ScopeCasesWrite, cases.ScopeCorrectionsWrite)
+	webhook := seedWebhook(t, h)
 	ref := h.newCase(agent, "console")
 	var kase cases.CaseView
 	mustUnmarshal(t, h.do(request{method: http.MethodGet, path: "/api/v1/cases/" + ref, token: agent}).Body.Bytes(), &kase)
@@ -190,5 +194,6 @@ func seedConsoleCase(t *testing.T, h *harness) consoleSample {
 		`{"kind":"transfer","amount_minor":1000,"currency":"USD","from_account":"A1B2C3D4","to_account":"Z9Y8X7W6","card_id":"` +
 			strconv.FormatInt(kase.Cards[0].ID, 10) + `","reason":"landed on the work account"}`)})
 	mustUnmarshal(t, w.Body.Bytes(), &fix)
-	return consoleSample{ref: ref, account: "A1B2C3D4", cardID: kase.Cards[0].ID, evidenceID: ev.ID, fix: fix.ID}
+	deliverOnce(t, h)
+	return consoleSample{ref: ref, account: "A1B2C3D4", cardID: kase.Cards[0].ID, evidenceID: ev.ID, fix: fix.ID, webhook: webhook}
 }

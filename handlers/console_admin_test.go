@@ -155,8 +155,8 @@ func TestAdminPagesAreForAdminsOnly(t *testing.T) {
 				}
 			}
 		}
-		if seen != 9 {
-			t.Errorf("%d admin routes, want 9: add the new one to this test's checks", seen)
+		if seen != 15 {
+			t.Errorf("%d admin routes, want 15: add the new one to this test's checks", seen)
 		}
 		var changes int64
 		modelstest.Scan(t, db, &changes, `SELECT COUNT(*) FROM audit_events WHERE action IN ('user.role_changed', 'user.deactivated', 'user.reactivated', 'user.password_reset', 'token.created', 'token.revoked')`)

@@ -63,7 +63,8 @@ const (
 
 // consolePages lists every page the server renders.
 var consolePages = []string{pageAccount, pageApprovals, pageApprovalDecide, pageAudit, pageLedger, pageCase, pageCaseNew, pageCases,
-	pageError, pageHome, pageLogin, pagePassword, pageReports, pageUsers, pageAdminTokens, pageAdminConfirm, pageAdminSecret}
+	pageError, pageHome, pageLogin, pagePassword, pageReports, pageUsers, pageAdminTokens, pageAdminConfirm, pageAdminSecret,
+	pageAdminWebhooks, pageAdminWebhook}
 
 type errorPage struct {
 	Chrome                      chrome

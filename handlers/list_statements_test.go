@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"giftdesk/cases"
+	"giftdesk/cases/webhooks"
 	"giftdesk/models/modelstest"
 )
 
@@ -25,6 +27,16 @@ func TestEveryListCostsTheSameStatementsWhateverItsPage(t *testing.T) {
 		sup := h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeCasesRead, cases.ScopeCorrectionsDecide)
 		admin := h.token("admin@example.com", cases.RoleAdmin, cases.ScopeAdmin, cases.ScopeCasesRead)
 		const rows = 6
+		var hooks []string
+		for i := 0; i < rows; i++ { // before the events, so that they fan out to them
+			w := h.do(request{method: http.MethodPost, path: "/api/v1/webhooks", token: admin,
+				body: strings.NewReader(fmt.Sprintf(`{"url":"https://93.184.216.34/hook%d"}`, i))})
+			var v struct{ ID string }
+			if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil || w.Code != http.StatusCreated {
+				t.Fatalf("webhook: %d %s", w.Code, w.Body)
+			}
+			hooks = append(hooks, v.ID)
+		}
 		var refs []string
 		for i := 0; i < rows; i++ {
 			refs = append(refs, h.newCase(agent, fmt.Sprintf("list-%d", i)))
@@ -70,6 +82,9 @@ func TestEveryListCostsTheSameStatementsWhateverItsPage(t *testing.T) {
 				`{"kind":"transfer","amount_minor":%d,"currency":"USD","from_account":"A1B2C3D4","to_account":"Z9Y8X7W6","card_id":"%s","reason":"wrong account"}`,
 				10+i, kase.Cards[0].ID))
 		}
+		if err := webhooks.New(webhooks.Config{Desk: h.desk}).NewDispatcher(webhooks.DispatcherConfig{}).FanOut(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		// Console pages, read with a session: their next link is rel="next".
 		cookies := map[string]string{"/approvals": h.session("sup@example.com", cases.RoleSupervisor)}
 		lists := map[string]struct {
@@ -84,6 +99,8 @@ func TestEveryListCostsTheSameStatementsWhateverItsPage(t *testing.T) {
 			"/api/v1/accounts/:id":              {agent, "/api/v1/accounts/A1B2C3D4"},
 			"/api/v1/accounts/:id/postings":     {agent, "/api/v1/accounts/A1B2C3D4/postings"},
 			"/api/v1/audit":                     {admin, "/api/v1/audit"},
+			"/api/v1/webhooks":                  {admin, "/api/v1/webhooks"},
+			"/api/v1/webhooks/:id/deliveries":   {admin, "/api/v1/webhooks/" + hooks[0] + "/deliveries"},
 			"/approvals":                        {"", "/approvals"},
 		}
 		h.feedSettled(agent, rows)

@@ -64,6 +64,13 @@ func (s *Server) routes() []route {
 		{http.MethodPatch, "/api/v1/cards/:id", api(cases.ScopeCasesWrite), s.updateCard},
 		{http.MethodGet, "/api/v1/audit", api(cases.ScopeAdmin), s.listAudit},
 
+		{http.MethodGet, "/api/v1/webhooks", api(cases.ScopeAdmin), s.listWebhooks},
+		{http.MethodPost, "/api/v1/webhooks", api(cases.ScopeAdmin), s.createWebhook},
+		{http.MethodDelete, "/api/v1/webhooks/:id", api(cases.ScopeAdmin), s.disableWebhook},
+		{http.MethodPost, "/api/v1/webhooks/:id/rotate-secret", api(cases.ScopeAdmin), s.rotateWebhookSecret},
+		{http.MethodGet, "/api/v1/webhooks/:id/deliveries", api(cases.ScopeAdmin), s.webhookDeliveries},
+		{http.MethodPost, "/api/v1/webhooks/:id/deliveries/:delivery/redeliver", api(cases.ScopeAdmin), s.redeliverWebhook},
+
 		{http.MethodGet, "/login", public(), s.loginForm},
 		{http.MethodPost, "/login", public(), s.login},
 		{http.MethodPost, "/logout", console(cases.RoleAgent), s.logout},
@@ -87,6 +94,12 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/admin/tokens", console(cases.RoleAdmin), s.adminTokens},
 		{http.MethodPost, "/admin/tokens", console(cases.RoleAdmin), s.adminCreateToken},
 		{http.MethodPost, "/admin/tokens/:id/revoke", console(cases.RoleAdmin), s.adminRevokeToken},
+		{http.MethodGet, "/admin/webhooks", console(cases.RoleAdmin), s.adminWebhooks},
+		{http.MethodPost, "/admin/webhooks", console(cases.RoleAdmin), s.adminCreateWebhook},
+		{http.MethodGet, "/admin/webhooks/:id", console(cases.RoleAdmin), s.adminWebhookLog},
+		{http.MethodPost, "/admin/webhooks/:id/disable", console(cases.RoleAdmin), s.adminDisableWebhook},
+		{http.MethodPost, "/admin/webhooks/:id/rotate", console(cases.RoleAdmin), s.adminRotateWebhook},
+		{http.MethodPost, "/admin/webhooks/:id/deliveries/:delivery/redeliver", console(cases.RoleAdmin), s.adminRedeliverWebhook},
 
 		{http.MethodGet, "/approvals", console(cases.RoleAgent), s.approvalsPage},
 		{http.MethodGet, "/approvals/:id/confirm", console(cases.RoleSupervisor), s.approvalConfirm},

@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"giftdesk/cases"
+	"giftdesk/cases/webhooks"
 	"giftdesk/templates"
 )
 
@@ -39,17 +40,21 @@ type Config struct {
 	// APIRate is GIFTDESK_API_RATE: requests per second per API token, burst twice that; 0 is
 	// no limit.
 	APIRate float64
+	// WebhookAllowPrivate is GIFTDESK_WEBHOOK_ALLOW_PRIVATE=1: webhook endpoints may be on
+	// loopback, private or link-local addresses.
+	WebhookAllowPrivate bool
 }
 
 // Server is the HTTP face of a Desk.
 type Server struct {
-	desk    *cases.Desk
-	log     *slog.Logger
-	pages   templates.Set
-	cop     *http.CrossOriginProtection
-	proxies []*net.IPNet
-	tempDir string
-	uploads chan struct{}
+	desk     *cases.Desk
+	webhooks *webhooks.Service
+	log      *slog.Logger
+	pages    templates.Set
+	cop      *http.CrossOriginProtection
+	proxies  []*net.IPNet
+	tempDir  string
+	uploads  chan struct{}
 	// uploadsPerOwner, uploadIdle and uploadTotal: see Config.MaxUploadsPerToken and the timeouts.
 	uploadsPerOwner *slotCounter
 	uploadIdle      time.Duration
@@ -71,7 +76,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{desk: cfg.Desk, log: cfg.Logger, pages: pages, cop: http.NewCrossOriginProtection(), tempDir: cfg.TempDir}
+	s := &Server{desk: cfg.Desk, log: cfg.Logger, pages: pages, cop: http.NewCrossOriginProtection(), tempDir: cfg.TempDir,
+		webhooks: webhooks.New(webhooks.Config{Desk: cfg.Desk, AllowPrivate: cfg.WebhookAllowPrivate})}
 	if s.replies, err = loadReplies(); err != nil {
 		return nil, err
 	}

@@ -132,6 +132,16 @@ func ForUpdate(tx *gorm.DB) *gorm.DB {
 	return tx
 }
 
+// ForUpdateSkipLocked is ForUpdate that passes over rows another transaction holds, so that
+// workers claiming from one queue (the webhook dispatchers of several servers) get different rows
+// instead of waiting for each other. SQLite's one writer needs neither.
+func ForUpdateSkipLocked(tx *gorm.DB) *gorm.DB {
+	if DialectOf(tx) == Postgres {
+		return tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+	}
+	return tx
+}
+
 // ContainsFold returns a condition "column contains pattern, ignoring case" and its argument.
 // PostgreSQL uses ILIKE (served by a trigram index where one exists); SQLite's LIKE already
 // ignores ASCII case.

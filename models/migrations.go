@@ -47,6 +47,7 @@ var migrations = []migration{
 	{id: "0009_evidence_to_verify", statements: evidenceToVerify},
 	{id: "0010_report_ranges", statements: reportRanges},
 	{id: "0011_case_changes", statements: caseChanges},
+	{id: "0012_webhook_dispatch", statements: webhookDispatch},
 }
 
 // Migrate applies pending migrations in one transaction, after checking that the database

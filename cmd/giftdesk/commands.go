@@ -137,12 +137,15 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 			return fmt.Errorf("demo data: %v", err)
 		}
 	}
-	srv, err := handlers.New(handlers.Config{Desk: o.desk, Logger: log, TrustedProxies: o.cfg.TrustedProxies, TempDir: tempDir, APIRate: o.cfg.APIRate})
+	srv, err := handlers.New(handlers.Config{Desk: o.desk, Logger: log, TrustedProxies: o.cfg.TrustedProxies, TempDir: tempDir, APIRate: o.cfg.APIRate,
+		WebhookAllowPrivate: o.cfg.WebhookAllowPrivate})
 	if err != nil {
 		return err
 	}
 	background := startBackground(ctx, o.desk, log)
 	defer background()
+	dispatcher := startDispatcher(ctx, o.desk, o.cfg.WebhookAllowPrivate, log)
+	defer dispatcher()
 	return srv.ListenAndServe(ctx, *addr, func(a net.Addr) {
 		log.Info("listening", slog.String("addr", a.String()))
 		fmt.Fprintf(e.stderr, "giftdesk: serving on http://%s\n", a)

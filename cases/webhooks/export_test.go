@@ -1,0 +1,4 @@
+package webhooks
+
+// ErrorText is errorText, for the tests of package webhooks_test.
+var ErrorText = errorText

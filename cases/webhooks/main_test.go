@@ -1,0 +1,9 @@
+package webhooks_test
+
+import (
+	"testing"
+
+	"giftdesk/models/modelstest"
+)
+
+func TestMain(m *testing.M) { modelstest.Main(m) }

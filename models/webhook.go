@@ -1,0 +1,322 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// WebhookEndpoint is a receiver of webhook events. Its secret is stored encrypted (cases seals
+// it), never in clear: the desk must sign with it, so it cannot be hashed.
+type WebhookEndpoint struct {
+	ID                       int64
+	URL                      string
+	SecretCiphertext         []byte
+	Events                   StringList
+	Active                   bool
+	CreatedByID              *int64
+	CreatedAt                time.Time
+	DisabledAt               *time.Time
+	PreviousSecretCiphertext []byte
+	PreviousSecretUntil      *time.Time
+}
+
+// TableName names the table.
+func (WebhookEndpoint) TableName() string { return "webhook_endpoints" }
+
+// WebhookDelivery is one event to send to one endpoint, with its retry state.
+type WebhookDelivery struct {
+	ID             int64
+	EndpointID     int64
+	OutboxID       int64
+	Status         string
+	Attempts       int
+	NextAttemptAt  *time.Time
+	LastStatusCode *int
+	LastError      string
+	LeaseOwner     string
+	LeaseUntil     *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// TableName names the table.
+func (WebhookDelivery) TableName() string { return "webhook_deliveries" }
+
+// WebhookAttempt is one try at sending a delivery.
+type WebhookAttempt struct {
+	ID          int64
+	DeliveryID  int64
+	Attempt     int
+	AttemptedAt time.Time
+	StatusCode  *int
+	Error       string
+	DurationMS  int64 `gorm:"column:duration_ms"`
+}
+
+// TableName names the table.
+func (WebhookAttempt) TableName() string { return "webhook_attempts" }
+
+// CreateWebhookEndpoint inserts e.
+func CreateWebhookEndpoint(ctx context.Context, tx *gorm.DB, e *WebhookEndpoint) error {
+	return tx.WithContext(ctx).Create(e).Error
+}
+
+// WebhookEndpointPage returns up to limit endpoints, newest first, older than beforeID when it
+// is not 0.
+func WebhookEndpointPage(ctx context.Context, db *gorm.DB, beforeID int64, limit int) ([]WebhookEndpoint, error) {
+	q := db.WithContext(ctx)
+	if beforeID > 0 {
+		q = q.Where("id < ?", beforeID)
+	}
+	var out []WebhookEndpoint
+	err := q.Order("id DESC").Limit(limit).Find(&out).Error
+	return out, err
+}
+
+// WebhookEndpointByID finds one endpoint; lock locks its row until the transaction ends.
+func WebhookEndpointByID(ctx context.Context, db *gorm.DB, id int64, lock bool) (WebhookEndpoint, error) {
+	q := db.WithContext(ctx).Where("id = ?", id)
+	if lock {
+		q = ForUpdate(q)
+	}
+	var out []WebhookEndpoint
+	if err := q.Limit(1).Find(&out).Error; err != nil {
+		return WebhookEndpoint{}, err
+	}
+	if len(out) == 0 {
+		return WebhookEndpoint{}, ErrNotFound
+	}
+	return out[0], nil
+}
+
+// WebhookEndpointsByID loads the endpoints of ids in one statement.
+func WebhookEndpointsByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]WebhookEndpoint, error) {
+	out := make(map[int64]WebhookEndpoint, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []WebhookEndpoint
+	if err := db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.ID] = r
+	}
+	return out, nil
+}
+
+// SaveWebhookEndpoint writes every column of e.
+func SaveWebhookEndpoint(ctx context.Context, tx *gorm.DB, e *WebhookEndpoint) error {
+	return tx.WithContext(ctx).Save(e).Error
+}
+
+// PendingFanout is an outbox event not yet turned into deliveries.
+type PendingFanout struct {
+	ID        int64
+	EventType string
+	CreatedAt time.Time
+}
+
+// fanoutWindow is how far before the newest fanned-out event the dispatcher still looks for
+// unmarked ones: longer than any transaction stays open between writing its outbox row and
+// committing, so a late commit is still found.
+const fanoutWindow = 15 * time.Minute
+
+// UnfannedOutbox returns up to limit outbox events without deliveries yet, oldest first. It reads
+// only the events written since fanoutWindow before the newest fanned-out one (an index range),
+// never the whole outbox.
+func UnfannedOutbox(ctx context.Context, db *gorm.DB, limit int) ([]PendingFanout, error) {
+	var newest []time.Time
+	if err := db.WithContext(ctx).Raw(`SELECT outbox_created_at FROM webhook_fanouts ORDER BY outbox_created_at DESC LIMIT 1`).
+		Scan(&newest).Error; err != nil {
+		return nil, err
+	}
+	q := `SELECT o.id, o.event_type, o.created_at FROM outbox o
+		WHERE NOT EXISTS (SELECT 1 FROM webhook_fanouts f WHERE f.outbox_id = o.id)`
+	args := []any{}
+	if len(newest) == 1 {
+		q += ` AND o.created_at >= ?`
+		args = append(args, newest[0].Add(-fanoutWindow))
+	}
+	q += ` ORDER BY o.created_at, o.id LIMIT ?`
+	args = append(args, limit)
+	var out []PendingFanout
+	err := db.WithContext(ctx).Raw(q, args...).Scan(&out).Error
+	return out, err
+}
+
+// webhookFanout marks an outbox event as turned into its deliveries.
+type webhookFanout struct {
+	OutboxID        int64 `gorm:"primaryKey;autoIncrement:false"`
+	OutboxCreatedAt time.Time
+	FannedAt        time.Time
+}
+
+func (webhookFanout) TableName() string { return "webhook_fanouts" }
+
+// Fanned is an outbox event with the endpoints it is to be delivered to.
+type Fanned struct {
+	Event     PendingFanout
+	Endpoints []int64
+}
+
+// FanOut creates the deliveries of events and marks them as fanned out, in tx: two multi-row
+// inserts whatever the batch. Another dispatcher doing the same at once changes nothing: both
+// inserts ignore conflicts.
+func FanOut(ctx context.Context, tx *gorm.DB, events []Fanned, now time.Time) error {
+	tx = tx.WithContext(ctx)
+	var deliveries []WebhookDelivery
+	marks := make([]webhookFanout, 0, len(events))
+	for _, e := range events {
+		for _, id := range e.Endpoints {
+			deliveries = append(deliveries, WebhookDelivery{EndpointID: id, OutboxID: e.Event.ID, Status: "pending",
+				NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now})
+		}
+		marks = append(marks, webhookFanout{OutboxID: e.Event.ID, OutboxCreatedAt: e.Event.CreatedAt, FannedAt: now})
+	}
+	if len(deliveries) > 0 {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Omit("LastStatusCode", "LeaseUntil").
+			CreateInBatches(&deliveries, 500).Error; err != nil {
+			return err
+		}
+	}
+	if len(marks) == 0 {
+		return nil
+	}
+	return tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&marks, 1000).Error
+}
+
+// ActiveWebhookEndpoints returns the enabled endpoints.
+func ActiveWebhookEndpoints(ctx context.Context, db *gorm.DB) ([]WebhookEndpoint, error) {
+	var out []WebhookEndpoint
+	err := db.WithContext(ctx).Where("active = ?", true).Order("id").Find(&out).Error
+	return out, err
+}
+
+// ClaimDeliveries leases up to limit due deliveries of enabled endpoints not in busy to owner
+// until leaseUntil. On PostgreSQL the rows are selected FOR UPDATE SKIP LOCKED, so dispatchers
+// claiming at once get different rows; a row leased by another dispatcher is skipped until its
+// lease runs out. SQLite's transaction holds the one write lock.
+func ClaimDeliveries(ctx context.Context, tx *gorm.DB, owner string, now, leaseUntil time.Time, busy []int64, limit int) ([]WebhookDelivery, error) {
+	tx = tx.WithContext(ctx)
+	q := tx.Model(&WebhookDelivery{}).
+		Where("status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)", now, now).
+		Where("endpoint_id IN (SELECT id FROM webhook_endpoints WHERE active = ?)", true)
+	if len(busy) > 0 {
+		q = q.Where("endpoint_id NOT IN ?", busy)
+	}
+	var rows []WebhookDelivery
+	if err := ForUpdateSkipLocked(q).Order("next_attempt_at, id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(rows))
+	for i := range rows {
+		ids[i] = rows[i].ID
+		rows[i].LeaseOwner, rows[i].LeaseUntil = owner, &leaseUntil
+	}
+	err := tx.Model(&WebhookDelivery{}).Where("id IN ?", ids).
+		Updates(map[string]any{"lease_owner": owner, "lease_until": leaseUntil}).Error
+	return rows, err
+}
+
+// RenewLease extends owner's lease on delivery id, and reports false when owner no longer holds
+// it (it ran out and another dispatcher took the delivery) or the delivery is no longer pending.
+func RenewLease(ctx context.Context, db *gorm.DB, id int64, owner string, leaseUntil time.Time) (bool, error) {
+	res := db.WithContext(ctx).Model(&WebhookDelivery{}).
+		Where("id = ? AND lease_owner = ? AND status = 'pending'", id, owner).
+		Update("lease_until", leaseUntil)
+	return res.RowsAffected == 1, res.Error
+}
+
+// RecordAttempt writes attempt a and the delivery's new state, if owner still holds its lease,
+// in tx; it reports whether it did.
+func RecordAttempt(ctx context.Context, tx *gorm.DB, owner string, d *WebhookDelivery, a *WebhookAttempt) (bool, error) {
+	tx = tx.WithContext(ctx)
+	res := tx.Model(&WebhookDelivery{}).Where("id = ? AND lease_owner = ?", d.ID, owner).Updates(map[string]any{
+		"status": d.Status, "attempts": d.Attempts, "next_attempt_at": d.NextAttemptAt, "last_status_code": d.LastStatusCode,
+		"last_error": d.LastError, "lease_owner": "", "lease_until": nil, "updated_at": d.UpdatedAt,
+	})
+	if res.Error != nil || res.RowsAffected != 1 {
+		return false, res.Error
+	}
+	return true, tx.Create(a).Error
+}
+
+// OutboxByID finds one outbox event.
+func OutboxByID(ctx context.Context, db *gorm.DB, id int64) (OutboxEvent, error) {
+	var out []OutboxEvent
+	if err := db.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&out).Error; err != nil {
+		return OutboxEvent{}, err
+	}
+	if len(out) == 0 {
+		return OutboxEvent{}, ErrNotFound
+	}
+	return out[0], nil
+}
+
+// DeliveryRow is a delivery as the log lists it, with its event's type and time.
+type DeliveryRow struct {
+	WebhookDelivery
+	EventType      string
+	EventCreatedAt time.Time
+}
+
+// DeliveryPage returns up to limit deliveries of endpoint, newest first, older than beforeID when
+// it is not 0, their events joined in the same statement.
+func DeliveryPage(ctx context.Context, db *gorm.DB, endpointID, beforeID int64, limit int) ([]DeliveryRow, error) {
+	q := db.WithContext(ctx).Table("webhook_deliveries AS d").
+		Select("d.*, o.event_type AS event_type, o.created_at AS event_created_at").
+		Joins("JOIN outbox o ON o.id = d.outbox_id").Where("d.endpoint_id = ?", endpointID)
+	if beforeID > 0 {
+		q = q.Where("d.id < ?", beforeID)
+	}
+	var out []DeliveryRow
+	err := q.Order("d.id DESC").Limit(limit).Scan(&out).Error
+	return out, err
+}
+
+// AttemptsOfDeliveries loads the attempts of deliveries ids in one statement, by delivery, in
+// order.
+func AttemptsOfDeliveries(ctx context.Context, db *gorm.DB, ids []int64) (map[int64][]WebhookAttempt, error) {
+	out := make(map[int64][]WebhookAttempt, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []WebhookAttempt
+	if err := db.WithContext(ctx).Where("delivery_id IN ?", ids).Order("delivery_id, id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.DeliveryID] = append(out[r.DeliveryID], r)
+	}
+	return out, nil
+}
+
+// DeliveryByID finds one delivery of endpoint; lock locks its row.
+func DeliveryByID(ctx context.Context, db *gorm.DB, endpointID, id int64, lock bool) (WebhookDelivery, error) {
+	q := db.WithContext(ctx).Where("id = ? AND endpoint_id = ?", id, endpointID)
+	if lock {
+		q = ForUpdate(q)
+	}
+	var out []WebhookDelivery
+	if err := q.Limit(1).Find(&out).Error; err != nil {
+		return WebhookDelivery{}, err
+	}
+	if len(out) == 0 {
+		return WebhookDelivery{}, ErrNotFound
+	}
+	return out[0], nil
+}
+
+// RequeueDelivery makes delivery id due now, once more, whatever its state.
+func RequeueDelivery(ctx context.Context, tx *gorm.DB, id int64, now time.Time) error {
+	return tx.WithContext(ctx).Model(&WebhookDelivery{}).Where("id = ?", id).Updates(map[string]any{
+		"status": "pending", "next_attempt_at": now, "lease_owner": "", "lease_until": nil, "updated_at": now,
+	}).Error
+}
