@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -58,37 +57,12 @@ func (s *Server) rotateWebhookSecret(c *gin.Context) {
 // answer kept for a repeated Idempotency-Key leaves it out, so that no secret is stored in clear
 // and a replay cannot show it again.
 func replyWithSecret(s *Server, c *gin.Context, status int, run func(ctx context.Context) (webhooks.CreatedEndpoint, error)) {
+	withSecret := func(v webhooks.CreatedEndpoint) (cases.StoredAnswer, error) { return jsonAnswer(status, nil, v) }
 	withoutSecret := func(v webhooks.CreatedEndpoint) (cases.StoredAnswer, error) {
 		v.Secret = ""
 		return jsonAnswer(status, nil, v)
 	}
-	ctx := c.Request.Context()
-	if req := idempotentRequest(c); req != nil && req.Hash != nil {
-		req.Answer = func(result any) (cases.StoredAnswer, error) {
-			v, isT := result.(webhooks.CreatedEndpoint)
-			if !isT {
-				return cases.StoredAnswer{}, errors.New("idempotent answer: not a webhook endpoint")
-			}
-			return withoutSecret(v)
-		}
-		ctx = cases.WithIdempotency(ctx, req)
-	}
-	v, err := run(ctx)
-	var replayed *cases.Replayed
-	if errors.As(err, &replayed) {
-		writeAnswer(c, replayed.Answer, true)
-		return
-	}
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	ans, err := jsonAnswer(status, nil, v)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	writeAnswer(c, ans, false)
+	replyKeeping(s, c, withSecret, withoutSecret, run)
 }
 
 // disableWebhook serves DELETE /api/v1/webhooks/{id}: the endpoint stops receiving; it and its

@@ -89,6 +89,12 @@ func ok[T any](v T) (cases.StoredAnswer, error)      { return jsonAnswer(http.St
 // Idempotency-Key the use case stores that answer with its change, or stops with the answer
 // stored before, which is written as it was.
 func reply[T any](s *Server, c *gin.Context, render answer[T], run func(ctx context.Context) (T, error)) {
+	replyKeeping(s, c, render, render, run)
+}
+
+// replyKeeping is reply whose answer kept for a repeated Idempotency-Key is rendered by keep,
+// not by render: an answer holding a secret is sent once and kept without it.
+func replyKeeping[T any](s *Server, c *gin.Context, render, keep answer[T], run func(ctx context.Context) (T, error)) {
 	ctx := c.Request.Context()
 	if req := idempotentRequest(c); req != nil && req.Hash != nil {
 		req.Answer = func(result any) (cases.StoredAnswer, error) {
@@ -96,7 +102,7 @@ func reply[T any](s *Server, c *gin.Context, render answer[T], run func(ctx cont
 			if !isT {
 				return cases.StoredAnswer{}, fmt.Errorf("idempotent answer: a use case answered %T, its handler renders %T", result, v)
 			}
-			return render(v)
+			return keep(v)
 		}
 		ctx = cases.WithIdempotency(ctx, req)
 	}
