@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -137,15 +138,21 @@ func (s *Server) renderSecret(c *gin.Context, v secretPage) {
 
 // adminUser reads the :id of a user route, for an admin.
 func (s *Server) adminUser(c *gin.Context) (cases.UserView, bool) {
+	return pageByID(s, c, s.desk.UserForAdmin)
+}
+
+// pageByID loads what a console route's :id names, or answers the page of why it cannot.
+func pageByID[T any](s *Server, c *gin.Context, load func(context.Context, cases.Principal, int64) (T, error)) (T, bool) {
 	id, err := pathID(c)
 	if err == nil {
-		var u cases.UserView
-		if u, err = s.desk.UserForAdmin(c.Request.Context(), principal(c), id); err == nil {
-			return u, true
+		var v T
+		if v, err = load(c.Request.Context(), principal(c), id); err == nil {
+			return v, true
 		}
 	}
 	s.failPage(c, err)
-	return cases.UserView{}, false
+	var zero T
+	return zero, false
 }
 
 // userActionDone ends a user action: back to the list with a notice, or the list with the

@@ -95,15 +95,7 @@ func (s *Server) adminCreateWebhook(c *gin.Context) {
 
 // adminWebhook reads the :id of an endpoint route, for an admin.
 func (s *Server) adminWebhook(c *gin.Context) (webhooks.EndpointView, bool) {
-	id, err := pathID(c)
-	if err == nil {
-		var ep webhooks.EndpointView
-		if ep, err = s.webhooks.Get(c.Request.Context(), principal(c), id); err == nil {
-			return ep, true
-		}
-	}
-	s.failPage(c, err)
-	return webhooks.EndpointView{}, false
+	return pageByID(s, c, s.webhooks.Get)
 }
 
 // adminDisableWebhook serves POST /admin/webhooks/{id}/disable, after a confirmation.
