@@ -118,39 +118,53 @@ type PendingFanout struct {
 	ID        int64
 	EventType string
 	CreatedAt time.Time
+	// XactID is the writing transaction's id on PostgreSQL, 0 on SQLite.
+	XactID int64
 }
 
-// fanoutWindow is how far before the newest fanned-out event the dispatcher still looks for
-// unmarked ones: longer than any transaction stays open between writing its outbox row and
-// committing, so a late commit is still found.
-const fanoutWindow = 15 * time.Minute
-
-// UnfannedOutbox returns up to limit outbox events without deliveries yet, oldest first. It reads
-// only the events written since fanoutWindow before the newest fanned-out one (an index range),
-// never the whole outbox.
+// UnfannedOutbox returns up to limit outbox events after the greatest one fanned out, in an
+// order no late commit can fall behind: on PostgreSQL by (xact_id, id) and only below the
+// snapshot's xmin, whose transactions have all ended, so an event committed late is above the
+// cursor whenever it commits; on SQLite, whose writers are serialised, by id. Each read is one
+// index probe for the cursor and one index range. Events are returned in that order, and a
+// fan-out marks a contiguous run of them, so the greatest mark is always a safe cursor.
+//
+// An open transaction that wrote an event delays the events written after it until it ends; it
+// never makes one be skipped.
 func UnfannedOutbox(ctx context.Context, db *gorm.DB, limit int) ([]PendingFanout, error) {
-	var newest []time.Time
-	if err := db.WithContext(ctx).Raw(`SELECT outbox_created_at FROM webhook_fanouts ORDER BY outbox_created_at DESC LIMIT 1`).
-		Scan(&newest).Error; err != nil {
+	db = db.WithContext(ctx)
+	var out []PendingFanout
+	if DialectOf(db) != Postgres {
+		var after []int64
+		if err := db.Raw(`SELECT outbox_id FROM webhook_fanouts ORDER BY outbox_id DESC LIMIT 1`).Scan(&after).Error; err != nil {
+			return nil, err
+		}
+		after = append(after, 0)
+		err := db.Raw(`SELECT id, event_type, created_at FROM outbox WHERE id > ? ORDER BY id LIMIT ?`, after[0], limit).
+			Scan(&out).Error
+		return out, err
+	}
+	// The horizon is read first: every event below it is visible to the statements after.
+	horizon, err := ChangeHorizon(ctx, db)
+	if err != nil {
 		return nil, err
 	}
-	q := `SELECT o.id, o.event_type, o.created_at FROM outbox o
-		WHERE NOT EXISTS (SELECT 1 FROM webhook_fanouts f WHERE f.outbox_id = o.id)`
-	args := []any{}
-	if len(newest) == 1 {
-		q += ` AND o.created_at >= ?`
-		args = append(args, newest[0].Add(-fanoutWindow))
+	var cursor []struct{ OutboxXactID, OutboxID int64 }
+	if err := db.Raw(`SELECT outbox_xact_id, outbox_id FROM webhook_fanouts ORDER BY outbox_xact_id DESC, outbox_id DESC LIMIT 1`).
+		Scan(&cursor).Error; err != nil {
+		return nil, err
 	}
-	q += ` ORDER BY o.created_at, o.id LIMIT ?`
-	args = append(args, limit)
-	var out []PendingFanout
-	err := db.WithContext(ctx).Raw(q, args...).Scan(&out).Error
+	cursor = append(cursor, struct{ OutboxXactID, OutboxID int64 }{})
+	err = db.Raw(`SELECT id, event_type, created_at, xact_id FROM outbox
+		WHERE (xact_id, id) > (?, ?) AND xact_id < ? ORDER BY xact_id, id LIMIT ?`,
+		cursor[0].OutboxXactID, cursor[0].OutboxID, horizon, limit).Scan(&out).Error
 	return out, err
 }
 
 // webhookFanout marks an outbox event as turned into its deliveries.
 type webhookFanout struct {
 	OutboxID        int64 `gorm:"primaryKey;autoIncrement:false"`
+	OutboxXactID    int64
 	OutboxCreatedAt time.Time
 	FannedAt        time.Time
 }
@@ -175,7 +189,7 @@ func FanOut(ctx context.Context, tx *gorm.DB, events []Fanned, now time.Time) er
 			deliveries = append(deliveries, WebhookDelivery{EndpointID: id, OutboxID: e.Event.ID, Status: "pending",
 				NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now})
 		}
-		marks = append(marks, webhookFanout{OutboxID: e.Event.ID, OutboxCreatedAt: e.Event.CreatedAt, FannedAt: now})
+		marks = append(marks, webhookFanout{OutboxID: e.Event.ID, OutboxXactID: e.Event.XactID, OutboxCreatedAt: e.Event.CreatedAt, FannedAt: now})
 	}
 	if len(deliveries) > 0 {
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Omit("LastStatusCode", "LeaseUntil").
