@@ -147,7 +147,7 @@ func (s *Server) reportCSV(name string) gin.HandlerFunc {
 		for _, r := range table.Rows {
 			line := make([]string, len(r))
 			for i, cell := range r {
-				line[i] = csvSafe(cell.CSV)
+				line[i] = cases.SpreadsheetSafe(cell.CSV)
 			}
 			rows = append(rows, line)
 		}
@@ -160,18 +160,6 @@ func (s *Server) reportCSV(name string) gin.HandlerFunc {
 		c.Header("Content-Disposition", `attachment; filename="`+file+`"`)
 		c.Data(http.StatusOK, "text/csv; charset=utf-8", []byte(buf.String()))
 	}
-}
-
-// csvSafe keeps a spreadsheet from reading a cell as a formula (CSV injection): a text that starts
-// with = + - @, a tab or a carriage return gets a leading apostrophe, unless it is a number.
-func csvSafe(s string) string {
-	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return s
-	}
-	if _, err := strconv.ParseFloat(s, 64); err == nil {
-		return s
-	}
-	return "'" + s
 }
 
 type reportBuilder func(ctx context.Context, r *reports.Reporter, p cases.Principal, rg reports.Range) (builtSection, error)

@@ -290,16 +290,6 @@ func TestReportsAccessAndRange(t *testing.T) {
 	})
 }
 
-// TestCSVSafe: cells a spreadsheet would run as formulas get an apostrophe; numbers do not.
-func TestCSVSafe(t *testing.T) {
-	for in, want := range map[string]string{"=1+2": "'=1+2", "+A1": "'+A1", "-x": "'-x", "@SUM(A1)": "'@SUM(A1)",
-		"\tx": "'\tx", "\rx": "'\rx", "-12.50": "-12.50", "+3": "+3", "": "", "GD-1000001": "GD-1000001", "a=b": "a=b"} {
-		if got := csvSafe(in); got != want {
-			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // TestReportsPageStatements: the page costs the same statements whatever the range holds: a report
 // is a fixed handful of aggregates, and the clusters' cases come in one batch.
 func TestReportsPageStatements(t *testing.T) {
