@@ -101,12 +101,18 @@ func TestSecretIsStoredEncryptedAndRotationSignsWithBoth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		oldKey, _ := webhooks.ParseSecret(ep.Secret)
+		oldKey, err := webhooks.ParseSecret(ep.Secret)
+		if err != nil {
+			t.Fatal(err)
+		}
 		rotated, err := f.svc.RotateSecret(ctx, f.admin, f.actor(f.admin), ep.ID, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		newKey, _ := webhooks.ParseSecret(rotated.Secret)
+		newKey, err := webhooks.ParseSecret(rotated.Secret)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if rotated.Secret == ep.Secret || rotated.PreviousSecretUntil == nil {
 			t.Fatalf("rotation answered %+v", rotated)
 		}

@@ -55,6 +55,16 @@ func newFixture(t *testing.T, db *gorm.DB, allowPrivate bool) fixture {
 	return f
 }
 
+// deliveries reads the newest page of endpoint id's delivery log.
+func (f fixture) deliveries(t *testing.T, id int64) webhooks.DeliveryPage {
+	t.Helper()
+	page, err := f.svc.Deliveries(ctx, f.admin, id, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page
+}
+
 func (f fixture) actor(p cases.Principal) cases.Actor {
 	return cases.ActorFor(p, "192.0.2.1", "test", "")
 }
@@ -93,7 +103,10 @@ type receiver struct {
 func newReceiver(t *testing.T, answer func(n int) int) *receiver {
 	r := &receiver{answer: answer}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		b, _ := io.ReadAll(req.Body)
+		b, err := io.ReadAll(req.Body)
+		if err != nil {
+			t.Errorf("receiver: %v", err)
+		}
 		r.mu.Lock()
 		r.got = append(r.got, received{header: req.Header.Clone(), body: b})
 		n := len(r.got)
@@ -296,7 +309,7 @@ func TestLoopbackReceiverRefusedWithoutAllowPrivate(t *testing.T) {
 			page, err := f.svc.Deliveries(ctx, f.admin, ep.ID, "", "")
 			return err == nil && len(page.Data) == 1 && len(page.Data[0].Attempts) > 0
 		})
-		page, _ := f.svc.Deliveries(ctx, f.admin, ep.ID, "", "")
+		page := f.deliveries(t, ep.ID)
 		if a := page.Data[0].Attempts[0]; a.StatusCode != nil || !strings.Contains(a.Error, "private") {
 			t.Errorf("attempt %+v, want refused before connecting", a)
 		}

@@ -31,7 +31,7 @@ func TestRetriesFollowTheScheduleThenFail(t *testing.T) {
 			page, err := f.svc.Deliveries(ctx, f.admin, ep.ID, "", "")
 			return err == nil && len(page.Data) == 1 && page.Data[0].Status == "failed"
 		})
-		page, _ := f.svc.Deliveries(ctx, f.admin, ep.ID, "", "")
+		page := f.deliveries(t, ep.ID)
 		want := len(webhooks.DefaultSchedule) + 1
 		if n := len(page.Data[0].Attempts); n != want || len(rcv.requests()) != want {
 			t.Errorf("%d attempts logged, %d received, want %d", n, len(rcv.requests()), want)
@@ -62,7 +62,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 			page, err := f.svc.Deliveries(ctx, f.admin, ep.ID, "", "")
 			return err == nil && len(page.Data) == 1 && len(page.Data[0].Attempts) == 1
 		})
-		page, _ := f.svc.Deliveries(ctx, f.admin, ep.ID, "", "")
+		page := f.deliveries(t, ep.ID)
 		if d := page.Data[0]; d.Status != "pending" || *d.Attempts[0].StatusCode != http.StatusTemporaryRedirect {
 			t.Errorf("delivery %+v, want pending after a 307", d)
 		}
