@@ -154,8 +154,11 @@ func (d *Desk) AuthenticateToken(ctx context.Context, raw string) (Principal, er
 	if t.RevokedAt != nil || (t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)) || !u.Active {
 		return Principal{}, errBadToken
 	}
-	// A failed touch must not fail the request: last_used_at is advisory.
-	_ = models.TouchToken(ctx, d.db, t.ID, now)
+	// Written when due only, so that a busy token costs no statement; a failed touch must not
+	// fail the request: last_used_at is advisory.
+	if models.TouchDue(t.LastUsedAt, now) {
+		_ = models.TouchToken(ctx, d.db, t.ID, now)
+	}
 	scopes := make([]Scope, len(t.Scopes))
 	for i, s := range t.Scopes {
 		scopes[i] = Scope(s)
