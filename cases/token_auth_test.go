@@ -20,8 +20,10 @@ type statementCounter struct {
 	n atomic.Int64
 }
 
-func (s *statementCounter) Trace(context.Context, time.Time, func() (string, int64), error) { s.n.Add(1) }
-func (s *statementCounter) LogMode(logger.LogLevel) logger.Interface                        { return s }
+func (s *statementCounter) Trace(context.Context, time.Time, func() (string, int64), error) {
+	s.n.Add(1)
+}
+func (s *statementCounter) LogMode(logger.LogLevel) logger.Interface { return s }
 
 // TestTokenAuthenticationCostsOneStatement: a token and its user are read in one statement, and
 // its last use is written only when a minute has passed since the last one recorded (issue 25), so
