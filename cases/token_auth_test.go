@@ -81,3 +81,30 @@ func TestTokenAuthenticationCostsOneStatement(t *testing.T) {
 		}
 	})
 }
+
+// TestConsoleSessionCostsOneStatement: a console request resolves its session and user in one
+// statement while the session's last-seen time is fresh.
+func TestConsoleSessionCostsOneStatement(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		counter := &statementCounter{Interface: logger.Discard}
+		desk := cases.New(cases.Config{DB: db.Session(&gorm.Session{Logger: counter}), Keys: casestest.Keys})
+		u, err := desk.AddUser(ctx, cases.CLIActor, cases.NewUser{Email: "pat@example.com", Name: "Pat", Role: cases.RoleAgent, Password: goodPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := desk.SignIn(ctx, cases.SignInInput{Email: "pat@example.com", Password: goodPassword, ClientIP: "192.0.2.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := counter.n.Load()
+		s, err := desk.Session(ctx, in.Token)
+		if err != nil || s.Principal.UserID != u.ID || s.Principal.Email != "pat@example.com" || s.Principal.Role != cases.RoleAgent ||
+			s.MustChangePassword {
+			t.Fatalf("session %+v, %v", s, err)
+		}
+		if n := counter.n.Load() - before; n != 1 {
+			t.Errorf("resolving a fresh session sent %d statements, want 1", n)
+		}
+	})
+}

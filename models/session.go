@@ -22,14 +22,37 @@ func InsertSession(ctx context.Context, db *gorm.DB, s *Session) error {
 	return db.WithContext(ctx).Create(s).Error
 }
 
-// SessionByHash finds a session and its user.
+// SessionByHash finds a session and its user in one statement: every console request asks.
 func SessionByHash(ctx context.Context, db *gorm.DB, hash []byte) (Session, User, error) {
-	var s Session
-	if err := db.WithContext(ctx).Where("id_hash = ?", hash).Take(&s).Error; err != nil {
-		return s, User{}, notFound(err)
+	var rows []struct {
+		CreatedAt          time.Time `gorm:"column:s_created_at"`
+		LastSeenAt         time.Time `gorm:"column:s_last_seen_at"`
+		ClientIP           string    `gorm:"column:s_client_ip"`
+		UserAgent          string    `gorm:"column:s_user_agent"`
+		UserID             int64     `gorm:"column:u_id"`
+		Email              string    `gorm:"column:u_email"`
+		Name               string    `gorm:"column:u_name"`
+		Role               string    `gorm:"column:u_role"`
+		Active             bool      `gorm:"column:u_active"`
+		MustChangePassword bool      `gorm:"column:u_must_change_password"`
+		TimeZone           string    `gorm:"column:u_time_zone"`
+		Shortcuts          bool      `gorm:"column:u_shortcuts"`
 	}
-	u, err := UserByID(ctx, db, s.UserID)
-	return s, u, err
+	err := db.WithContext(ctx).Raw(`SELECT s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at,
+		s.client_ip AS s_client_ip, s.user_agent AS s_user_agent,
+		u.id AS u_id, u.email AS u_email, u.name AS u_name, u.role AS u_role, u.active AS u_active,
+		u.must_change_password AS u_must_change_password, u.time_zone AS u_time_zone, u.shortcuts AS u_shortcuts
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ? LIMIT 1`, hash).Scan(&rows).Error
+	if err != nil {
+		return Session{}, User{}, err
+	}
+	if len(rows) == 0 {
+		return Session{}, User{}, ErrNotFound
+	}
+	r := rows[0]
+	return Session{IDHash: hash, UserID: r.UserID, CreatedAt: r.CreatedAt, LastSeenAt: r.LastSeenAt, ClientIP: r.ClientIP, UserAgent: r.UserAgent},
+		User{ID: r.UserID, Email: r.Email, Name: r.Name, Role: r.Role, Active: r.Active, MustChangePassword: r.MustChangePassword,
+			TimeZone: r.TimeZone, Shortcuts: r.Shortcuts}, nil
 }
 
 // TouchSession moves a session's last-seen time forward.
