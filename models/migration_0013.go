@@ -11,6 +11,10 @@ package models
 // and the change feed's idea, SPEC R10); on SQLite, whose writers are serialised, by id. Each mark
 // keeps its event's xact_id so that the cursor is one probe of an index.
 //
+// It also adds redeliver_requested: a redelivery asked for while an attempt is in flight is kept
+// for after that attempt, instead of taking the lease from under it (which dropped the attempt
+// from the log and let a second server send the same event at once).
+//
 // Marks of events newer (in that order) than the oldest event not yet fanned out are deleted, so
 // that the new cursor starts before it: those events are fanned out again, which creates no
 // second delivery (webhook_deliveries is unique per endpoint and event).
@@ -27,6 +31,7 @@ func webhookFanoutCursor(d Dialect, _ string) []string {
 			`CREATE INDEX webhook_fanouts_cursor ON webhook_fanouts (outbox_xact_id, outbox_id)`,
 			`DROP INDEX outbox_created`,
 			`CREATE INDEX outbox_xact ON outbox (xact_id, id)`,
+			`ALTER TABLE webhook_deliveries ADD COLUMN redeliver_requested BOOLEAN NOT NULL DEFAULT FALSE`,
 		}
 	}
 	return []string{
@@ -35,5 +40,6 @@ func webhookFanoutCursor(d Dialect, _ string) []string {
 			SELECT MIN(o.id) FROM outbox o WHERE NOT EXISTS (SELECT 1 FROM webhook_fanouts m WHERE m.outbox_id = o.id))`,
 		`DROP INDEX webhook_fanouts_created`,
 		`DROP INDEX outbox_created`,
+		`ALTER TABLE webhook_deliveries ADD COLUMN redeliver_requested BOOLEAN NOT NULL DEFAULT FALSE`,
 	}
 }

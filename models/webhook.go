@@ -38,7 +38,10 @@ type WebhookDelivery struct {
 	LastError      string
 	LeaseOwner     string
 	LeaseUntil     *time.Time
-	CreatedAt      time.Time
+	// RedeliverRequested: a redelivery was asked for while an attempt held the lease; the
+	// attempt, when recorded, leaves the delivery due again.
+	RedeliverRequested bool
+	CreatedAt          time.Time
 	UpdatedAt      time.Time
 }
 
@@ -210,14 +213,33 @@ func ActiveWebhookEndpoints(ctx context.Context, db *gorm.DB) ([]WebhookEndpoint
 	return out, err
 }
 
-// ClaimDeliveries leases up to limit due deliveries of enabled endpoints not in busy to owner
-// until leaseUntil. On PostgreSQL the rows are selected FOR UPDATE SKIP LOCKED, so dispatchers
-// claiming at once get different rows; a row leased by another dispatcher is skipped until its
-// lease runs out. SQLite's transaction holds the one write lock.
-func ClaimDeliveries(ctx context.Context, tx *gorm.DB, owner string, now, leaseUntil time.Time, busy []int64, limit int) ([]WebhookDelivery, error) {
+// leaseNow is the clock leases are taken, renewed and compared on. On PostgreSQL it is the
+// database's: several servers share the leases, and a server whose clock runs ahead must not take
+// a lease another still holds. On SQLite one dispatcher runs, on the caller's clock.
+func leaseNow(db *gorm.DB, now time.Time) clause.Expr {
+	if DialectOf(db) == Postgres {
+		return gorm.Expr("statement_timestamp()")
+	}
+	return gorm.Expr("?", now)
+}
+
+// leaseEnd is leaseNow plus lease.
+func leaseEnd(db *gorm.DB, now time.Time, lease time.Duration) clause.Expr {
+	if DialectOf(db) == Postgres {
+		return gorm.Expr("statement_timestamp() + make_interval(secs => ?)", lease.Seconds())
+	}
+	return gorm.Expr("?", now.Add(lease))
+}
+
+// ClaimDeliveries leases up to limit due deliveries of enabled endpoints not in busy to owner for
+// lease. On PostgreSQL the rows are selected FOR UPDATE SKIP LOCKED, so dispatchers claiming at
+// once get different rows; a row leased by another dispatcher is skipped until its lease runs out.
+// SQLite's transaction holds the one write lock. A claim fulfils any redelivery asked for.
+func ClaimDeliveries(ctx context.Context, tx *gorm.DB, owner string, now time.Time, lease time.Duration, busy []int64, limit int) ([]WebhookDelivery, error) {
 	tx = tx.WithContext(ctx)
 	q := tx.Model(&WebhookDelivery{}).
-		Where("status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)", now, now).
+		Where("status = 'pending' AND next_attempt_at <= ?", now).
+		Where("(lease_until IS NULL OR lease_until < ?)", leaseNow(tx, now)).
 		Where("endpoint_id IN (SELECT id FROM webhook_endpoints WHERE active = ?)", true)
 	if len(busy) > 0 {
 		q = q.Where("endpoint_id NOT IN ?", busy)
@@ -232,29 +254,38 @@ func ClaimDeliveries(ctx context.Context, tx *gorm.DB, owner string, now, leaseU
 	ids := make([]int64, len(rows))
 	for i := range rows {
 		ids[i] = rows[i].ID
-		rows[i].LeaseOwner, rows[i].LeaseUntil = owner, &leaseUntil
+		rows[i].LeaseOwner, rows[i].RedeliverRequested = owner, false
 	}
 	err := tx.Model(&WebhookDelivery{}).Where("id IN ?", ids).
-		Updates(map[string]any{"lease_owner": owner, "lease_until": leaseUntil}).Error
+		Updates(map[string]any{"lease_owner": owner, "lease_until": leaseEnd(tx, now, lease), "redeliver_requested": false}).Error
 	return rows, err
 }
 
 // RenewLease extends owner's lease on delivery id, and reports false when owner no longer holds
 // it (it ran out and another dispatcher took the delivery) or the delivery is no longer pending.
-func RenewLease(ctx context.Context, db *gorm.DB, id int64, owner string, leaseUntil time.Time) (bool, error) {
-	res := db.WithContext(ctx).Model(&WebhookDelivery{}).
+func RenewLease(ctx context.Context, db *gorm.DB, id int64, owner string, now time.Time, lease time.Duration) (bool, error) {
+	db = db.WithContext(ctx)
+	res := db.Model(&WebhookDelivery{}).
 		Where("id = ? AND lease_owner = ? AND status = 'pending'", id, owner).
-		Update("lease_until", leaseUntil)
+		Update("lease_until", leaseEnd(db, now, lease))
 	return res.RowsAffected == 1, res.Error
 }
 
 // RecordAttempt writes attempt a and the delivery's new state, if owner still holds its lease,
-// in tx; it reports whether it did.
+// in tx; it reports whether it did. A redelivery asked for during the attempt leaves the delivery
+// due at once, whatever the attempt's outcome.
 func RecordAttempt(ctx context.Context, tx *gorm.DB, owner string, d *WebhookDelivery, a *WebhookAttempt) (bool, error) {
 	tx = tx.WithContext(ctx)
+	var held []WebhookDelivery
+	if err := ForUpdate(tx.Where("id = ? AND lease_owner = ?", d.ID, owner)).Limit(1).Find(&held).Error; err != nil || len(held) == 0 {
+		return false, err
+	}
+	if held[0].RedeliverRequested {
+		d.Status, d.NextAttemptAt = "pending", &d.UpdatedAt
+	}
 	res := tx.Model(&WebhookDelivery{}).Where("id = ? AND lease_owner = ?", d.ID, owner).Updates(map[string]any{
 		"status": d.Status, "attempts": d.Attempts, "next_attempt_at": d.NextAttemptAt, "last_status_code": d.LastStatusCode,
-		"last_error": d.LastError, "lease_owner": "", "lease_until": nil, "updated_at": d.UpdatedAt,
+		"last_error": d.LastError, "lease_owner": "", "lease_until": nil, "updated_at": d.UpdatedAt, "redeliver_requested": false,
 	})
 	if res.Error != nil || res.RowsAffected != 1 {
 		return false, res.Error
@@ -328,9 +359,35 @@ func DeliveryByID(ctx context.Context, db *gorm.DB, endpointID, id int64, lock b
 	return out[0], nil
 }
 
-// RequeueDelivery makes delivery id due now, once more, whatever its state.
-func RequeueDelivery(ctx context.Context, tx *gorm.DB, id int64, now time.Time) error {
-	return tx.WithContext(ctx).Model(&WebhookDelivery{}).Where("id = ?", id).Updates(map[string]any{
-		"status": "pending", "next_attempt_at": now, "lease_owner": "", "lease_until": nil, "updated_at": now,
-	}).Error
+// RequeueDelivery makes delivery id, locked by the caller, due now, once more, whatever its
+// state. While a dispatcher holds its lease (an attempt may be in flight) the lease is left alone
+// and the redelivery is recorded for after the attempt: taking the lease would drop the attempt
+// from the log and let another server send the event at the same time.
+func RequeueDelivery(ctx context.Context, tx *gorm.DB, d WebhookDelivery, now time.Time) error {
+	tx = tx.WithContext(ctx)
+	leased := d.LeaseOwner != "" && d.LeaseUntil != nil
+	if leased && DialectOf(tx) == Postgres {
+		var live []bool
+		if err := tx.Raw(`SELECT lease_until >= statement_timestamp() FROM webhook_deliveries WHERE id = ?`, d.ID).Scan(&live).Error; err != nil {
+			return err
+		}
+		leased = len(live) == 1 && live[0]
+	} else if leased {
+		leased = !d.LeaseUntil.Before(now)
+	}
+	changes := map[string]any{"status": "pending", "next_attempt_at": now, "updated_at": now}
+	if leased {
+		changes["redeliver_requested"] = true
+	} else {
+		changes["lease_owner"], changes["lease_until"] = "", nil
+	}
+	return tx.Model(&WebhookDelivery{}).Where("id = ?", d.ID).Updates(changes).Error
+}
+
+// FailPendingDeliveries ends the pending deliveries of endpoint id, disabled: they would
+// otherwise show a next try that never comes. A redelivery after re-enabling is not possible:
+// disabling is for good.
+func FailPendingDeliveries(ctx context.Context, tx *gorm.DB, endpointID int64, reason string, now time.Time) error {
+	return tx.WithContext(ctx).Model(&WebhookDelivery{}).Where("endpoint_id = ? AND status = 'pending'", endpointID).
+		Updates(map[string]any{"status": "failed", "next_attempt_at": nil, "last_error": reason, "updated_at": now}).Error
 }

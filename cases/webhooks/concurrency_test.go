@@ -23,13 +23,12 @@ func TestTwoDispatchersDeliverEachEventOnce(t *testing.T) {
 	f := newFixture(t, db, true)
 	var mu sync.Mutex
 	seen := map[string]int{}
-	rcv := newReceiver(t, func(int) int { return http.StatusOK })
-	rcv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rcv := newReceiverServing(t, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(5 * time.Millisecond)
 		mu.Lock()
 		seen[r.Header.Get("webhook-id")]++
 		mu.Unlock()
-	})
+	}))
 	for i := 0; i < 3; i++ {
 		if _, err := f.svc.Create(ctx, f.admin, f.actor(f.admin), webhooks.NewEndpoint{URL: fmt.Sprintf("%s/ep%d", rcv.URL, i)}); err != nil {
 			t.Fatal(err)
@@ -85,6 +84,8 @@ func TestASlowReceiverDelaysOnlyItsOwnEndpoint(t *testing.T) {
 		}
 		run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Sender: handlers.NewWebhookSender(f.svc.AllowPrivate()), Schedule: fastSchedule, Poll: 10 * time.Millisecond}))
 		eventually(t, "the fast receiver served while the slow one hangs", func() bool { return len(fast.requests()) == 3 })
+		eventually(t, "the slow receiver's first request", func() bool { return len(slow.requests()) >= 1 })
+		time.Sleep(100 * time.Millisecond) // time for a second request, were one to be sent
 		if n := len(slow.requests()); n != 1 {
 			t.Errorf("the hanging receiver got %d requests at once, want 1 (one at a time per endpoint)", n)
 		}

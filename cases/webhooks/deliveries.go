@@ -135,7 +135,7 @@ func (s *Service) Redeliver(ctx context.Context, p cases.Principal, a cases.Acto
 		if err != nil {
 			return err
 		}
-		if err := models.RequeueDelivery(ctx, w.Tx, d.ID, w.Now); err != nil {
+		if err := models.RequeueDelivery(ctx, w.Tx, d, w.Now); err != nil {
 			return err
 		}
 		out = Redelivered{DeliveryID: d.ID, EventID: EventID(d.OutboxID), Status: "pending", NextAttemptAt: w.Now}

@@ -177,7 +177,7 @@ func (d *Dispatcher) claimAndSend(ctx context.Context) error {
 	var claimed []models.WebhookDelivery
 	err := d.svc.desk.Do(ctx, system, func(w *cases.Work) error {
 		var err error
-		claimed, err = models.ClaimDeliveries(ctx, w.Tx, d.owner, w.Now, w.Now.Add(d.lease), busy, claimBatch)
+		claimed, err = models.ClaimDeliveries(ctx, w.Tx, d.owner, w.Now, d.lease, busy, claimBatch)
 		return err
 	})
 	if err != nil {
@@ -229,7 +229,7 @@ type Payload struct {
 func (d *Dispatcher) attempt(ctx context.Context, del models.WebhookDelivery) error {
 	db := d.svc.desk.ReadDB(ctx)
 	now := d.svc.desk.Now()
-	held, err := models.RenewLease(ctx, db, del.ID, d.owner, now.Add(d.lease))
+	held, err := models.RenewLease(ctx, db, del.ID, d.owner, now, d.lease)
 	if err != nil || !held {
 		return err
 	}
@@ -252,10 +252,10 @@ func (d *Dispatcher) attempt(ctx context.Context, del models.WebhookDelivery) er
 	if err != nil {
 		return err
 	}
-	status, took, sendErr := d.send(ctx, ep.URL, EventID(ev.ID), now, body, keys)
-	if ctx.Err() != nil {
-		return nil // shutting down: the lease runs out and the attempt is made again
-	}
+	// A stopping server lets the attempt in flight finish (within DeliveryTimeout) and records it:
+	// an attempt abandoned half-way would be made again unlogged, and a 2xx received would be
+	// sent a second time.
+	status, took, sendErr := d.send(context.WithoutCancel(ctx), ep.URL, EventID(ev.ID), now, body, keys)
 	done := d.svc.desk.Now()
 	del.Attempts++
 	del.UpdatedAt, del.LastError, del.LastStatusCode = done, errorText(sendErr), nil
@@ -284,11 +284,22 @@ func (d *Dispatcher) attempt(ctx context.Context, del models.WebhookDelivery) er
 	rctx := context.WithoutCancel(ctx)
 	return d.svc.desk.Do(rctx, system, func(w *cases.Work) error {
 		recorded, err := models.RecordAttempt(rctx, w.Tx, d.owner, &del, &a)
-		if err != nil || !recorded || !gone {
+		if err != nil || !recorded {
 			return err
 		}
-		_, err = disable(w, ep.ID)
-		return err
+		if gone {
+			_, err = disable(w, ep.ID)
+			return err
+		}
+		if del.Status != "pending" {
+			return nil
+		}
+		// Disabled while the attempt was in flight: no retry is coming.
+		current, err := models.WebhookEndpointByID(rctx, w.Tx, ep.ID, false)
+		if err != nil || current.Active {
+			return err
+		}
+		return models.FailPendingDeliveries(rctx, w.Tx, ep.ID, disabledReason, w.Now)
 	})
 }
 

@@ -101,6 +101,12 @@ type receiver struct {
 }
 
 func newReceiver(t *testing.T, answer func(n int) int) *receiver {
+	return newReceiverServing(t, answer, nil)
+}
+
+// newReceiverServing is newReceiver whose requests, once recorded, are served by then instead
+// of answer when then is not nil.
+func newReceiverServing(t *testing.T, answer func(n int) int, then http.Handler) *receiver {
 	r := &receiver{answer: answer}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, err := io.ReadAll(req.Body)
@@ -111,6 +117,10 @@ func newReceiver(t *testing.T, answer func(n int) int) *receiver {
 		r.got = append(r.got, received{header: req.Header.Clone(), body: b})
 		n := len(r.got)
 		r.mu.Unlock()
+		if then != nil {
+			then.ServeHTTP(w, req)
+			return
+		}
 		w.WriteHeader(r.answer(n))
 	}))
 	t.Cleanup(r.Close)
@@ -222,6 +232,7 @@ func TestReceiverFailingFirstSeesTheRetrySignedWithoutClaimCodes(t *testing.T) {
 			for _, a := range d.Attempts {
 				if a.StatusCode == nil || a.AttemptedAt.IsZero() {
 					t.Errorf("attempt logged without status or time: %+v", a)
+					continue
 				}
 				if *a.StatusCode == 500 && a.Error == "" {
 					t.Errorf("failed attempt logged without its error: %+v", a)

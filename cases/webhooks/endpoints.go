@@ -272,9 +272,15 @@ func disable(w *cases.Work, id int64) (EndpointView, error) {
 	if err := models.SaveWebhookEndpoint(ctx, w.Tx, &e); err != nil {
 		return EndpointView{}, err
 	}
+	if err := models.FailPendingDeliveries(ctx, w.Tx, e.ID, disabledReason, w.Now); err != nil {
+		return EndpointView{}, err
+	}
 	after := viewOf(e, w.Now)
 	return after, w.Audit("webhook.disabled", "webhook_endpoint", e.ID, before, after)
 }
+
+// disabledReason is the last error of the deliveries an endpoint's disabling ends.
+const disabledReason = "the endpoint was disabled; no further attempt is made"
 
 // RotateSecret gives an endpoint a new secret (drawn when secret is empty), returned once. For
 // RotationOverlap the desk signs with both, so the receiver can switch without losing events.
