@@ -42,7 +42,7 @@ type WebhookDelivery struct {
 	// attempt, when recorded, leaves the delivery due again.
 	RedeliverRequested bool
 	CreatedAt          time.Time
-	UpdatedAt      time.Time
+	UpdatedAt          time.Time
 }
 
 // TableName names the table.
