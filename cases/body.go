@@ -30,6 +30,8 @@ func (d *Desk) BodyProblems(body any) []FieldError {
 		_, err = checkDenial(*in)
 	case *VerdictInput:
 		_, err = checkVerdict(*in)
+	case selfChecking:
+		return in.BodyProblems()
 	}
 	var re *RuleError
 	if errors.As(err, &re) {
@@ -56,4 +58,10 @@ func InvalidBody(decoding, checks []FieldError) *RuleError {
 		}
 	}
 	return InvalidFields(all)
+}
+
+// selfChecking is a body of a sub-package's use case (webhooks) that lists its own problems, as
+// BodyProblems does for the bodies of cases.
+type selfChecking interface {
+	BodyProblems() []FieldError
 }

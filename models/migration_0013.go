@@ -15,6 +15,10 @@ package models
 // for after that attempt, instead of taking the lease from under it (which dropped the attempt
 // from the log and let a second server send the same event at once).
 //
+// And retired_secrets: the secrets a second rotation within the overlap retires, each with the
+// end of its overlap, so that a rotation never stops a secret the receiver may still hold before
+// the 24 hours it was promised.
+//
 // Marks of events newer (in that order) than the oldest event not yet fanned out are deleted, so
 // that the new cursor starts before it: those events are fanned out again, which creates no
 // second delivery (webhook_deliveries is unique per endpoint and event).
@@ -32,6 +36,7 @@ func webhookFanoutCursor(d Dialect, _ string) []string {
 			`DROP INDEX outbox_created`,
 			`CREATE INDEX outbox_xact ON outbox (xact_id, id)`,
 			`ALTER TABLE webhook_deliveries ADD COLUMN redeliver_requested BOOLEAN NOT NULL DEFAULT FALSE`,
+			`ALTER TABLE webhook_endpoints ADD COLUMN retired_secrets JSONB NOT NULL DEFAULT '[]'`,
 		}
 	}
 	return []string{
@@ -41,5 +46,6 @@ func webhookFanoutCursor(d Dialect, _ string) []string {
 		`DROP INDEX webhook_fanouts_created`,
 		`DROP INDEX outbox_created`,
 		`ALTER TABLE webhook_deliveries ADD COLUMN redeliver_requested BOOLEAN NOT NULL DEFAULT FALSE`,
+		`ALTER TABLE webhook_endpoints ADD COLUMN retired_secrets TEXT NOT NULL DEFAULT '[]'`,
 	}
 }

@@ -21,6 +21,9 @@ type WebhookEndpoint struct {
 	DisabledAt               *time.Time
 	PreviousSecretCiphertext []byte
 	PreviousSecretUntil      *time.Time
+	// RetiredSecrets are older secrets still in their overlap after a second rotation within
+	// it: a JSON list of {"ciphertext", "until"}, kept by cases/webhooks.
+	RetiredSecrets JSONDoc
 }
 
 // TableName names the table.

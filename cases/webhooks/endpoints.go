@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -62,6 +63,28 @@ type NewEndpoint struct {
 	Secret string   `json:"secret"`
 }
 
+// BodyProblems lists what is wrong in the body itself, without resolving the URL's host: with
+// the problems decoding found (unknown fields, wrong types), one 422 names them all (SPEC 4.2).
+// Create runs the same checks and resolves the host.
+func (in *NewEndpoint) BodyProblems() []cases.FieldError {
+	var fields []cases.FieldError
+	if u := strings.TrimSpace(in.URL); u == "" {
+		fields = append(fields, cases.FieldError{Field: "url", Message: "is required"})
+	} else if _, err := CheckURLShape(u); err != nil {
+		fields = append(fields, cases.FieldError{Field: "url", Message: err.Error()})
+	}
+	var re *cases.RuleError
+	if _, err := checkEvents(in.Events); errors.As(err, &re) {
+		fields = append(fields, re.Fields...)
+	}
+	if secret := strings.TrimSpace(in.Secret); secret != "" {
+		if _, err := ParseSecret(secret); err != nil {
+			fields = append(fields, cases.FieldError{Field: "secret", Message: err.Error()})
+		}
+	}
+	return fields
+}
+
 // EndpointView is an endpoint as the desk shows it: never its secret.
 type EndpointView struct {
 	ID         int64      `json:"id,string"`
@@ -98,10 +121,10 @@ func checkEvents(events []string) ([]string, error) {
 		return slices.Clone(Events), nil
 	}
 	out := make([]string, 0, len(events))
-	for _, e := range events {
+	for i, e := range events {
 		e = strings.TrimSpace(e)
 		if !slices.Contains(Events, e) {
-			return nil, cases.Invalid("events", "unknown event "+strings.ToValidUTF8(e, "")+"; known: "+strings.Join(Events, ", "))
+			return nil, cases.Invalid(fmt.Sprintf("events[%d]", i), "unknown event "+strconv.Quote(strings.ToValidUTF8(e, ""))+"; known: "+strings.Join(Events, ", "))
 		}
 		if !slices.Contains(out, e) {
 			out = append(out, e)
@@ -127,7 +150,7 @@ func (s *Service) Create(ctx context.Context, p cases.Principal, a cases.Actor, 
 	if err != nil {
 		var re *cases.RuleError
 		if errors.As(err, &re) {
-			fields = append(fields, cases.FieldError{Field: "events", Message: re.Message})
+			fields = append(fields, re.Fields...)
 		}
 	}
 	secret, key := strings.TrimSpace(in.Secret), []byte(nil)
@@ -147,7 +170,8 @@ func (s *Service) Create(ctx context.Context, p cases.Principal, a cases.Actor, 
 	}
 	var out CreatedEndpoint
 	err = s.desk.DoAnswering(ctx, a, func() any { return out }, func(w *cases.Work) error {
-		e := models.WebhookEndpoint{URL: in.URL, SecretCiphertext: sealed, Events: events, Active: true, CreatedAt: w.Now}
+		e := models.WebhookEndpoint{URL: in.URL, SecretCiphertext: sealed, Events: events, Active: true, CreatedAt: w.Now,
+			RetiredSecrets: models.JSONDoc(`[]`)}
 		if p.UserID != 0 {
 			id := p.UserID
 			e.CreatedByID = &id
@@ -312,6 +336,28 @@ func (s *Service) RotateSecret(ctx context.Context, p cases.Principal, a cases.A
 		if err != nil {
 			return err
 		}
+		if !e.Active {
+			return cases.Invalid("endpoint", "this endpoint is disabled; it signs nothing")
+		}
+		// The secret being replaced keeps signing for RotationOverlap; one a rotation earlier
+		// within its overlap keeps its own end: the receiver may hold either.
+		retired, err := retiredSecrets(e, w.Now)
+		if err != nil {
+			return err
+		}
+		if len(e.PreviousSecretCiphertext) > 0 && e.PreviousSecretUntil != nil && e.PreviousSecretUntil.After(w.Now) {
+			retired = append(retired, retiredSecret{Ciphertext: e.PreviousSecretCiphertext, Until: *e.PreviousSecretUntil})
+		}
+		if len(retired) >= maxRetiredSecrets {
+			return cases.Invalid("secret", fmt.Sprintf("rotated %d times within %s: the older secrets still sign until %s; rotate again after that",
+				len(retired)+1, RotationOverlap, retired[0].Until.UTC().Format(time.RFC3339)))
+		}
+		if retired == nil {
+			retired = []retiredSecret{}
+		}
+		if e.RetiredSecrets, err = json.Marshal(retired); err != nil {
+			return err
+		}
 		until := w.Now.Add(RotationOverlap)
 		e.PreviousSecretCiphertext, e.PreviousSecretUntil, e.SecretCiphertext = e.SecretCiphertext, &until, sealed
 		if err := models.SaveWebhookEndpoint(ctx, w.Tx, &e); err != nil {
@@ -341,5 +387,43 @@ func (s *Service) signingKeys(e models.WebhookEndpoint, now time.Time) ([][]byte
 		}
 		keys = append(keys, prev)
 	}
+	retired, err := retiredSecrets(e, now)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range retired {
+		old, err := s.desk.OpenWebhookSecret(r.Ciphertext)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, old)
+	}
 	return keys, nil
+}
+
+// retiredSecret is a secret two or more rotations old, still signing until Until.
+type retiredSecret struct {
+	Ciphertext []byte    `json:"ciphertext"`
+	Until      time.Time `json:"until"`
+}
+
+// maxRetiredSecrets bounds the secrets a delivery is signed with besides the current and the
+// previous one: a rotation that would retire more is refused until the oldest expires.
+const maxRetiredSecrets = 3
+
+// retiredSecrets returns e's retired secrets still signing at now, oldest first.
+func retiredSecrets(e models.WebhookEndpoint, now time.Time) ([]retiredSecret, error) {
+	var all []retiredSecret
+	if len(e.RetiredSecrets) > 0 {
+		if err := json.Unmarshal(e.RetiredSecrets, &all); err != nil {
+			return nil, fmt.Errorf("webhook endpoint %d: retired secrets: %w", e.ID, err)
+		}
+	}
+	live := all[:0]
+	for _, r := range all {
+		if r.Until.After(now) {
+			live = append(live, r)
+		}
+	}
+	return live, nil
 }

@@ -133,9 +133,13 @@ func TestLeasesFollowTheDatabaseClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.createCase(t, "ABCD-EFGH-JKLM-NPQR", "T-1")
-	if err := f.svc.NewDispatcher(webhooks.DispatcherConfig{Schedule: fastSchedule}).FanOut(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d := f.svc.NewDispatcher(webhooks.DispatcherConfig{Schedule: fastSchedule})
+	eventually(t, "the delivery fanned out", func() bool {
+		if err := d.FanOut(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return modelstest.Count(t, db, `SELECT count(*) FROM webhook_deliveries`) == 1
+	})
 	now := time.Now()
 	claim := func(owner string, at time.Time) int {
 		var got []models.WebhookDelivery

@@ -82,9 +82,20 @@ func TestCheckURLRefusesPrivateTargetsAfterResolution(t *testing.T) {
 		"http://172.16.0.1/", "http://169.254.169.254/latest", "http://0.0.0.0/", "http://[::]/", "http://224.0.0.1/",
 		"https://rebind.example.com/", "https://meta.example.com/", "https://v6local.example.com/",
 		"https://mapped.example.com/", "https://nowhere.example.com/", "http://api.localhost/",
+		"http://[::127.0.0.1]/", "http://[64:ff9b::7f00:1]/", "http://[2002:7f00:1::]/", "http://255.255.255.255/",
+		"http://192.0.0.1/", "http://198.18.0.1/", "http://240.0.0.1/", "http://0.1.2.3/", "http://100.64.0.1/",
+		"https://93.184.216.34:99999/", "https://93.184.216.34:0/", "https://93.184.216.34:http/",
+		"https://hooks.example.com/\xff", "https://hooks.example.com/a\x00b", "https://hooks.example.com/a\nb",
+		"https://hooks.example.com/" + strings.Repeat("é", 2000),
 	} {
 		if err := webhooks.CheckURL(ctx, r, bad, false); err == nil {
 			t.Errorf("%s accepted", bad)
+		}
+	}
+	// A public address embedded in NAT64 is public; 1,900 accented characters are within the limit.
+	for _, ok := range []string{"http://[64:ff9b::5db8:d822]/", "https://hooks.example.com/" + strings.Repeat("é", 1900)} {
+		if err := webhooks.CheckURL(ctx, r, ok, false); err != nil {
+			t.Errorf("%.60s refused: %v", ok, err)
 		}
 	}
 	if err := webhooks.CheckURL(ctx, r, "http://127.0.0.1:9000/hook", true); err != nil {
