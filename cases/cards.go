@@ -416,7 +416,11 @@ func (d *Desk) UpdateCard(ctx context.Context, p Principal, a Actor, id int64, p
 			return err
 		}
 		// The card shows in its cases' JSON: their ETags must change with it (R12).
-		if err := models.TouchCasesOfCard(ctx, tx, card.ID, d.now()); err != nil {
+		touched, err := models.TouchCasesOfCard(ctx, tx, card.ID, d.now())
+		if err != nil {
+			return err
+		}
+		if err := d.announceCases(ctx, tx, touched); err != nil {
 			return err
 		}
 		if out, err = d.cardDetail(ctx, tx, id); err != nil {

@@ -363,7 +363,11 @@ func (d *Desk) upsertAccount(ctx context.Context, tx *gorm.DB, a Actor, field st
 		return acct, err
 	}
 	// The account shows in its cases' JSON: their ETags must change with it (R12).
-	if err := models.TouchCasesOfAccount(ctx, tx, acct.ID, d.now()); err != nil {
+	touched, err := models.TouchCasesOfAccount(ctx, tx, acct.ID, d.now())
+	if err != nil {
+		return acct, err
+	}
+	if err := d.announceCases(ctx, tx, touched); err != nil {
 		return acct, err
 	}
 	acct.Email, acct.Name = email, name
@@ -474,6 +478,27 @@ func (d *Desk) checkSerialFree(ctx context.Context, tx *gorm.DB, pc parsedCard, 
 			return Invalid(at(pc.field, "serial"), "this is the claim code of a card the desk knows, not a serial")
 		}
 		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// announceCases writes a case.updated event for each case of ids, as it is now in tx: every
+// write that moves a case's version without an event of its own (a card or account shown in it
+// changed, the system moved its status, its first response was recorded) calls it, so that a
+// ticketing system mirroring cases through webhooks sees what the change feed sees (SPEC 4.3).
+func (d *Desk) announceCases(ctx context.Context, tx *gorm.DB, ids []int64) error {
+	for _, id := range ids {
+		c, err := models.CaseByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		view, err := d.caseView(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		if err := d.outbox(ctx, tx, "case.updated", view); err != nil {
 			return err
 		}
 	}

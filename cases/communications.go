@@ -164,8 +164,14 @@ func (d *Desk) AddCommunication(ctx context.Context, p Principal, a Actor, ref s
 			if respondedAt.Before(c.CreatedAt) {
 				respondedAt = c.CreatedAt
 			}
-			if err := models.MarkFirstResponse(ctx, tx, c.ID, respondedAt, now); err != nil {
+			first, err := models.MarkFirstResponse(ctx, tx, c.ID, respondedAt, now)
+			if err != nil {
 				return err
+			}
+			if first {
+				if err := d.announceCases(ctx, tx, []int64{c.ID}); err != nil {
+					return err
+				}
 			}
 		}
 		view = communicationView(models.CommunicationRow{Communication: entry, AuthorEmail: p.Email})

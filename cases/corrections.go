@@ -466,6 +466,9 @@ func (d *Desk) moveBySystem(ctx context.Context, tx *gorm.DB, a Actor, kase mode
 	if !moved {
 		return fmt.Errorf("case %s changed under its lock", kase.Ref)
 	}
+	if err := d.announceCases(ctx, tx, []int64{kase.ID}); err != nil {
+		return err
+	}
 	return d.audit(ctx, tx, a, "case.updated", "case", kase.Ref,
 		map[string]any{"status": kase.Status}, map[string]any{"status": string(to), "by": "system"})
 }

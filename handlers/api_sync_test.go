@@ -232,7 +232,8 @@ func TestChangeFeed(t *testing.T) {
 			t.Fatalf("account: %d %v", acct, err)
 		}
 		if err := db.Transaction(func(tx *gorm.DB) error {
-			return models.TouchCasesOfAccount(t.Context(), tx, acct, time.Now().UTC())
+			_, err := models.TouchCasesOfAccount(t.Context(), tx, acct, time.Now().UTC())
+			return err
 		}); err != nil {
 			t.Fatal(err)
 		}

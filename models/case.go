@@ -357,16 +357,21 @@ func UpdateCaseTexts(ctx context.Context, tx *gorm.DB, id int64, summary, descri
 		Updates(map[string]any{"summary": summary, "description": description, "tags": tags}).Error
 }
 
-// TouchCasesOfCard moves the version of every case a card is on, because the card shows in them.
-func TouchCasesOfCard(ctx context.Context, tx *gorm.DB, cardID int64, now time.Time) error {
-	return tx.WithContext(ctx).Exec(`UPDATE cases SET version = version + 1, updated_at = ?
-		WHERE id IN (SELECT case_id FROM case_cards WHERE card_id = ?)`, now, cardID).Error
+// TouchCasesOfCard moves the version of every case a card is on, because the card shows in them,
+// and returns their ids.
+func TouchCasesOfCard(ctx context.Context, tx *gorm.DB, cardID int64, now time.Time) ([]int64, error) {
+	var ids []int64
+	err := tx.WithContext(ctx).Raw(`UPDATE cases SET version = version + 1, updated_at = ?
+		WHERE id IN (SELECT case_id FROM case_cards WHERE card_id = ?) RETURNING id`, now, cardID).Scan(&ids).Error
+	return ids, err
 }
 
-// TouchCasesOfAccount moves the version of every case naming an account.
-func TouchCasesOfAccount(ctx context.Context, tx *gorm.DB, accountID int64, now time.Time) error {
-	return tx.WithContext(ctx).Exec(`UPDATE cases SET version = version + 1, updated_at = ?
-		WHERE customer_account_id = ? OR intended_account_id = ?`, now, accountID, accountID).Error
+// TouchCasesOfAccount moves the version of every case naming an account, and returns their ids.
+func TouchCasesOfAccount(ctx context.Context, tx *gorm.DB, accountID int64, now time.Time) ([]int64, error) {
+	var ids []int64
+	err := tx.WithContext(ctx).Raw(`UPDATE cases SET version = version + 1, updated_at = ?
+		WHERE customer_account_id = ? OR intended_account_id = ? RETURNING id`, now, accountID, accountID).Scan(&ids).Error
+	return ids, err
 }
 
 // RedactExternalRefs rewrites a case's references with redact (a new card made more of them

@@ -60,8 +60,10 @@ func ListCommunications(ctx context.Context, db *gorm.DB, caseID int64, afterAt 
 	return out, err
 }
 
-// MarkFirstResponse records a case's first response once, moving its version.
-func MarkFirstResponse(ctx context.Context, tx *gorm.DB, caseID int64, at, now time.Time) error {
-	return tx.WithContext(ctx).Exec(`UPDATE cases SET first_responded_at = ?, version = version + 1, updated_at = ?
-		WHERE id = ? AND first_responded_at IS NULL`, at, now, caseID).Error
+// MarkFirstResponse records a case's first response once, moving its version; it reports whether
+// this was the first.
+func MarkFirstResponse(ctx context.Context, tx *gorm.DB, caseID int64, at, now time.Time) (bool, error) {
+	res := tx.WithContext(ctx).Exec(`UPDATE cases SET first_responded_at = ?, version = version + 1, updated_at = ?
+		WHERE id = ? AND first_responded_at IS NULL`, at, now, caseID)
+	return res.RowsAffected == 1, res.Error
 }
