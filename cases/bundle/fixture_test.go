@@ -25,7 +25,7 @@ var ctx = context.Background()
 var codes = []string{"AB12-CDEF34-GH56", "KQ7R-WXYZ-M9TP2", "HJ4K-LMN7-PQRT"}
 
 type fixture struct {
-	desk                   *cases.Desk
+	desk                    *cases.Desk
 	admin, sup, sup2, agent cases.Principal
 }
 

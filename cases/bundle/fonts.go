@@ -51,9 +51,13 @@ func coverage() (*bmpSet, error) {
 // bmpSet is a set of the characters of Unicode's Basic Multilingual Plane.
 type bmpSet [0x10000 / 64]uint64
 
-func (s *bmpSet) add(r rune)           { s[r/64] |= 1 << (r % 64) }
-func (s *bmpSet) has(r rune) bool      { return r >= 0 && r < 0x10000 && s[r/64]&(1<<(r%64)) != 0 }
-func (s *bmpSet) addRange(lo, hi rune) { for r := lo; r <= hi && r < 0x10000; r++ { s.add(r) } }
+func (s *bmpSet) add(r rune)      { s[r/64] |= 1 << (r % 64) }
+func (s *bmpSet) has(r rune) bool { return r >= 0 && r < 0x10000 && s[r/64]&(1<<(r%64)) != 0 }
+func (s *bmpSet) addRange(lo, hi rune) {
+	for r := lo; r <= hi && r < 0x10000; r++ {
+		s.add(r)
+	}
+}
 
 // cmapOf reads the characters a TrueType font maps to a glyph, from its format 4 (BMP) cmap
 // subtable: the summary draws nothing outside the BMP (fpdf cannot), so no other is needed.

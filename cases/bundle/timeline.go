@@ -136,7 +136,9 @@ func cardName(last4, serial *string) string {
 	return "(no code or serial)"
 }
 
-func money(minor int64, currency string) string { return cases.FormatMinor(minor, cases.Currency(currency)) }
+func money(minor int64, currency string) string {
+	return cases.FormatMinor(minor, cases.Currency(currency))
+}
 
 func changeText(v any) string {
 	switch x := v.(type) {
