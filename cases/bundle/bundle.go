@@ -87,6 +87,7 @@ type part struct {
 
 type evidence struct {
 	index       int // in the dossier
+	id          int64
 	name        string
 	sha256      string
 	size        int64
@@ -131,7 +132,7 @@ func Build(ctx context.Context, desk *cases.Desk, p cases.Principal, a cases.Act
 	taken := map[string]bool{}
 	for i, e := range x.Evidence {
 		name := uniqueName(evidenceDir+EvidenceFileName(e), taken)
-		b.evidence = append(b.evidence, evidence{index: i, name: name, sha256: e.SHA256, size: e.Size, contentType: e.ContentType})
+		b.evidence = append(b.evidence, evidence{index: i, id: e.ID, name: name, sha256: e.SHA256, size: e.Size, contentType: e.ContentType})
 		m.Files = append(m.Files, ManifestFile{Name: name, SHA256: e.SHA256, Size: e.Size, ContentType: e.ContentType, EvidenceID: strconv.FormatInt(e.ID, 10)})
 	}
 	manifest, err := json.MarshalIndent(m, "", "  ")
@@ -215,7 +216,8 @@ func (b *Bundle) WriteTo(ctx context.Context, w io.Writer) error {
 			return err
 		}
 		if n != e.size || hex.EncodeToString(h.Sum(nil)) != e.sha256 {
-			return fmt.Errorf("%w: %s", ErrEvidenceChanged, e.name)
+			// The id, not the name: a name came from a client and errors are logged.
+			return fmt.Errorf("%w: evidence %d", ErrEvidenceChanged, e.id)
 		}
 	}
 	return zw.Close()
