@@ -351,7 +351,7 @@ func (s *summary) timeline(list []cases.TimelineEntry) {
 		s.line("Nothing happened on this case yet.")
 		return
 	}
-	cols := []column{{"When (UTC)", 25}, {"Event", 27}, {"Who", 36}, {"What", 92}}
+	cols := []column{{"When (UTC)", 28}, {"Event", 25}, {"Who", 35}, {"What", 92}}
 	var rows [][]string
 	for _, e := range list {
 		what := Describe(e)
