@@ -244,6 +244,11 @@ func (d *Desk) AuditChainState(ctx context.Context, p Principal) (AuditChain, er
 	if err := p.RequireScope(ScopeAdmin); err != nil {
 		return AuditChain{}, err
 	}
+	return d.auditChain(ctx)
+}
+
+// auditChain reads the head of the chain and how many events wait to be chained.
+func (d *Desk) auditChain(ctx context.Context) (AuditChain, error) {
 	var out AuditChain
 	var head models.SealHead
 	s, err := models.LastSealRow(ctx, d.db)

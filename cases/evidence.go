@@ -428,6 +428,11 @@ func (d *Desk) OpenEvidence(ctx context.Context, p Principal, id int64) (*Eviden
 	if err := p.RequireScope(ScopeCasesRead); err != nil {
 		return nil, err
 	}
+	return d.openEvidence(ctx, id)
+}
+
+// openEvidence opens the content of upload id.
+func (d *Desk) openEvidence(ctx context.Context, id int64) (*EvidenceContent, error) {
 	e, f, err := models.EvidenceByID(ctx, d.db, id)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, NotFound("evidence")

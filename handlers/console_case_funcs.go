@@ -20,15 +20,6 @@ type timelineItemView struct {
 	View  caseView
 }
 
-// timelineLabels name the timeline's kinds for people.
-var timelineLabels = map[string]string{
-	"case_created": "case opened", "card_added": "card added", "card_frozen": "card frozen", "card_unfrozen": "card unfrozen",
-	"case_updated": "case changed", "case_flagged": "flagged", "communication": "communication", "evidence_added": "evidence added",
-	"evidence_verified": "evidence verified", "evidence_rejected": "evidence rejected", "correction_requested": "correction requested",
-	"correction_approved": "approved", "correction_applied": "applied", "correction_reversed": "reversed", "correction_denied": "denied",
-	"correction_cancelled": "cancelled",
-}
-
 // accountChoiceView is the options of an account select of the correction form.
 type accountChoiceView struct {
 	Accounts []string
@@ -90,12 +81,7 @@ func casePageFuncs() template.FuncMap {
 		"timelineItem": func(e cases.TimelineEntry, v caseView) timelineItemView {
 			return timelineItemView{Entry: e, View: v}
 		},
-		"timelineLabel": func(kind string) string {
-			if l, ok := timelineLabels[kind]; ok {
-				return l
-			}
-			return strings.ReplaceAll(kind, "_", " ")
-		},
+		"timelineLabel": cases.TimelineLabel,
 		// changeValue renders a timeline change's side: a string, a list or nothing.
 		"changeValue": func(v any) string {
 			switch x := v.(type) {

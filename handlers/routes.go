@@ -48,6 +48,7 @@ func (s *Server) routes() []route {
 		{http.MethodPost, uploadPath, api(cases.ScopeCasesWrite), s.addEvidence},
 		{http.MethodGet, "/api/v1/cases/:ref/evidence", api(cases.ScopeCasesRead), s.listEvidence},
 		{http.MethodGet, "/api/v1/cases/:ref/timeline", api(cases.ScopeCasesRead), s.caseTimeline},
+		{http.MethodGet, "/api/v1/cases/:ref/bundle.zip", api(cases.ScopeExport), s.caseBundle},
 		{http.MethodGet, "/api/v1/evidence/:id", api(cases.ScopeCasesRead), s.getEvidence},
 		{http.MethodGet, "/api/v1/evidence/:id/file", api(cases.ScopeCasesRead), s.evidenceFile},
 		{http.MethodPost, "/api/v1/evidence/:id/verify", api(cases.ScopeCasesWrite), s.verifyEvidence},
@@ -117,6 +118,7 @@ func (s *Server) routes() []route {
 
 		{http.MethodGet, "/cases/:ref", console(cases.RoleAgent), s.casePage},
 		{http.MethodGet, "/cases/:ref/version", console(cases.RoleAgent), s.caseVersion},
+		{http.MethodGet, "/cases/:ref/bundle.zip", console(cases.RoleSupervisor), s.consoleCaseBundle},
 		{http.MethodGet, "/cases/:ref/reply", console(cases.RoleAgent), s.caseReplyForm},
 		{http.MethodGet, "/cases/:ref/corrections/preview", console(cases.RoleAgent), s.caseCorrectionPreview},
 		{http.MethodPost, "/cases/:ref/update", console(cases.RoleAgent), s.caseUpdate},

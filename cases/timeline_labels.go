@@ -1,0 +1,21 @@
+package cases
+
+import "strings"
+
+// timelineLabels name the timeline's kinds for people.
+var timelineLabels = map[string]string{
+	"case_created": "case opened", "card_added": "card added", "card_frozen": "card frozen", "card_unfrozen": "card unfrozen",
+	"case_updated": "case changed", "case_flagged": "flagged", "communication": "communication", "evidence_added": "evidence added",
+	"evidence_verified": "evidence verified", "evidence_rejected": "evidence rejected", "correction_requested": "correction requested",
+	"correction_approved": "approved", "correction_applied": "applied", "correction_reversed": "reversed", "correction_denied": "denied",
+	"correction_cancelled": "cancelled",
+}
+
+// TimelineLabel names a timeline entry's kind for people, as the case page and the bundle's
+// summary show it.
+func TimelineLabel(kind string) string {
+	if l, ok := timelineLabels[kind]; ok {
+		return l
+	}
+	return strings.ReplaceAll(kind, "_", " ")
+}
