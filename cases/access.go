@@ -105,6 +105,18 @@ func (p Principal) RequireScope(s Scope) error {
 	return p.RequireRole(s.MinimumRole())
 }
 
+// RequireExport is the one rule for taking data out of the desk in bulk (exports, case
+// bundles). Through the API it is the export scope (R13): an admin grants it to a token on
+// purpose, whatever the role of the token's user, as for a reporting integration. In the console,
+// which has no scopes, it is the supervisor role: agents work cases one at a time and do not carry
+// the desk's data, customers' evidence included, away in files.
+func (p Principal) RequireExport() error {
+	if p.ViaToken() {
+		return p.RequireScope(ScopeExport)
+	}
+	return p.RequireRole(RoleSupervisor)
+}
+
 // RequireRole checks that the principal's user has at least role r.
 func (p Principal) RequireRole(r Role) error {
 	if !p.Role.Includes(r) {
