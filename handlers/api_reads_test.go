@@ -60,6 +60,8 @@ func TestEvidenceReads(t *testing.T) {
 			t.Fatalf("duplicate upload: %d %s", w.Code, w.Body)
 		}
 
+		// A token's first use also records it (last_used_at, once a minute): count from the second.
+		h.statementsOf(counter, request{method: http.MethodGet, path: "/api/v1/cases/" + ref, token: reader})
 		_, full, body := h.statementsOf(counter, request{method: http.MethodGet, path: "/api/v1/cases/" + ref + "/evidence", token: reader})
 		var page struct {
 			Data       []cases.EvidenceView `json:"data"`
