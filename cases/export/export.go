@@ -251,7 +251,9 @@ type bufferedOut struct {
 	w io.Writer
 }
 
-func newOut(w io.Writer) bufferedOut { return bufferedOut{Writer: bufio.NewWriterSize(w, 64<<10), w: w} }
+func newOut(w io.Writer) bufferedOut {
+	return bufferedOut{Writer: bufio.NewWriterSize(w, 64<<10), w: w}
+}
 
 // push flushes the buffer and, when w can, the client's connection.
 func (o bufferedOut) push() error {

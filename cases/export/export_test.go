@@ -39,7 +39,9 @@ type fixture struct {
 	refs       map[string]string // by name: transfer, promo, serial
 }
 
-func (f *fixture) actor(p cases.Principal) cases.Actor { return cases.ActorFor(p, "192.0.2.1", "test", "") }
+func (f *fixture) actor(p cases.Principal) cases.Actor {
+	return cases.ActorFor(p, "192.0.2.1", "test", "")
+}
 
 func mustAdd(t *testing.T, desk *cases.Desk, email string, role cases.Role) cases.Principal {
 	t.Helper()
@@ -317,9 +319,10 @@ func TestJSONLinesAreTheAPICaseWithHistory(t *testing.T) {
 			if err := json.Unmarshal(api, &want); err != nil {
 				t.Fatal(err)
 			}
+			// "corrections" is the list of the case's corrections here, where the API's case has
+			// their counts by status under that name (derivable from the list).
 			delete(line, "communications")
 			delete(line, "corrections")
-			want["corrections"] = nil
 			delete(want, "corrections")
 			for k, v := range want {
 				if k == "sla" {
@@ -329,8 +332,8 @@ func TestJSONLinesAreTheAPICaseWithHistory(t *testing.T) {
 					t.Errorf("%s %s: export %s, API %s", ref, k, line[k], v)
 				}
 			}
-			if len(line) != len(want)+0 && len(line) != len(want) {
-				t.Errorf("%s: keys differ", ref)
+			if len(line) != len(want) {
+				t.Errorf("%s: %d keys besides communications and corrections, the API has %d", ref, len(line), len(want))
 			}
 		}
 		if err := sc.Err(); err != nil {
