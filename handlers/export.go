@@ -111,4 +111,3 @@ func (f caseFilters) ExportIgnored() []string {
 	}
 	return out
 }
-
