@@ -5,14 +5,19 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
 	"gorm.io/gorm"
 
 	"giftdesk/cases"
+	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
 
@@ -186,4 +191,53 @@ func TestConsoleExport(t *testing.T) {
 			t.Errorf("%d console export events, want 1", n)
 		}
 	})
+}
+
+// TestExportFailingAfterTheFirstByteIsNoCompleteFile: when the database fails once rows have
+// left, the connection is dropped before the end of the chunked body: the client sees a truncated
+// transfer, never a shorter file that looks complete. The export is audited as aborted.
+func TestExportFailingAfterTheFirstByteIsNoCompleteFile(t *testing.T) {
+	db := modelstest.Open(t, models.Postgres)
+	h := newHarness(t, db)
+	sup := h.token("sup@example.com", cases.RoleSupervisor, cases.ScopeExport)
+	insertCases(t, db, 1001) // two batches
+	var reads atomic.Int64
+	if err := db.Callback().Row().Before("gorm:row").Register("test:fail_second_batch", func(tx *gorm.DB) {
+		if tx.Statement.Table == "cases" && reads.Add(1) == 2 {
+			_ = tx.AddError(errors.New("the database went away"))
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h.srv)
+	defer srv.Close()
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/export/cases.csv", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+sup)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("status %d, read error %v after %d bytes: want a truncated transfer", resp.StatusCode, err, len(body))
+	}
+	if lines := bytes.Count(body, []byte("\r\n")); lines < 2 || lines > 1001 {
+		t.Errorf("%d lines arrived", lines)
+	}
+	var after string
+	if err := db.Raw(`SELECT after_state FROM audit_events WHERE action = 'cases.exported'`).Scan(&after).Error; err != nil {
+		t.Fatal(err)
+	}
+	var audited struct {
+		Outcome string `json:"outcome"`
+		Rows    int64  `json:"rows"`
+	}
+	mustUnmarshal(t, []byte(after), &audited)
+	if audited.Outcome != "aborted" || audited.Rows != 1000 {
+		t.Errorf("audited as %s", after)
+	}
 }

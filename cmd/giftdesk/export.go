@@ -43,8 +43,10 @@ func cmdExport(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer o.close()
-	tmp := o.cfg.DataDir
-	if st, err := os.Stat(tmp); err != nil || !st.IsDir() {
+	// The XLSX writer's spill files go where the server's uploads do: a private folder of the
+	// data folder (mode 0700).
+	tmp, err := uploadDir(o.cfg.DataDir)
+	if err != nil {
 		tmp = os.TempDir()
 	}
 	res, err := export.New(o.desk, export.Config{TmpDir: tmp}).Run(ctx, cases.CLIActor, plan, e.stdout)
