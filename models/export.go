@@ -100,9 +100,10 @@ func ExportCardsOf(ctx context.Context, db *gorm.DB, caseIDs []int64) (map[int64
 	if len(caseIDs) == 0 {
 		return out, nil
 	}
+	in, arg := InIDs(db, "cc.case_id", caseIDs)
 	rows, err := db.WithContext(ctx).Raw(`SELECT cc.case_id, g.claim_code_last4, g.serial, g.face_value_minor, g.currency
 		FROM case_cards cc JOIN gift_cards g ON g.id = cc.card_id
-		WHERE cc.case_id IN ? ORDER BY cc.case_id, cc.added_at, g.id`, caseIDs).Rows()
+		WHERE `+in+` ORDER BY cc.case_id, cc.added_at, g.id`, arg).Rows()
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +141,8 @@ func ExternalRefsOfCases(ctx context.Context, db *gorm.DB, caseIDs []int64) (map
 		return out, nil
 	}
 	var list []ExternalRef
-	if err := db.WithContext(ctx).Where("case_id IN ?", caseIDs).Order("case_id, id").Find(&list).Error; err != nil {
+	in, arg := InIDs(db, "case_id", caseIDs)
+	if err := db.WithContext(ctx).Where(in, arg).Order("case_id, id").Find(&list).Error; err != nil {
 		return nil, err
 	}
 	for _, r := range list {
@@ -157,8 +159,9 @@ func CorrectedOf(ctx context.Context, db *gorm.DB, caseIDs []int64) (map[int64]i
 		return out, nil
 	}
 	var rows []struct{ CaseID, Sum int64 }
+	in, arg := InIDs(db, "case_id", caseIDs)
 	if err := db.WithContext(ctx).Raw(`SELECT case_id, SUM(amount_minor) AS sum FROM corrections
-		WHERE case_id IN ? AND `+cardMoneySQL+` AND status = `+sqlList(CorrectionApplied)+` GROUP BY case_id`, caseIDs).Scan(&rows).Error; err != nil {
+		WHERE `+in+` AND `+cardMoneySQL+` AND status = `+sqlList(CorrectionApplied)+` GROUP BY case_id`, arg).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
@@ -177,8 +180,9 @@ func LinkedRefsOf(ctx context.Context, db *gorm.DB, caseIDs []int64) (map[int64]
 		CaseID int64
 		Ref    string
 	}
+	in, arg := InIDs(db, "l.case_id", caseIDs)
 	if err := db.WithContext(ctx).Raw(`SELECT DISTINCT l.case_id, c.ref FROM case_links l JOIN cases c ON c.id = l.other_case_id
-		WHERE l.case_id IN ? ORDER BY l.case_id, c.ref`, caseIDs).Scan(&rows).Error; err != nil {
+		WHERE `+in+` ORDER BY l.case_id, c.ref`, arg).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
@@ -198,8 +202,9 @@ func CorrectionCountsOf(ctx context.Context, db *gorm.DB, caseIDs []int64) (map[
 		Status string
 		N      int64
 	}
-	if err := db.WithContext(ctx).Raw(`SELECT case_id, status, count(*) AS n FROM corrections WHERE case_id IN ? GROUP BY case_id, status`,
-		caseIDs).Scan(&rows).Error; err != nil {
+	in, arg := InIDs(db, "case_id", caseIDs)
+	if err := db.WithContext(ctx).Raw(`SELECT case_id, status, count(*) AS n FROM corrections WHERE `+in+` GROUP BY case_id, status`,
+		arg).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
@@ -223,7 +228,7 @@ func CommunicationsOfCases(ctx context.Context, db *gorm.DB, caseIDs []int64) (m
 		Select("c.*, u.email AS author_email, s.id AS superseded_by").
 		Joins("JOIN users u ON u.id = c.author_id").
 		Joins("LEFT JOIN communications s ON s.supersedes_id = c.id").
-		Where("c.case_id IN ?", caseIDs).Order("c.case_id, c.occurred_at, c.id").Scan(&list).Error; err != nil {
+		Where(InIDs(db, "c.case_id", caseIDs)).Order("c.case_id, c.occurred_at, c.id").Scan(&list).Error; err != nil {
 		return nil, err
 	}
 	for _, r := range list {
@@ -238,6 +243,7 @@ func CorrectionsOfCases(ctx context.Context, db *gorm.DB, caseIDs []int64) ([]Co
 	if len(caseIDs) == 0 {
 		return out, nil
 	}
-	err := db.WithContext(ctx).Where("case_id IN ?", caseIDs).Order("case_id, id").Find(&out).Error
+	in, arg := InIDs(db, "case_id", caseIDs)
+	err := db.WithContext(ctx).Where(in, arg).Order("case_id, id").Find(&out).Error
 	return out, err
 }

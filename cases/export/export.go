@@ -219,30 +219,58 @@ func (e *Exporter) audit(ctx context.Context, a cases.Actor, plan Plan, res Resu
 	})
 }
 
-// batches walks plan's cases in keyset batches of ids, calling fn with each; ctx is checked
-// between batches as well as by each statement.
-func walk[T any](ctx context.Context, f models.ExportFilter, size int,
-	read func(models.ExportFilter) ([]T, error), id func(T) int64, fn func([]T) error) error {
-	f.Limit = size
-	for {
+// pipeline walks f's cases in keyset batches of ids: load reads a batch and everything its rows
+// need on one goroutine while write writes the one before on the caller's, so that the database
+// and the encoder work at the same time. At most three batches are in memory (one loading, one
+// waiting, one writing), whatever the number of cases. load reports how many cases its batch holds
+// and the last one's id; a short batch is the last. A cancelled ctx stops the statement in flight
+// and the walk, and is checked before each batch is written.
+func pipeline[B any](ctx context.Context, f models.ExportFilter, size int,
+	load func(ctx context.Context, f models.ExportFilter) (batch B, n int, lastID int64, err error), write func(B) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	type loaded struct {
+		batch B
+		n     int
+		err   error
+	}
+	ch := make(chan loaded, 1)
+	go func() {
+		defer close(ch)
+		f.Limit = size
+		for ctx.Err() == nil {
+			b, n, last, err := load(ctx, f)
+			select {
+			case ch <- loaded{b, n, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || n < size {
+				return
+			}
+			f.AfterID = last
+		}
+	}()
+	// Whatever ends the walk, the loader has stopped before the export is audited.
+	defer func() {
+		cancel()
+		for range ch {
+		}
+	}()
+	for b := range ch {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		batch, err := read(f)
-		if err != nil {
-			return fmt.Errorf("export: %w", err)
+		if b.err != nil {
+			return fmt.Errorf("export: %w", b.err)
 		}
-		if len(batch) == 0 {
+		if b.n == 0 {
 			return nil
 		}
-		if err := fn(batch); err != nil {
+		if err := write(b.batch); err != nil {
 			return err
 		}
-		if len(batch) < size {
-			return nil
-		}
-		f.AfterID = id(batch[len(batch)-1])
 	}
+	return ctx.Err()
 }
 
 // bufferedOut buffers writes to w and pushes them to the client after each batch.

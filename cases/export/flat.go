@@ -74,40 +74,37 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // customers and assignees, cards, external references, corrected sums), whatever it holds.
 func (e *Exporter) flatBatches(ctx context.Context, f models.ExportFilter, fn func([]flatCase) error) error {
 	db := e.desk.ReadDB(ctx)
-	var rows []models.ExportRow
-	out := make([]flatCase, 0, e.batch)
-	read := func(f models.ExportFilter) ([]models.ExportRow, error) {
-		var err error
-		rows, err = models.ExportRows(ctx, db, f, rows[:0])
-		return rows, err
-	}
-	return walk(ctx, f, e.batch, read, func(r models.ExportRow) int64 { return r.ID }, func(batch []models.ExportRow) error {
-		ids := make([]int64, len(batch))
-		for i, r := range batch {
+	load := func(ctx context.Context, f models.ExportFilter) ([]flatCase, int, int64, error) {
+		rows, err := models.ExportRows(ctx, db, f, make([]models.ExportRow, 0, f.Limit))
+		if err != nil || len(rows) == 0 {
+			return nil, 0, 0, err
+		}
+		ids := make([]int64, len(rows))
+		for i, r := range rows {
 			ids[i] = r.ID
 		}
 		cards, err := models.ExportCardsOf(ctx, db, ids)
 		if err != nil {
-			return err
+			return nil, 0, 0, err
 		}
 		refs, err := models.FirstExternalRefs(ctx, db, ids)
 		if err != nil {
-			return err
+			return nil, 0, 0, err
 		}
 		corrected, err := models.CorrectedOf(ctx, db, ids)
 		if err != nil {
-			return err
+			return nil, 0, 0, err
 		}
-		out = out[:0]
-		for _, r := range batch {
-			c := flatCase{ExportRow: r, Cards: cards[r.ID], Corrected: corrected[r.ID]}
+		out := make([]flatCase, len(rows))
+		for i, r := range rows {
+			out[i] = flatCase{ExportRow: r, Cards: cards[r.ID], Corrected: corrected[r.ID]}
 			if ref, ok := refs[r.ID]; ok {
-				c.External = &ref
+				out[i].External = &ref
 			}
-			out = append(out, c)
 		}
-		return fn(out)
-	})
+		return out, len(rows), rows[len(rows)-1].ID, nil
+	}
+	return pipeline(ctx, f, e.batch, load, fn)
 }
 
 // csvRecord is c's CSV row, in Columns' order, before neutralisation.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 
+	"giftdesk/cases"
 	"giftdesk/models"
 )
 
@@ -15,12 +16,15 @@ func (e *Exporter) writeJSONL(ctx context.Context, f models.ExportFilter, w io.W
 	db := e.desk.ReadDB(ctx)
 	out := newOut(w)
 	enc := json.NewEncoder(out) // one object and a newline per Encode
-	read := func(f models.ExportFilter) ([]models.Case, error) { return models.ExportCases(ctx, db, f) }
-	err := walk(ctx, f, e.batch, read, func(c models.Case) int64 { return c.ID }, func(batch []models.Case) error {
-		records, err := e.desk.CaseRecords(ctx, db, batch)
-		if err != nil {
-			return err
+	load := func(ctx context.Context, f models.ExportFilter) ([]cases.CaseRecord, int, int64, error) {
+		batch, err := models.ExportCases(ctx, db, f)
+		if err != nil || len(batch) == 0 {
+			return nil, 0, 0, err
 		}
+		records, err := e.desk.CaseRecords(ctx, db, batch)
+		return records, len(batch), batch[len(batch)-1].ID, err
+	}
+	err := pipeline(ctx, f, e.batch, load, func(records []cases.CaseRecord) error {
 		for _, r := range records {
 			if err := enc.Encode(r); err != nil {
 				return err
