@@ -1,6 +1,7 @@
 package export
 
 import (
+	"archive/zip"
 	"context"
 	"fmt"
 	"io"
@@ -28,9 +29,9 @@ const sheet = "Cases"
 // writeXLSX writes the cases to one sheet with excelize's StreamWriter: typed cells (amounts as
 // numbers in the currency's units, times as dates), a frozen header row. The StreamWriter keeps
 // 16 MiB of rows in memory, then spills to a temporary file under Config.TmpDir, removed when
-// the export ends. Nothing reaches w until every row is written: a spreadsheet is one ZIP whose
-// directory comes last, so an export that fails on the way writes no byte, and the caller can
-// still answer with a clean error.
+// the export ends. Nothing reaches w until every row is written (the workbook is then zipped
+// straight to w): an export that fails on the way writes no byte, and the caller can still answer
+// with a clean error.
 func (e *Exporter) writeXLSX(ctx context.Context, f models.ExportFilter, w io.Writer) (Result, error) {
 	var res Result
 	file := excelize.NewFile(excelize.Options{TmpDir: e.cfg.TmpDir})
@@ -81,10 +82,16 @@ func (e *Exporter) writeXLSX(ctx context.Context, f models.ExportFilter, w io.Wr
 	if err := sw.Flush(); err != nil {
 		return res, err
 	}
-	if _, err := file.WriteTo(w); err != nil {
+	// File.WriteTo zips the whole workbook into a bytes.Buffer before writing it (338 MB peak RSS
+	// at 1M cases, measured): the workbook's zip writer is pointed at w instead, and the buffer
+	// excelize hands it stays empty. excelize patches that buffer's local file headers only for a
+	// part over 4 GiB (zip64, some 5M cases); Go's archive/zip writes zip64 records itself.
+	out := newOut(w)
+	file.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(out) })
+	if _, err := file.WriteToBuffer(); err != nil {
 		return res, err
 	}
-	return res, nil
+	return res, out.push()
 }
 
 // xlsxStyles are the spreadsheet's cell styles.
