@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"giftdesk/cases"
+	"giftdesk/cases/export"
 )
 
 // access is what a route demands. Every route names one; there is no default.
@@ -64,6 +65,9 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/api/v1/cards/:id", api(cases.ScopeCasesRead), s.getCard},
 		{http.MethodPatch, "/api/v1/cards/:id", api(cases.ScopeCasesWrite), s.updateCard},
 		{http.MethodGet, "/api/v1/audit", api(cases.ScopeAdmin), s.listAudit},
+		{http.MethodGet, "/api/v1/export/cases.csv", api(cases.ScopeExport), s.apiExport(export.CSV)},
+		{http.MethodGet, "/api/v1/export/cases.jsonl", api(cases.ScopeExport), s.apiExport(export.JSONL)},
+		{http.MethodGet, "/api/v1/export/cases.xlsx", api(cases.ScopeExport), s.apiExport(export.XLSX)},
 
 		{http.MethodGet, "/api/v1/webhooks", api(cases.ScopeAdmin), s.listWebhooks},
 		{http.MethodPost, "/api/v1/webhooks", api(cases.ScopeAdmin), s.createWebhook},
@@ -78,6 +82,7 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/", console(cases.RoleAgent), s.home},
 		{http.MethodGet, "/cases", console(cases.RoleAgent), s.casesPage},
 		{http.MethodPost, "/cases/bulk", console(cases.RoleAgent), s.bulkCases},
+		{http.MethodGet, "/cases/export", console(cases.RoleSupervisor), s.consoleExport},
 		{http.MethodPost, "/search", console(cases.RoleAgent), s.search},
 		{http.MethodGet, "/account", console(cases.RoleAgent), s.accountPage},
 		{http.MethodPost, "/account", console(cases.RoleAgent), s.saveAccount},

@@ -97,8 +97,9 @@ func CardsOfCases(ctx context.Context, db *gorm.DB, caseIDs []int64) (map[int64]
 		CaseID int64
 		GiftCard
 	}
+	in, arg := InIDs(db, "cc.case_id", caseIDs)
 	if err := db.WithContext(ctx).Raw(`SELECT cc.case_id, g.* FROM gift_cards g JOIN case_cards cc ON cc.card_id = g.id
-		WHERE cc.case_id IN ? ORDER BY cc.case_id, cc.added_at, g.id`, caseIDs).Scan(&rows).Error; err != nil {
+		WHERE `+in+` ORDER BY cc.case_id, cc.added_at, g.id`, arg).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	for _, r := range rows {

@@ -33,6 +33,8 @@ commands:
   token revoke --id N                 revoke an API token
   token list [--email E]              list API tokens: ids, owners, names, scopes, last use; never a token
   audit verify                        check the audit hash chain; exit 0 when intact
+  export --format csv|jsonl|xlsx [--status S] [--type T] [--from DAY] [--to DAY]
+                                      stream the matching cases to standard output (days: YYYY-MM-DD, UTC)
 
 configuration comes from GIFTDESK_* environment variables; see README.md.
 `
@@ -63,6 +65,7 @@ func (e *usageError) Error() string { return e.msg }
 func run(ctx context.Context, args []string, e *env) int {
 	err := dispatch(ctx, args, e)
 	var ue *usageError
+	var ve *valueError
 	switch {
 	case err == nil:
 		return 0
@@ -71,6 +74,9 @@ func run(ctx context.Context, args []string, e *env) int {
 		return 0
 	case errors.As(err, &ue):
 		fmt.Fprintf(e.stderr, "giftdesk: %s\n%s", oneLine(ue.msg), usage)
+		return 2
+	case errors.As(err, &ve):
+		fmt.Fprintf(e.stderr, "giftdesk: %s\n", oneLine(ve.msg))
 		return 2
 	default:
 		fmt.Fprintf(e.stderr, "giftdesk: %s\n", oneLine(err.Error()))
@@ -88,6 +94,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return cmdServe(ctx, rest, e)
 	case "migrate":
 		return cmdMigrate(ctx, rest, e)
+	case "export":
+		return cmdExport(ctx, rest, e)
 	case "user", "token", "audit":
 		sub := ""
 		if len(rest) > 0 {

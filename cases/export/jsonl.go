@@ -1,0 +1,37 @@
+package export
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+
+	"giftdesk/cases"
+	"giftdesk/models"
+)
+
+// writeJSONL writes one cases.CaseRecord per line: the case as the API shows it, with its
+// communications and corrections.
+func (e *Exporter) writeJSONL(ctx context.Context, f models.ExportFilter, w io.Writer) (Result, error) {
+	var res Result
+	db := e.desk.ReadDB(ctx)
+	out := newOut(w)
+	enc := json.NewEncoder(out) // one object and a newline per Encode
+	load := func(ctx context.Context, f models.ExportFilter) ([]cases.CaseRecord, int, int64, error) {
+		batch, err := models.ExportCases(ctx, db, f)
+		if err != nil || len(batch) == 0 {
+			return nil, 0, 0, err
+		}
+		records, err := e.desk.CaseRecords(ctx, db, batch)
+		return records, len(batch), batch[len(batch)-1].ID, err
+	}
+	err := pipeline(ctx, f, e.batch, load, func(records []cases.CaseRecord) error {
+		for _, r := range records {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+			res.Rows++
+		}
+		return out.push()
+	})
+	return res, err
+}
