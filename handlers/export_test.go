@@ -129,10 +129,15 @@ func TestExportAPI(t *testing.T) {
 			t.Errorf("422 names %v", fields)
 		}
 		expectProblem(t, h.do(request{method: http.MethodGet, path: "/api/v1/export/cases.csv", token: supNoExport}), http.StatusForbidden, "scope_required")
-		expectProblem(t, h.do(request{method: http.MethodGet, path: "/api/v1/export/cases.jsonl", token: agent}), http.StatusForbidden, "role_required")
+		noScope := h.token("reader@example.com", cases.RoleAgent, cases.ScopeCasesRead)
+		expectProblem(t, h.do(request{method: http.MethodGet, path: "/api/v1/export/cases.jsonl", token: noScope}), http.StatusForbidden, "scope_required")
 		expectProblem(t, h.do(request{method: http.MethodGet, path: "/api/v1/export/cases.xlsx"}), http.StatusUnauthorized, "unauthenticated")
 		if n := exportEventCount(t, db, "token"); n != 3 {
 			t.Errorf("%d export events, want 3 (refusals are not exports)", n)
+		}
+		// The scope is the API's grant, whatever the user's role (cases.RequireExport).
+		if w := h.do(request{method: http.MethodGet, path: "/api/v1/export/cases.csv", token: agent}); w.Code != http.StatusOK {
+			t.Errorf("an agent's token with the export scope: %d %s", w.Code, w.Body)
 		}
 	})
 }

@@ -78,15 +78,11 @@ const dayLayout = "2006-01-02"
 // Check validates req, every problem at once, and p's right to export. p is nil for the command
 // line. Callers check before the first byte is written, so that a refusal is a clean error.
 //
-// Exporting needs the export scope and, beyond R13's floor, a supervisor or an admin: a bulk
-// export is the easiest way to take every customer's data out of the desk, so agents, who work
-// cases one at a time, cannot.
+// Who may export is cases.RequireExport: the export scope through the API, a supervisor or an
+// admin in the console.
 func Check(p *cases.Principal, req Request) (Plan, error) {
 	if p != nil {
-		if err := p.RequireScope(cases.ScopeExport); err != nil {
-			return Plan{}, err
-		}
-		if err := p.RequireRole(cases.RoleSupervisor); err != nil {
+		if err := p.RequireExport(); err != nil {
 			return Plan{}, err
 		}
 	}

@@ -401,7 +401,7 @@ func TestExportAccess(t *testing.T) {
 			want string
 		}{
 			"agent":                {&f.agent, "role_required"},
-			"agent token":          {&agentToken, "role_required"},
+			"agent token":          {&agentToken, ""}, // the scope is the API's grant (cases.RequireExport)
 			"supervisor, no scope": {&supNoScope, "scope_required"},
 			"supervisor token":     {&supToken, ""},
 			"supervisor":           {&f.sup, ""},
