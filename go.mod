@@ -3,6 +3,7 @@ module giftdesk
 go 1.26.8
 
 require (
+	github.com/brianvoe/gofakeit/v7 v7.18.4
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/gin-gonic/gin v1.12.0

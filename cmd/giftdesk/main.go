@@ -33,6 +33,7 @@ commands:
   token revoke --id N                 revoke an API token
   token list [--email E]              list API tokens: ids, owners, names, scopes, last use; never a token
   audit verify                        check the audit hash chain; exit 0 when intact
+  seed --cases N [--force] [--seed S] generate N realistic cases (load tests, demos)
 
 configuration comes from GIFTDESK_* environment variables; see README.md.
 `
@@ -88,6 +89,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return cmdServe(ctx, rest, e)
 	case "migrate":
 		return cmdMigrate(ctx, rest, e)
+	case "seed":
+		return cmdSeed(ctx, rest, e)
 	case "user", "token", "audit":
 		sub := ""
 		if len(rest) > 0 {
