@@ -862,7 +862,7 @@ func (g *generator) correction(p *plan, agent person, requested, decided time.Ti
 		// A mistake found later: the reversal posts the opposite entries and takes its original
 		// out of R7's sum.
 		rid := g.id("corrections")
-		at := decided.Add(time.Duration(g.dur(p.last.Sub(decided)/4+1))).Truncate(time.Microsecond)
+		at := decided.Add(time.Duration(g.dur(p.last.Sub(decided)/4 + 1))).Truncate(time.Microsecond)
 		if !at.After(decided) {
 			at = decided.Add(time.Microsecond)
 		}
