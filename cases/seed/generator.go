@@ -33,6 +33,7 @@ type generator struct {
 	made       int // cases generated
 	chain      *cases.SealChain
 	lowWater   *int64
+	changeSeq  int64
 	recent     []account // customers who may come back with another case
 	b          models.SeedBatch
 }
@@ -584,7 +585,7 @@ func (g *generator) write(p *plan, earlier []*plan, laterFlags int64) {
 	flagJSON, _ := json.Marshal(flags)
 	g.row("cases", p.id, p.ref, p.typ, p.status, resolution, p.priority, p.customer.id, intended, assignee, summary, desc,
 		string(tagJSON), string(flagJSON), frd, rd, timePtr(p.firstResponded), timePtr(p.resolvedAt), p.creator.id,
-		p.created, p.last, p.version+laterFlags)
+		p.created, p.last, p.version+laterFlags, g.changeSeq)
 	if g.f.IntN(10) < 6 {
 		sys := pick(g, externalSystems)
 		ext := strconv.FormatInt(100000+p.number, 10)
@@ -933,7 +934,7 @@ func (g *generator) event(at time.Time, by person, action, entityType, entityID 
 	if sealedAt.After(g.now) {
 		sealedAt = g.now
 	}
-	s := g.chain.Seal(e, sealedAt, g.lowWater)
+	s := g.chain.SealCanonical(e, sealedAt, g.lowWater)
 	g.row("audit_events", e.ID, e.OccurredAt, e.ActorType, by.id, nil, e.ActorLabel, "", "", "", action, entityType, entityID,
 		jsonOrNil(e.BeforeState), jsonOrNil(e.AfterState))
 	g.row("audit_seals", s.Seq, s.EventID, s.Hash, s.SealedAt, int64Ptr(s.LowWaterXact))

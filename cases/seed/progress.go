@@ -16,6 +16,7 @@ type progress struct {
 	start time.Time
 	last  time.Time
 	rows  map[string]int64
+	spent map[string]time.Duration // writing time per table, from the load
 }
 
 func newProgress(w io.Writer) *progress {
@@ -70,6 +71,9 @@ func (p *progress) done(r Result) {
 	}
 	fmt.Fprintf(p.w, "seed: done in %.1fs: %s to %s\n", r.Elapsed.Seconds(), r.FirstRef, r.LastRef)
 	for _, t := range models.SeedTables {
-		fmt.Fprintf(p.w, "seed:   %-22s %9d rows\n", t, p.rows[t])
+		fmt.Fprintf(p.w, "seed:   %-22s %9d rows, %6.1fs writing\n", t, p.rows[t], p.spent[t].Seconds())
+	}
+	if d, ok := p.spent["(indexes rebuilt)"]; ok {
+		fmt.Fprintf(p.w, "seed:   secondary indexes rebuilt in %.1fs\n", d.Seconds())
 	}
 }

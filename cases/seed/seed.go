@@ -41,6 +41,8 @@ type Options struct {
 	// OnClaimCode, when set, is told each seeded claim code (for tests: a code is never written
 	// anywhere by the seed itself).
 	OnClaimCode func(cardID int64, code cases.ClaimCode)
+	// Checked keeps PostgreSQL's foreign-key triggers on during the load (tests).
+	Checked bool
 }
 
 // Result counts what a seed wrote.
@@ -95,8 +97,9 @@ func Run(ctx context.Context, desk *cases.Desk, opts Options) (Result, error) {
 	res := Result{Rows: map[string]int64{}}
 	prog := newProgress(opts.Progress)
 	var lastNumber int64
-	err = models.BulkLoad(ctx, db, func(l models.SeedLoad) error {
+	err = models.BulkLoad(ctx, db, models.BulkOptions{Checked: opts.Checked, RebuildIndexes: n < int64(opts.Cases)}, func(l models.SeedLoad) error {
 		g := newGenerator(desk, opts, bounds, staff, systems, l.Head(), l.LowWater())
+		g.changeSeq = l.ChangeSeq()
 		batches := make(chan models.SeedBatch, 2)
 		genErr := make(chan error, 1)
 		gctx, cancel := context.WithCancel(ctx)
@@ -128,6 +131,7 @@ func Run(ctx context.Context, desk *cases.Desk, opts Options) (Result, error) {
 		if werr != nil {
 			return werr
 		}
+		prog.spent = l.Spent()
 		lastNumber = g.caseNumber - 1
 		res.FirstRef, res.LastRef = ref(bounds.NextCaseNumber), ref(lastNumber)
 		return nil
