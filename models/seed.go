@@ -300,7 +300,6 @@ func (l *sqliteLoad) Write(ctx context.Context, b SeedBatch) error {
 		cols := SeedColumns[t]
 		per := sqliteMaxParams / len(cols)
 		start := time.Now()
-		defer func(t string) { l.spent[t] += time.Since(start) }(t)
 		for len(rows) > 0 {
 			n := min(per, len(rows))
 			chunk := rows[:n]
@@ -320,6 +319,7 @@ func (l *sqliteLoad) Write(ctx context.Context, b SeedBatch) error {
 				return fmt.Errorf("insert %s: %w", t, err)
 			}
 		}
+		l.spent[t] += time.Since(start)
 	}
 	return nil
 }

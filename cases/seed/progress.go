@@ -53,7 +53,7 @@ func (p *progress) line(tables []string) string {
 
 func (p *progress) phase(what string) {
 	if p.w != nil {
-		fmt.Fprintf(p.w, "seed: %.1fs rows committed; %s\n", time.Since(p.start).Seconds(), what)
+		fmt.Fprintf(p.w, "seed: %s\nseed: rows committed; %s\n", p.line(shown), what)
 	}
 }
 
@@ -71,7 +71,11 @@ func (p *progress) done(r Result) {
 	}
 	fmt.Fprintf(p.w, "seed: done in %.1fs: %s to %s\n", r.Elapsed.Seconds(), r.FirstRef, r.LastRef)
 	for _, t := range models.SeedTables {
-		fmt.Fprintf(p.w, "seed:   %-22s %9d rows, %6.1fs writing\n", t, p.rows[t], p.spent[t].Seconds())
+		rate := 0.0
+		if d := p.spent[t].Seconds(); d > 0 {
+			rate = float64(p.rows[t]) / d
+		}
+		fmt.Fprintf(p.w, "seed:   %-22s %9d rows, %6.1fs writing (%.0f rows/s)\n", t, p.rows[t], p.spent[t].Seconds(), rate)
 	}
 	if d, ok := p.spent["(indexes rebuilt)"]; ok {
 		fmt.Fprintf(p.w, "seed:   secondary indexes rebuilt in %.1fs\n", d.Seconds())
