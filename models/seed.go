@@ -257,7 +257,7 @@ type pgLoad struct {
 }
 
 func (l *pgLoad) Spent() map[string]time.Duration { return l.spent }
-func (l *pgLoad) ChangeSeq() int64                 { return l.xact }
+func (l *pgLoad) ChangeSeq() int64                { return l.xact }
 
 func (l *pgLoad) LowWater() *int64 { v := l.lowWater; return &v }
 func (l *pgLoad) Head() SealHead   { return l.head }
