@@ -98,25 +98,23 @@ func pick[T any](g *generator, table []weighted[T]) T {
 
 func oneOf[T any](g *generator, list []T) T { return list[g.f.IntN(len(list))] }
 
-// accountCode turns a row id into a unique retailer account id (a bijection modulo 36^10).
+// accountCode turns a row id into a unique retailer account id. Ids are handed out in order, as
+// a retailer's are, so that the unique index grows at its end instead of everywhere at once.
 func accountCode(id int64) string {
-	const space = 3656158440062976 // 36^10
-	v := (id * 2654435761) % space
-	s := strconv.FormatInt(v, 36)
-	for len(s) < 10 {
+	s := upper(strconv.FormatInt(id, 36))
+	for len(s) < 9 {
 		s = "0" + s
 	}
-	return "A" + upper(s)
+	return "A" + s
 }
 
-// serialOf turns a card id into a unique 16-digit serial (a bijection modulo 10^15).
+// serialOf turns a card id into a unique 16-digit serial; cards are printed in serial order.
 func serialOf(id int64) string {
-	v := (id*7919 + 104729) % 1_000_000_000_000_000
-	s := strconv.FormatInt(v, 10)
-	for len(s) < 15 {
+	s := strconv.FormatInt(id, 10)
+	for len(s) < 12 {
 		s = "0" + s
 	}
-	return "6" + s
+	return "6046" + s
 }
 
 func upper(s string) string {

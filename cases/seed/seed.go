@@ -100,7 +100,7 @@ func Run(ctx context.Context, desk *cases.Desk, opts Options) (Result, error) {
 	err = models.BulkLoad(ctx, db, models.BulkOptions{Checked: opts.Checked, RebuildIndexes: n < int64(opts.Cases)}, func(l models.SeedLoad) error {
 		g := newGenerator(desk, opts, bounds, staff, systems, l.Head(), l.LowWater())
 		g.changeSeq = l.ChangeSeq()
-		batches := make(chan models.SeedBatch, 2)
+		batches := make(chan models.SeedBatch, 1)
 		genErr := make(chan error, 1)
 		gctx, cancel := context.WithCancel(ctx)
 		defer cancel()

@@ -29,8 +29,8 @@ func cmdSeed(ctx context.Context, args []string, e *env) error {
 	}
 	defer o.close()
 	// The generator allocates many short-lived rows; a larger heap target halves the collector's
-	// share of a 1M-case run for a few tens of megabytes more.
-	debug.SetGCPercent(400)
+	// share of a 1M-case run.
+	debug.SetGCPercent(200)
 	_, err = seed.Run(ctx, o.desk, seed.Options{Cases: *n, Seed: *random, Force: *force, Progress: e.stderr, BatchCases: *batch})
 	if err != nil {
 		return describe(err)
