@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -241,12 +240,8 @@ func bulkLoadPostgres(ctx context.Context, db *gorm.DB, opts BulkOptions, fn fun
 				return err
 			}
 			for _, def := range rebuild {
-				one := time.Now()
 				if _, err := tx.Exec(ctx, def); err != nil {
 					return fmt.Errorf("rebuild index: %w", err)
-				}
-				if os.Getenv("GIFTDESK_SEED_DEBUG") != "" {
-					fmt.Fprintf(os.Stderr, "index %.1fs %s\n", time.Since(one).Seconds(), def)
 				}
 			}
 			l.spent["(indexes rebuilt)"] = time.Since(start)

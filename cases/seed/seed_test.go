@@ -181,6 +181,10 @@ func TestSeedKeepsTheRules(t *testing.T) {
 			modelstest.Count(t, db, `SELECT COUNT(*) FROM communications WHERE supersedes_id IS NOT NULL`) == 0 {
 			t.Error("no communication with a representative and a reference, or none amended")
 		}
+		// A seed announces nothing: no webhook would fire for a million generated cases.
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM outbox`); n != 0 {
+			t.Errorf("%d outbox rows", n)
+		}
 		if modelstest.Count(t, db, `SELECT COUNT(*) FROM gift_cards WHERE frozen`) == 0 {
 			t.Error("no frozen card")
 		}

@@ -16,7 +16,6 @@ func cmdSeed(ctx context.Context, args []string, e *env) error {
 	n := fs.Int("cases", 0, "how many cases to generate")
 	force := fs.Bool("force", false, "add to a desk that already has cases")
 	random := fs.Uint64("seed", 1, "random seed: the same seed on an empty desk gives the same data")
-	batch := fs.Int("batch", 0, "cases per batch (default 2000)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -31,7 +30,7 @@ func cmdSeed(ctx context.Context, args []string, e *env) error {
 	// The generator allocates many short-lived rows; a larger heap target halves the collector's
 	// share of a 1M-case run.
 	debug.SetGCPercent(200)
-	_, err = seed.Run(ctx, o.desk, seed.Options{Cases: *n, Seed: *random, Force: *force, Progress: e.stderr, BatchCases: *batch})
+	_, err = seed.Run(ctx, o.desk, seed.Options{Cases: *n, Seed: *random, Force: *force, Progress: e.stderr})
 	if err != nil {
 		return describe(err)
 	}
