@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"time"
 
 	"gorm.io/gorm"
@@ -113,14 +114,20 @@ func canonicalJSON(doc models.JSONDoc) json.RawMessage {
 }
 
 func (d *Desk) chainHash(prev []byte, s models.AuditSeal, e models.AuditEvent) []byte {
+	return d.chainHashOf(hmac.New(sha256.New, d.keys.Audit), prev, s, e, canonicalJSON(e.BeforeState), canonicalJSON(e.AfterState))
+}
+
+// chainHashOf is chainHash with the event's documents already in canonical form; m is an HMAC
+// keyed with the audit subkey, reset here, so that a long chain reuses one.
+func (d *Desk) chainHashOf(m hash.Hash, prev []byte, s models.AuditSeal, e models.AuditEvent, before, after json.RawMessage) []byte {
 	c := canonicalEvent{
 		Seq: s.Seq, SealedAt: canonicalTime(s.SealedAt), ID: e.ID, OccurredAt: canonicalTime(e.OccurredAt),
 		ActorType: e.ActorType, ActorUserID: e.ActorUserID, ActorTokenID: e.ActorTokenID, ActorLabel: e.ActorLabel,
 		ClientIP: e.ClientIP, UserAgent: e.UserAgent, RequestID: e.RequestID, Action: e.Action,
-		EntityType: e.EntityType, EntityID: e.EntityID, Before: canonicalJSON(e.BeforeState), After: canonicalJSON(e.AfterState),
+		EntityType: e.EntityType, EntityID: e.EntityID, Before: before, After: after,
 	}
 	body, _ := json.Marshal(c)
-	m := hmac.New(sha256.New, d.keys.Audit)
+	m.Reset()
 	if len(prev) == 0 {
 		prev = make([]byte, sha256.Size)
 	}

@@ -35,6 +35,7 @@ commands:
   audit verify                        check the audit hash chain; exit 0 when intact
   export --format csv|jsonl|xlsx [--status S] [--type T] [--from DAY] [--to DAY]
                                       stream the matching cases to standard output (days: YYYY-MM-DD, UTC)
+  seed --cases N [--force] [--seed S] generate N realistic cases (load tests, demos)
 
 configuration comes from GIFTDESK_* environment variables; see README.md.
 `
@@ -96,6 +97,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return cmdMigrate(ctx, rest, e)
 	case "export":
 		return cmdExport(ctx, rest, e)
+	case "seed":
+		return cmdSeed(ctx, rest, e)
 	case "user", "token", "audit":
 		sub := ""
 		if len(rest) > 0 {

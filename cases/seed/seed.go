@@ -1,0 +1,162 @@
+// Package seed generates a desk at work for load tests and demos: `giftdesk seed --cases N`.
+//
+// Every case type in believable proportions and every status, customers with several cases,
+// cards on a few cases at once (flagged possible_duplicate and linked, as R3 flags them), a US card
+// on a UK account (cross_marketplace), communications with representatives and references,
+// evidence with small real files, corrections in every status with their approvals, postings and
+// reversals, and the audit trail of all of it, chained, spread over the past year.
+//
+// Rows are written in bulk (COPY on PostgreSQL, multi-row INSERTs on SQLite) in one transaction,
+// bypassing the use cases, so the generator itself keeps the rules the use cases keep: R4's
+// currencies, R5's approvals, R6's verified receipts, R7's face values, R11's statuses and
+// resolutions, balanced postings. The tests check each on the generated data.
+//
+// Seeded data writes no webhook outbox rows: a seed announces nothing, or a million webhooks
+// would fire at whatever endpoints the desk has.
+package seed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"giftdesk/cases"
+	"giftdesk/models"
+)
+
+// Options configures a seed.
+type Options struct {
+	Cases int    // how many cases
+	Seed  uint64 // the random seed; the same seed on an empty desk gives the same data
+	Force bool   // add to a desk that already has cases
+	// Progress receives a line of rows and rows/s per table at most once a second, and a summary.
+	Progress io.Writer
+	// Now is the end of the year the data spreads over (default: the desk's clock).
+	Now time.Time
+	// BatchCases is how many cases are written per batch (default 2000).
+	BatchCases int
+	// OnClaimCode, when set, is told each seeded claim code (for tests: a code is never written
+	// anywhere by the seed itself).
+	OnClaimCode func(cardID int64, code cases.ClaimCode)
+	// Checked keeps PostgreSQL's foreign-key triggers on during the load (tests).
+	Checked bool
+}
+
+// Result counts what a seed wrote.
+type Result struct {
+	Rows     map[string]int64
+	FirstRef string
+	LastRef  string
+	Elapsed  time.Duration
+}
+
+// ErrHasCases refuses a desk that already has cases without Force.
+var ErrHasCases = errors.New("the desk already has cases: seed adds to it only with --force")
+
+// Run seeds the desk.
+func Run(ctx context.Context, desk *cases.Desk, opts Options) (Result, error) {
+	start := time.Now()
+	if opts.Cases <= 0 {
+		return Result{}, errors.New("seed: --cases must be at least 1")
+	}
+	if opts.BatchCases <= 0 {
+		opts.BatchCases = 2000
+	}
+	if opts.Now.IsZero() {
+		opts.Now = desk.Now()
+	}
+	opts.Now = opts.Now.UTC().Truncate(time.Microsecond)
+	db := desk.BulkDB(ctx)
+	n, err := models.CountAllCases(ctx, db)
+	if err != nil {
+		return Result{}, cases.StoreErr(err)
+	}
+	if n > 0 && !opts.Force {
+		return Result{}, fmt.Errorf("%w (it has %d)", ErrHasCases, n)
+	}
+	staff, err := ensureStaff(ctx, desk)
+	if err != nil {
+		return Result{}, err
+	}
+	// Chain what the desk wrote so far (the staff just added, a command's events): the seed's
+	// chain continues from there.
+	if _, err := desk.SealPass(ctx); err != nil {
+		return Result{}, err
+	}
+	bounds, err := models.SeedStart(ctx, db)
+	if err != nil {
+		return Result{}, cases.StoreErr(err)
+	}
+	systems, err := systemAccounts(ctx, db)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Rows: map[string]int64{}}
+	prog := newProgress(opts.Progress)
+	var lastNumber int64
+	err = models.BulkLoad(ctx, db, models.BulkOptions{Checked: opts.Checked, RebuildIndexes: n < int64(opts.Cases)}, func(l models.SeedLoad) error {
+		g := newGenerator(desk, opts, bounds, staff, systems, l.Head(), l.LowWater())
+		g.changeSeq = l.ChangeSeq()
+		batches := make(chan models.SeedBatch, 1)
+		genErr := make(chan error, 1)
+		gctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var wg sync.WaitGroup
+		wg.Add(1)
+		// Generation runs beside the writes: on two cores the database and the generator each
+		// get one.
+		go func() {
+			defer wg.Done()
+			defer close(batches)
+			genErr <- g.run(gctx, batches)
+		}()
+		var werr error
+		for b := range batches {
+			if werr != nil {
+				continue // drain so that the generator ends
+			}
+			if werr = l.Write(ctx, b); werr != nil {
+				cancel()
+				continue
+			}
+			prog.add(b)
+		}
+		wg.Wait()
+		if err := <-genErr; err != nil && werr == nil && !errors.Is(err, context.Canceled) {
+			werr = err
+		}
+		if werr != nil {
+			return werr
+		}
+		prog.spent = l.Spent()
+		lastNumber = g.caseNumber - 1
+		res.FirstRef, res.LastRef = ref(bounds.NextCaseNumber), ref(lastNumber)
+		return nil
+	})
+	if err != nil {
+		return Result{}, cases.StoreErr(err)
+	}
+	prog.phase("sequences and ANALYZE")
+	if err := models.SeedFinish(ctx, db, lastNumber); err != nil {
+		return Result{}, cases.StoreErr(err)
+	}
+	// The seed's own event, at the end of the chain, says what was loaded.
+	if err := desk.Do(ctx, cases.CLIActor, func(w *cases.Work) error {
+		return w.Audit("desk.seeded", "desk", "seed", nil, map[string]any{
+			"cases": opts.Cases, "seed": fmt.Sprint(opts.Seed), "first_ref": res.FirstRef, "last_ref": res.LastRef})
+	}); err != nil {
+		return Result{}, err
+	}
+	if _, err := desk.SealPass(ctx); err != nil {
+		return Result{}, err
+	}
+	res.Rows = prog.totals()
+	res.Elapsed = time.Since(start)
+	prog.done(res)
+	return res, nil
+}
+
+func ref(n int64) string { return fmt.Sprintf("GD-%06d", n) }

@@ -1,0 +1,330 @@
+package seed_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"giftdesk/cases"
+	"giftdesk/cases/casestest"
+	"giftdesk/cases/seed"
+	"giftdesk/models"
+	"giftdesk/models/modelstest"
+)
+
+func TestMain(m *testing.M) { modelstest.Main(m) }
+
+// seeded is a desk after a seed, with the codes the seed drew and what it printed.
+type seeded struct {
+	db       *gorm.DB
+	desk     *cases.Desk
+	codes    map[int64]cases.ClaimCode
+	progress string
+	res      seed.Result
+}
+
+func seedDesk(t *testing.T, db *gorm.DB, n int) seeded {
+	t.Helper()
+	s := seeded{db: db, desk: cases.New(cases.Config{DB: db, Keys: casestest.Keys}), codes: map[int64]cases.ClaimCode{}}
+	var out bytes.Buffer
+	res, err := seed.Run(context.Background(), s.desk, seed.Options{Cases: n, Seed: 7, Progress: &out, BatchCases: 250,
+		Checked: true, OnClaimCode: func(id int64, c cases.ClaimCode) { s.codes[id] = c }})
+	if err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	s.res, s.progress = res, out.String()
+	return s
+}
+
+// TestSeedKeepsTheRules seeds a desk and checks, on the rows, every rule the use cases would have
+// kept: types, statuses and resolutions (R11), flags and links (R3, R4), balanced postings,
+// face values (R7), approvals (R5), receipts (R6), reversals, and the audit chain (R10).
+func TestSeedKeepsTheRules(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s := seedDesk(t, db, 1200)
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM cases`); n != 1200 {
+			t.Fatalf("%d cases", n)
+		}
+		for _, typ := range []string{"wrong_account", "unactivated_card", "regional_mismatch", "code_problem", "scam_victim",
+			"promo_credit", "unexpected_charge", "other"} {
+			if modelstest.Count(t, db, `SELECT COUNT(*) FROM cases WHERE type = ?`, typ) == 0 {
+				t.Errorf("no %s case", typ)
+			}
+		}
+		for _, st := range []string{"new", "investigating", "waiting_on_customer", "pending_approval", "resolved", "closed"} {
+			if modelstest.Count(t, db, `SELECT COUNT(*) FROM cases WHERE status = ?`, st) == 0 {
+				t.Errorf("no %s case", st)
+			}
+		}
+		for _, r := range []string{"corrected", "denied", "no_action", "duplicate", "referred"} {
+			if modelstest.Count(t, db, `SELECT COUNT(*) FROM cases WHERE resolution = ?`, r) == 0 {
+				t.Errorf("no case resolved %s", r)
+			}
+		}
+		for _, st := range []string{"pending", "applied", "denied", "cancelled", "reversed"} {
+			if modelstest.Count(t, db, `SELECT COUNT(*) FROM corrections WHERE status = ?`, st) == 0 {
+				t.Errorf("no %s correction", st)
+			}
+		}
+		// R11: pending_approval is exactly the cases with a pending correction.
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM cases c WHERE (c.status = 'pending_approval') <>
+			EXISTS (SELECT 1 FROM corrections k WHERE k.case_id = c.id AND k.status = 'pending')`); n != 0 {
+			t.Errorf("%d cases whose pending_approval status disagrees with their corrections", n)
+		}
+		// Cards the types of SPEC §1 need.
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM cases c WHERE c.type IN ('wrong_account', 'unactivated_card',
+			'regional_mismatch', 'code_problem') AND NOT EXISTS (SELECT 1 FROM case_cards cc WHERE cc.case_id = c.id)`); n != 0 {
+			t.Errorf("%d cases without the card their type needs", n)
+		}
+
+		// R3: cards on several cases flag and link every one of them, both ways.
+		if modelstest.Count(t, db, `SELECT COUNT(*) FROM case_links`) == 0 {
+			t.Error("no duplicate links")
+		}
+		flagged, _ := models.JSONArrayContains(db, "c.flags", cases.FlagPossibleDuplicate)
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM cases c WHERE `+flagged, cases.FlagPossibleDuplicate); n == 0 {
+			t.Error("no case flagged possible_duplicate")
+		}
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM case_cards a JOIN case_cards b ON a.card_id = b.card_id AND a.case_id <> b.case_id
+			WHERE NOT EXISTS (SELECT 1 FROM case_links l WHERE l.case_id = a.case_id AND l.other_case_id = b.case_id AND l.reason = 'card')`); n != 0 {
+			t.Errorf("%d pairs of cases sharing a card without a link", n)
+		}
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM case_links l JOIN cases c ON c.id = l.case_id WHERE NOT (`+flagged+`)`,
+			cases.FlagPossibleDuplicate); n != 0 {
+			t.Errorf("%d linked cases not flagged possible_duplicate", n)
+		}
+		cross, _ := models.JSONArrayContains(db, "c.flags", cases.FlagCrossMarketplace)
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM cases c WHERE `+cross, cases.FlagCrossMarketplace); n == 0 {
+			t.Error("no case flagged cross_marketplace")
+		}
+		// R4: money never crosses marketplaces: a correction's currency is its card's and its customer's.
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM corrections k JOIN cases c ON c.id = k.case_id
+			JOIN customer_accounts a ON a.id = c.customer_account_id LEFT JOIN gift_cards g ON g.id = k.card_id
+			WHERE (g.id IS NOT NULL AND g.currency <> k.currency) OR a.marketplace IS NULL`); n != 0 {
+			t.Errorf("%d corrections in another currency than their card", n)
+		}
+
+		// The ledger: postings sum to zero per correction and per currency; only applied (and
+		// reversed) corrections post, two lines each.
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM (SELECT correction_id FROM postings GROUP BY correction_id
+			HAVING SUM(amount_minor) <> 0 OR COUNT(*) <> 2) x`); n != 0 {
+			t.Errorf("%d corrections whose postings do not balance", n)
+		}
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM (SELECT currency FROM postings GROUP BY currency HAVING SUM(amount_minor) <> 0) x`); n != 0 {
+			t.Errorf("%d currencies whose postings do not balance", n)
+		}
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM corrections k WHERE (k.status IN ('applied', 'reversed')) <>
+			EXISTS (SELECT 1 FROM postings p WHERE p.correction_id = k.id)`); n != 0 {
+			t.Errorf("%d corrections posted although not applied, or applied without postings", n)
+		}
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM postings p JOIN corrections k ON k.id = p.correction_id
+			WHERE p.currency <> k.currency OR (p.account_id <> k.from_account_id AND p.account_id <> k.to_account_id)
+			OR (p.account_id = k.from_account_id AND p.amount_minor <> -k.amount_minor)`); n != 0 {
+			t.Errorf("%d postings that are not their correction's", n)
+		}
+		// R7: on no card do applied, non-reversed transfers and credits exceed its face value.
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM gift_cards g WHERE g.face_value_minor < (SELECT COALESCE(SUM(k.amount_minor), 0)
+			FROM corrections k WHERE k.card_id = g.id AND k.kind IN ('transfer', 'credit') AND k.status = 'applied')`); n != 0 {
+			t.Errorf("%d cards with more applied on them than their face value", n)
+		}
+		// Reversals: each reversed correction has one applied reversal of the same amount, accounts swapped.
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM corrections k WHERE k.status = 'reversed' AND 1 <> (SELECT COUNT(*)
+			FROM corrections r WHERE r.reverses_id = k.id AND r.kind = 'reversal' AND r.status = 'applied' AND r.amount_minor = k.amount_minor
+			AND r.from_account_id = k.to_account_id AND r.to_account_id = k.from_account_id AND r.currency = k.currency)`); n != 0 {
+			t.Errorf("%d reversed corrections without their reversal", n)
+		}
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM corrections r WHERE r.kind = 'reversal' AND NOT EXISTS
+			(SELECT 1 FROM corrections k WHERE k.id = r.reverses_id AND k.status = 'reversed')`); n != 0 {
+			t.Errorf("%d reversals of corrections not marked reversed", n)
+		}
+		// R5: required approvals follow the thresholds; an applied correction has that many
+		// distinct approving supervisors, none the requester; a decision is a supervisor's.
+		var corr []models.Correction
+		modelstest.Scan(t, db, &corr, `SELECT * FROM corrections`)
+		th := cases.DefaultThresholds()
+		for _, k := range corr {
+			if want := th.RequiredApprovals(k.AmountMinor, cases.Currency(k.Currency)); k.RequiredApprovals != want {
+				t.Errorf("correction %d of %d %s requires %d approvals, R5 says %d", k.ID, k.AmountMinor, k.Currency, k.RequiredApprovals, want)
+			}
+		}
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM corrections k WHERE k.status IN ('applied', 'reversed') AND k.required_approvals >
+			(SELECT COUNT(DISTINCT a.approver_id) FROM correction_approvals a JOIN users u ON u.id = a.approver_id
+			 WHERE a.correction_id = k.id AND a.approver_id <> k.requested_by_id AND u.role IN ('supervisor', 'admin'))`); n != 0 {
+			t.Errorf("%d applied corrections without the approvals R5 requires", n)
+		}
+		if modelstest.Count(t, db, `SELECT COUNT(*) FROM corrections WHERE required_approvals = 2 AND status IN ('applied', 'reversed')`) == 0 {
+			t.Error("no dual-approval correction applied")
+		}
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM corrections k JOIN users u ON u.id = k.decided_by_id
+			WHERE u.role NOT IN ('supervisor', 'admin') OR k.decided_by_id = k.requested_by_id`); n != 0 {
+			t.Errorf("%d corrections decided by an agent or their requester", n)
+		}
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM corrections k WHERE k.status = 'pending' AND
+			(SELECT COUNT(*) FROM correction_approvals a WHERE a.correction_id = k.id) >= k.required_approvals`); n != 0 {
+			t.Errorf("%d pending corrections with all their approvals", n)
+		}
+		// R6: an unactivated card's credit rests on a verified receipt of at least its amount.
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM corrections k JOIN cases c ON c.id = k.case_id
+			WHERE c.type = 'unactivated_card' AND k.kind = 'credit' AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.case_id = c.id
+			AND e.kind = 'receipt' AND e.verification = 'verified' AND e.amount_minor >= k.amount_minor AND e.currency = k.currency)`); n != 0 {
+			t.Errorf("%d unactivated-card credits without a verified receipt", n)
+		}
+		if modelstest.Count(t, db, `SELECT COUNT(*) FROM communications WHERE representative_name <> '' AND reference <> ''`) == 0 ||
+			modelstest.Count(t, db, `SELECT COUNT(*) FROM communications WHERE supersedes_id IS NOT NULL`) == 0 {
+			t.Error("no communication with a representative and a reference, or none amended")
+		}
+		// A seed announces nothing: no webhook would fire for a million generated cases.
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM outbox`); n != 0 {
+			t.Errorf("%d outbox rows", n)
+		}
+		if modelstest.Count(t, db, `SELECT COUNT(*) FROM gift_cards WHERE frozen`) == 0 {
+			t.Error("no frozen card")
+		}
+
+		// R10: the chain verifies, every event chained.
+		rep, err := s.desk.VerifyAudit(ctx)
+		if err != nil || !rep.Intact() || rep.Pending != 0 {
+			t.Fatalf("audit verify: %+v %v", rep, err)
+		}
+		if rep.Sealed < modelstest.Count(t, db, `SELECT COUNT(*) FROM audit_events`) {
+			t.Errorf("only %d events chained", rep.Sealed)
+		}
+	})
+}
+
+// TestSeededCardsAreFoundByTheirCodes: the seed hashes codes as the desk does, so the normal
+// look-up finds a seeded card; and no code reaches the seed's output or the database in clear.
+func TestSeededCardsAreFoundByTheirCodes(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s := seedDesk(t, db, 300)
+		if len(s.codes) == 0 {
+			t.Fatal("no claim code seeded")
+		}
+		p, err := s.desk.PrincipalByEmail(ctx, "agent01@seed.giftdesk.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := 0
+		dump := modelstest.Dump(t, db)
+		for id, code := range s.codes {
+			n := code.Reveal()
+			for _, form := range []string{n, strings.ToLower(n), n[:4] + "-" + n[4:10] + "-" + n[10:]} {
+				if strings.Contains(s.progress, form) || strings.Contains(dump, form) {
+					t.Fatalf("claim code of card %d found in clear", id)
+				}
+			}
+			if found < 20 {
+				got, err := s.desk.LookupCard(ctx, p, cases.CLIActor, cases.CardLookup{ClaimCode: strings.ToLower(n[:4] + " " + n[4:])})
+				if err != nil || got.ID != id || len(got.Cases) == 0 {
+					t.Fatalf("look-up of card %d: %+v %v", id, got, err)
+				}
+				found++
+			}
+		}
+		if !strings.Contains(s.progress, "/s)") || !strings.Contains(s.progress, "cases") {
+			t.Errorf("progress shows no rate: %q", s.progress)
+		}
+	})
+}
+
+// TestSeedRefusesADeskWithCases unless forced; a forced seed adds to it, the desk goes on
+// numbering after it, and the chain still verifies.
+func TestSeedRefusesADeskWithCases(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s := seedDesk(t, db, 60)
+		_, err := seed.Run(ctx, s.desk, seed.Options{Cases: 10, Seed: 7})
+		if !errors.Is(err, seed.ErrHasCases) || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("second seed: %v", err)
+		}
+		res, err := seed.Run(ctx, s.desk, seed.Options{Cases: 40, Seed: 7, Force: true, Checked: true})
+		if err != nil || res.FirstRef != "GD-000061" || res.LastRef != "GD-000100" {
+			t.Fatalf("forced seed: %+v %v", res, err)
+		}
+		// The sequences moved past the seeded rows: the desk's own next case comes after them.
+		p, err := s.desk.PrincipalByEmail(ctx, "agent02@seed.giftdesk.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		face := int64(2500)
+		v, _, err := s.desk.CreateCase(ctx, p, cases.ActorFor(p, "", "", ""), cases.NewCase{Type: "unactivated_card", Summary: "after the seed",
+			Customer: cases.AccountInput{AccountID: "AFTER-SEED-1", Marketplace: "US"},
+			Cards:    []cases.CardInput{{Serial: "6000111122223333", FaceValueMinor: &face, Currency: "USD", Marketplace: "US"}}})
+		if err != nil || v.Ref != "GD-000101" {
+			t.Fatalf("case after the seed: %+v %v", v.Ref, err)
+		}
+		if _, err := s.desk.SealPass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if rep, err := s.desk.VerifyAudit(ctx); err != nil || !rep.Intact() || rep.Pending != 0 {
+			t.Fatalf("audit verify: %+v %v", rep, err)
+		}
+	})
+}
+
+// TestSeededEvidenceDownloads: seeded evidence points at small real files, so the desk's
+// download path serves them whole, matching their recorded size and sha256.
+func TestSeededEvidenceDownloads(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s := seedDesk(t, db, 200)
+		var ids []int64
+		modelstest.Scan(t, db, &ids, `SELECT id FROM evidence ORDER BY id LIMIT 20`)
+		if len(ids) == 0 {
+			t.Fatal("no evidence seeded")
+		}
+		p, err := s.desk.PrincipalByEmail(ctx, "agent01@seed.giftdesk.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			meta, err := s.desk.GetEvidence(ctx, p, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := s.desk.OpenEvidence(ctx, p, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := io.ReadAll(f)
+			if err != nil {
+				t.Fatalf("evidence %d: %v", id, err)
+			}
+			sum := sha256.Sum256(data)
+			if int64(len(data)) != meta.Size || hex.EncodeToString(sum[:]) != meta.SHA256 {
+				t.Fatalf("evidence %d: %d bytes, sha %x; recorded %d, %s", id, len(data), sum, meta.Size, meta.SHA256)
+			}
+		}
+	})
+}
+
+// TestSeedIsDeterministic: the same seed on two empty desks writes the same cases.
+func TestSeedIsDeterministic(t *testing.T) {
+	var dumps []string
+	for range 2 {
+		db := modelstest.Open(t, models.SQLite)
+		seedDesk(t, db, 150)
+		var rows []struct {
+			Ref, Type, Status, Summary string
+			Priority                   string
+		}
+		modelstest.Scan(t, db, &rows, `SELECT ref, type, status, summary, priority FROM cases ORDER BY id`)
+		var b strings.Builder
+		for _, r := range rows {
+			b.WriteString(r.Ref + r.Type + r.Status + r.Summary + r.Priority + "\n")
+		}
+		dumps = append(dumps, b.String())
+	}
+	if dumps[0] != dumps[1] {
+		t.Fatal("two seeds with the same seed differ")
+	}
+}

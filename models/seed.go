@@ -1,0 +1,397 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/gorm"
+)
+
+// Bulk loading for the seed generator (cases/seed): many rows, one transaction. PostgreSQL gets
+// COPY (pgx CopyFrom) on one connection; SQLite gets multi-row INSERTs. Rows go in with their ids,
+// which the caller numbers from SeedStart's bounds; SeedFinish moves every identity and the case
+// number sequence past them afterwards.
+
+// SeedTables are the tables the generator writes, in an order that satisfies every foreign key
+// when each batch is written table by table.
+var SeedTables = []string{
+	"customer_accounts", "gift_cards", "cases", "case_cards", "case_links", "case_external_refs",
+	"communications", "evidence_files", "evidence_file_chunks", "evidence", "corrections",
+	"correction_approvals", "postings", "audit_events", "audit_seals",
+}
+
+// seedIdentities are the SeedTables with an id column the generator numbers.
+var seedIdentities = []string{
+	"customer_accounts", "gift_cards", "cases", "case_external_refs", "communications", "evidence_files",
+	"evidence", "corrections", "correction_approvals", "postings", "audit_events",
+}
+
+// SeedBounds are where a seed's numbering starts: the next free id of each table, and the next
+// case number.
+type SeedBounds struct {
+	NextID         map[string]int64
+	NextCaseNumber int64
+}
+
+// SeedStart reads the bounds a seed numbers its rows from.
+func SeedStart(ctx context.Context, db *gorm.DB) (SeedBounds, error) {
+	b := SeedBounds{NextID: map[string]int64{}}
+	for _, t := range seedIdentities {
+		var max sql.NullInt64
+		if err := db.WithContext(ctx).Raw(`SELECT MAX(id) FROM ` + t).Scan(&max).Error; err != nil {
+			return b, err
+		}
+		b.NextID[t] = max.Int64 + 1
+	}
+	var n sql.NullInt64
+	var err error
+	if DialectOf(db) == Postgres {
+		// last_value is 1 before the first nextval; is_called tells the two apart.
+		err = db.WithContext(ctx).Raw(`SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM case_ref_seq`).Scan(&n).Error
+	} else {
+		err = db.WithContext(ctx).Raw(`SELECT MAX(value) FROM case_ref_seq`).Scan(&n).Error
+	}
+	b.NextCaseNumber = n.Int64 + 1
+	return b, err
+}
+
+// CountAllCases counts the desk's cases.
+func CountAllCases(ctx context.Context, db *gorm.DB) (int64, error) {
+	var n int64
+	err := db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM cases`).Scan(&n).Error
+	return n, err
+}
+
+// SeedBatch is a batch of rows per table, each row in the table's SeedColumns order.
+type SeedBatch map[string][][]any
+
+// SeedColumns are the columns the generator fills, per table.
+var SeedColumns = map[string][]string{
+	"customer_accounts": {"id", "account_id", "is_system", "marketplace", "email", "name", "created_at", "updated_at"},
+	"gift_cards": {"id", "claim_code_hmac", "claim_code_last4", "claim_code_hints", "serial", "marketplace", "currency",
+		"face_value_minor", "status", "frozen", "frozen_reason", "frozen_by_id", "frozen_at", "redeemed_to_account_id",
+		"redeemed_at", "created_at", "updated_at", "version"},
+	"cases": {"id", "ref", "type", "status", "resolution", "priority", "customer_account_id", "intended_account_id",
+		"assignee_id", "summary", "description", "tags", "flags", "first_response_due", "resolution_due",
+		"first_responded_at", "resolved_at", "created_by_id", "created_at", "updated_at", "version", "change_seq"},
+	"case_cards":         {"case_id", "card_id", "added_at"},
+	"case_links":         {"case_id", "other_case_id", "reason", "created_at"},
+	"case_external_refs": {"id", "case_id", "system", "external_id", "url", "created_at"},
+	"communications": {"id", "case_id", "channel", "direction", "occurred_at", "counterpart_name", "representative_name",
+		"reference", "duration_seconds", "body", "supersedes_id", "author_id", "recorded_at"},
+	"evidence_files":       {"id", "sha256", "size", "content_type", "created_at"},
+	"evidence_file_chunks": {"file_id", "seq", "data"},
+	"evidence": {"id", "case_id", "file_id", "kind", "file_name", "uploaded_by_id", "uploaded_at", "store_name",
+		"store_location", "purchased_at", "amount_minor", "currency", "card_last4", "pos_transaction_id", "note",
+		"verification", "verified_by_id", "verified_at", "verification_note", "flags"},
+	"corrections": {"id", "case_id", "kind", "status", "amount_minor", "currency", "from_account_id", "to_account_id",
+		"card_id", "reason", "requested_by_id", "required_approvals", "reverses_id", "denial_reason", "decided_by_id",
+		"created_at", "updated_at", "decided_at", "reversed_at", "version"},
+	"correction_approvals": {"id", "correction_id", "requested_by_id", "approver_id", "note", "created_at"},
+	"postings":             {"id", "correction_id", "account_id", "amount_minor", "currency", "created_at"},
+	"audit_events": {"id", "occurred_at", "actor_type", "actor_user_id", "actor_token_id", "actor_label", "client_ip",
+		"user_agent", "request_id", "action", "entity_type", "entity_id", "before_state", "after_state"},
+	"audit_seals": {"seq", "event_id", "hash", "sealed_at", "low_water_xact"},
+}
+
+// SeedLoad is one seed's transaction.
+type SeedLoad interface {
+	// Write appends a batch, table by table in SeedTables order.
+	Write(ctx context.Context, b SeedBatch) error
+	// LowWater is the audit sealer's low-water mark for the seals this load writes (nil on SQLite).
+	LowWater() *int64
+	// Head is the end of the audit chain when the load began, read under the sealer's lock.
+	Head() SealHead
+	// Spent is the time spent writing each table so far.
+	Spent() map[string]time.Duration
+	// ChangeSeq is the change sequence the cases of this load carry (migration 0011): on
+	// PostgreSQL the loading transaction's id, as the trigger would set it.
+	ChangeSeq() int64
+}
+
+// BulkOptions tune a load.
+type BulkOptions struct {
+	// Checked keeps PostgreSQL's per-row triggers (foreign-key checks) even for a superuser:
+	// tests load this way so that the database checks every reference the generator wrote.
+	Checked bool
+	// RebuildIndexes drops the secondary indexes of the loaded tables for the load and builds
+	// them again before commit, in the same transaction (PostgreSQL): building an index over a
+	// million rows at once is far cheaper than growing it row by row, trigram indexes above all.
+	// Worth it only when the load is larger than what the tables hold; it locks the tables for
+	// the load. Tables appended in key order keep theirs (appendedInOrder).
+	RebuildIndexes bool
+}
+
+// BulkLoad runs fn with a SeedLoad to write batches through. On PostgreSQL everything is one
+// transaction, on a connection of its own, that holds the audit sealer's lock (so that no sealer
+// chains events meanwhile and the chain fn extends stays the chain's end) and commits when fn
+// succeeds; rows go in with COPY. On SQLite each batch is a transaction of its own (see below).
+func BulkLoad(ctx context.Context, db *gorm.DB, opts BulkOptions, fn func(l SeedLoad) error) error {
+	if DialectOf(db) == Postgres {
+		return bulkLoadPostgres(ctx, db, opts, fn)
+	}
+	// SQLite commits each batch on its own: one transaction for the whole load kept every page it
+	// wrote in memory (3.7 GB of RSS at 100,000 cases). Each batch holds whole cases with their
+	// events and seals, so a load that fails midway leaves fewer cases, each complete and chained.
+	head, err := LastSeal(ctx, db)
+	if err != nil {
+		return err
+	}
+	return fn(&sqliteLoad{db: db.WithContext(ctx), head: head, spent: map[string]time.Duration{}})
+}
+
+// sealerLockKey is TrySealerLock's key.
+const sealerLockKey = 0x61756474
+
+func bulkLoadPostgres(ctx context.Context, db *gorm.DB, opts BulkOptions, fn func(l SeedLoad) error) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("bulk load: not a pgx connection (%T)", dc)
+		}
+		pc := sc.Conn()
+		tx, err := pc.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit this is a no-op
+		// A sealer pass holds the lock for a moment; wait for it rather than fail.
+		for attempt := 0; ; attempt++ {
+			var got bool
+			if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, int64(sealerLockKey)).Scan(&got); err != nil {
+				return err
+			}
+			if got {
+				break
+			}
+			if attempt > 300 {
+				return errors.New("bulk load: the audit sealer's lock stayed taken for 30 s")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		l := &pgLoad{tx: tx, spent: map[string]time.Duration{}}
+		if err := tx.QueryRow(ctx, `SELECT pg_current_xact_id()::text::bigint`).Scan(&l.xact); err != nil {
+			return err
+		}
+		if !opts.Checked {
+			// A superuser may skip the per-row triggers: the foreign-key checks (the generator
+			// numbers every reference itself) and cases' change_seq trigger, whose value (this
+			// transaction's id) the rows then carry themselves. Anyone else loads with them.
+			var super string
+			if err := tx.QueryRow(ctx, `SELECT current_setting('is_superuser')`).Scan(&super); err != nil {
+				return err
+			}
+			if super == "on" {
+				if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
+					return err
+				}
+			}
+		}
+		if err := tx.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).Scan(&l.lowWater); err != nil {
+			return err
+		}
+		var rebuild []string
+		if opts.RebuildIndexes {
+			if rebuild, err = dropSecondaryIndexes(ctx, tx); err != nil {
+				return err
+			}
+		}
+		var heads []SealHead
+		rows, err := tx.Query(ctx, `SELECT seq, hash, event_id, low_water_xact FROM audit_seals ORDER BY seq DESC LIMIT 1`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var h SealHead
+			if err := rows.Scan(&h.Seq, &h.Hash, &h.EventID, &h.LowWaterXact); err != nil {
+				rows.Close()
+				return err
+			}
+			heads = append(heads, h)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(heads) > 0 {
+			l.head = heads[0]
+		}
+		if err := fn(l); err != nil {
+			return err
+		}
+		if len(rebuild) > 0 {
+			start := time.Now()
+			if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
+				return err
+			}
+			for _, def := range rebuild {
+				if _, err := tx.Exec(ctx, def); err != nil {
+					return fmt.Errorf("rebuild index: %w", err)
+				}
+			}
+			l.spent["(indexes rebuilt)"] = time.Since(start)
+		}
+		return tx.Commit(ctx)
+	})
+}
+
+type pgLoad struct {
+	tx       pgx.Tx
+	xact     int64
+	lowWater int64
+	head     SealHead
+	spent    map[string]time.Duration
+}
+
+func (l *pgLoad) Spent() map[string]time.Duration { return l.spent }
+func (l *pgLoad) ChangeSeq() int64                { return l.xact }
+
+func (l *pgLoad) LowWater() *int64 { v := l.lowWater; return &v }
+func (l *pgLoad) Head() SealHead   { return l.head }
+
+func (l *pgLoad) Write(ctx context.Context, b SeedBatch) error {
+	for _, t := range SeedTables {
+		rows := b[t]
+		if len(rows) == 0 {
+			continue
+		}
+		start := time.Now()
+		if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{t}, SeedColumns[t], pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("copy %s: %w", t, err)
+		}
+		l.spent[t] += time.Since(start)
+	}
+	return nil
+}
+
+type sqliteLoad struct {
+	db    *gorm.DB
+	head  SealHead
+	spent map[string]time.Duration
+}
+
+func (l *sqliteLoad) Spent() map[string]time.Duration { return l.spent }
+
+// ChangeSeq is 0 on SQLite: its insert trigger numbers each case's change itself.
+func (l *sqliteLoad) ChangeSeq() int64 { return 0 }
+
+func (l *sqliteLoad) LowWater() *int64 { return nil }
+func (l *sqliteLoad) Head() SealHead   { return l.head }
+
+// sqliteMaxParams stays well under SQLite's bound on host parameters per statement (32766 since
+// 3.32); larger statements were no faster.
+const sqliteMaxParams = 8192
+
+func (l *sqliteLoad) Write(ctx context.Context, b SeedBatch) error {
+	return l.db.Transaction(func(tx *gorm.DB) error { return l.write(ctx, tx, b) })
+}
+
+func (l *sqliteLoad) write(ctx context.Context, tx *gorm.DB, b SeedBatch) error {
+	for _, t := range SeedTables {
+		rows := b[t]
+		cols := SeedColumns[t]
+		per := sqliteMaxParams / len(cols)
+		start := time.Now()
+		for len(rows) > 0 {
+			// Statements of a few fixed sizes: gorm keeps every distinct statement prepared for the
+			// connection's life, and a statement per batch remainder grew the heap by gigabytes.
+			n := per
+			for n > len(rows) {
+				n /= 2
+			}
+			chunk := rows[:n]
+			rows = rows[n:]
+			var sb strings.Builder
+			sb.WriteString("INSERT INTO " + t + " (" + strings.Join(cols, ", ") + ") VALUES ")
+			one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+			args := make([]any, 0, n*len(cols))
+			for i, r := range chunk {
+				if i > 0 {
+					sb.WriteString(", ")
+				}
+				sb.WriteString(one)
+				args = append(args, r...)
+			}
+			if err := tx.WithContext(ctx).Exec(sb.String(), args...).Error; err != nil {
+				return fmt.Errorf("insert %s: %w", t, err)
+			}
+		}
+		l.spent[t] += time.Since(start)
+	}
+	return nil
+}
+
+// SeedFinish moves every identity the seed numbered past its rows and the case number sequence
+// past lastCaseNumber, then refreshes the planner's statistics (autovacuum may be off, and a
+// million fresh rows otherwise plan as an empty table).
+func SeedFinish(ctx context.Context, db *gorm.DB, lastCaseNumber int64) error {
+	db = db.WithContext(ctx)
+	if DialectOf(db) == Postgres {
+		for _, t := range seedIdentities {
+			if err := db.Exec(`SELECT setval(pg_get_serial_sequence(?, 'id'), (SELECT MAX(id) FROM `+t+`))`, t).Error; err != nil {
+				return fmt.Errorf("identity of %s: %w", t, err)
+			}
+		}
+		if err := db.Exec(`SELECT setval('case_ref_seq', GREATEST(?, (SELECT CASE WHEN is_called THEN last_value ELSE 1 END FROM case_ref_seq)))`, lastCaseNumber).Error; err != nil {
+			return err
+		}
+	} else if err := db.Exec(`INSERT INTO case_ref_seq (value) SELECT ? WHERE ? > (SELECT COALESCE(MAX(value), 0) FROM case_ref_seq)`,
+		lastCaseNumber, lastCaseNumber).Error; err != nil {
+		// SQLite's AUTOINCREMENT tables remember the largest id inserted: the other identities move by themselves.
+		return err
+	}
+	return db.Exec(`ANALYZE`).Error
+}
+
+// appendedInOrder are the tables whose secondary indexes a seed fills in key order (events,
+// communications by case): growing them row by row costs little, while building them again over
+// millions of rows sorts on disk (measured at 1M cases: half of the rebuild's 68 s).
+var appendedInOrder = []string{"audit_events", "communications"}
+
+// dropSecondaryIndexes drops the indexes of the seed's tables that back no constraint (primary
+// keys and unique constraints stay, so that the load is still checked against them) and returns
+// the statements that create them again, exactly as the migrations made them.
+func dropSecondaryIndexes(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+		FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+		WHERE t.relname = ANY($1) AND NOT t.relname = ANY($2) AND t.relnamespace = current_schema()::regnamespace
+			AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+		ORDER BY 1`, SeedTables, appendedInOrder)
+	if err != nil {
+		return nil, err
+	}
+	var names, defs []string
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names, defs = append(names, name), append(defs, def)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if _, err := tx.Exec(ctx, `DROP INDEX `+pgx.Identifier{n}.Sanitize()); err != nil {
+			return nil, err
+		}
+	}
+	return defs, nil
+}
