@@ -60,7 +60,7 @@ func (s *Server) streamExport(c *gin.Context, req export.Request, refuse func(*g
 		return
 	}
 	level := slog.LevelError
-	if errors.Is(err, c.Request.Context().Err()) && c.Request.Context().Err() != nil {
+	if errors.Is(err, export.ErrWrite) || (errors.Is(err, c.Request.Context().Err()) && c.Request.Context().Err() != nil) {
 		level = slog.LevelInfo // the client went away
 	}
 	s.log.Log(c.Request.Context(), level, "export aborted after streaming began", slog.String("request_id", requestID(c)),

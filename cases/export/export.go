@@ -178,9 +178,10 @@ type Flusher interface{ Flush() }
 // who (a's principal or the command line), format, filters, the rows written and whether it
 // completed or was aborted (a cancelled ctx, a failed write or a database error). A cancelled
 // ctx stops the statement in flight and the walk.
-func (e *Exporter) Run(ctx context.Context, a cases.Actor, plan Plan, w io.Writer) (Result, error) {
+func (e *Exporter) Run(ctx context.Context, a cases.Actor, plan Plan, out io.Writer) (Result, error) {
 	var res Result
 	var err error
+	w := &watchedWriter{w: out}
 	switch plan.req.Format {
 	case CSV:
 		res, err = e.writeCSV(ctx, plan.f, w)
@@ -197,7 +198,36 @@ func (e *Exporter) Run(ctx context.Context, a cases.Actor, plan Plan, w io.Write
 	if aerr := e.audit(ctx, a, plan, res); aerr != nil {
 		return res, errors.Join(err, aerr)
 	}
+	if err != nil && w.err != nil {
+		return res, errors.Join(ErrWrite, err) // the reader went away: not the database's doing
+	}
 	return res, cases.StoreErr(err)
+}
+
+// ErrWrite marks an export stopped because its output could not be written (a client that
+// disconnected, a full disk), as opposed to the database failing.
+var ErrWrite = errors.New("export: the output could not be written")
+
+// watchedWriter remembers the first error of its writer, so that Run can tell a failed write
+// from a failed read.
+type watchedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (w *watchedWriter) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// Flush passes a flush on to the writer when it can (an HTTP answer streamed as it is written).
+func (w *watchedWriter) Flush() {
+	if f, ok := w.w.(Flusher); ok {
+		f.Flush()
+	}
 }
 
 // audit records the export once it ended, even when ctx was cancelled (a client that went away

@@ -214,11 +214,36 @@ func TestCSVColumnsQuotingAndNeutralisation(t *testing.T) {
 			t.Errorf("promo row %v", promo)
 		}
 		serial := rows[f.refs["serial"]]
-		if serial["card_last4"] != "9876" || serial["face_value_minor"] != "2599" || serial["currency"] != "EUR" {
+		// A card known by its serial only has no last4, in the export as in the API.
+		if serial["card_last4"] != "" || serial["face_value_minor"] != "2599" || serial["currency"] != "EUR" {
 			t.Errorf("serial row %v", serial)
 		}
 		if !slices.IsSortedFunc(records[1:], func(a, b []string) int { return strings.Compare(a[0], b[0]) }) {
 			t.Errorf("rows are not in ref order")
+		}
+	})
+}
+
+// TestCurrencyFollowsEachCardAcrossMarketplaces: a case with a card of another marketplace than
+// its customer's (R4's regional lock) lists each card's currency next to its face value, so no
+// face value is read in the customer's currency; a case whose cards are all in that currency
+// names it once.
+func TestCurrencyFollowsEachCardAcrossMarketplaces(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		mixed, _, err := f.desk.CreateCase(context.Background(), f.agent, f.actor(f.agent), cases.NewCase{Type: "other", Summary: "Regional lock",
+			Customer: cases.AccountInput{AccountID: "UK-1", Marketplace: "UK"},
+			Cards: []cases.CardInput{{Serial: "6046000011112222", FaceValueMinor: i64(5000), Currency: "USD", Marketplace: "US"},
+				{Serial: "6046000033334444", FaceValueMinor: i64(3000), Currency: "GBP", Marketplace: "UK"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := byRef(t, readCSV(t, f.run(export.CSV, export.Filter{})))
+		if got := rows[mixed.Ref]; got["face_value_minor"] != "5000;3000" || got["currency"] != "USD;GBP" {
+			t.Errorf("cross-marketplace row: face %q currency %q, want 5000;3000 and USD;GBP", got["face_value_minor"], got["currency"])
+		}
+		if got := rows[f.refs["serial"]]; got["currency"] != "EUR" {
+			t.Errorf("single-currency row: currency %q, want EUR", got["currency"])
 		}
 	})
 }
@@ -372,8 +397,9 @@ func TestNoClaimCodeInAnyFormat(t *testing.T) {
 	})
 }
 
-// TestExportAccess: agents are refused whatever their token, a token needs the export scope, and
-// the command line (no principal) may export.
+// TestExportAccess (cases.RequireExport): in the console an agent is refused and a supervisor or
+// admin may export; through the API a token needs the export scope, whatever its user's role; the
+// command line (no principal) may export.
 func TestExportAccess(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)

@@ -24,8 +24,7 @@ type flatCase struct {
 }
 
 // currency is the case's currency: its customer's marketplace's, which every correction on the
-// case is in (R4). A card of another marketplace keeps its own currency (its face value is in its
-// minor units); such a case is flagged cross_marketplace. With no marketplace known, the first
+// case is in (R4), so corrected_minor is always in it. With no marketplace known, the first
 // card's.
 func (c flatCase) currency() cases.Currency {
 	if c.Marketplace != nil {
@@ -39,15 +38,24 @@ func (c flatCase) currency() cases.Currency {
 	return ""
 }
 
-// last4 is a card's last four: of its claim code, or of its serial when no code is known.
+// currencyCell is the currency column: the case's currency when every card is in it, else each
+// card's currency joined by ";" in card order, next to face_value_minor's values (a US card on a
+// UK account: the regional lock of R4), so that no face value is read in another currency.
+func (c flatCase) currencyCell() string {
+	cur := c.currency()
+	for _, card := range c.Cards {
+		if cases.Currency(card.Currency) != cur {
+			return c.joined(func(card models.ExportCard) string { return card.Currency })
+		}
+	}
+	return string(cur)
+}
+
+// last4 is the last four characters of a card's claim code, as the API shows them; empty for a
+// card known by its serial only (the API's last4 is null then too).
 func last4(card models.ExportCard) string {
-	switch {
-	case card.Last4 != nil:
+	if card.Last4 != nil {
 		return *card.Last4
-	case card.Serial != nil && len(*card.Serial) >= 4:
-		return (*card.Serial)[len(*card.Serial)-4:]
-	case card.Serial != nil:
-		return *card.Serial
 	}
 	return ""
 }
@@ -116,5 +124,5 @@ func (c flatCase) csvRecord(rec []string) []string {
 	return append(rec[:0], c.Ref, c.Type, c.Status, deref(c.Resolution), c.Priority, rfc3339(c.CreatedAt), rfc3339(c.UpdatedAt),
 		c.CustomerAccount, deref(c.Marketplace), c.joined(last4),
 		c.joined(func(card models.ExportCard) string { return strconv.FormatInt(card.FaceValueMinor, 10) }),
-		string(c.currency()), strconv.FormatInt(c.Corrected, 10), deref(c.Assignee), ext, extID)
+		c.currencyCell(), strconv.FormatInt(c.Corrected, 10), deref(c.Assignee), ext, extID)
 }

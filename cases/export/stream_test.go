@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -313,6 +315,32 @@ func TestStatementsPerBatchDoNotGrowWithRows(t *testing.T) {
 		}
 		if before[export.CSV] > 8 {
 			t.Errorf("CSV: %d statements for one batch", before[export.CSV])
+		}
+	})
+}
+
+// resetWriter fails every write as a client that reset its connection does.
+type resetWriter struct{}
+
+func (resetWriter) Write([]byte) (int, error) {
+	return 0, &net.OpError{Op: "write", Net: "tcp", Err: syscall.ECONNRESET}
+}
+
+// TestAFailedWriteIsNotTheDatabase: an export whose reader went away stops with ErrWrite, never
+// as the database being unavailable (which would log an error and answer 503 material).
+func TestAFailedWriteIsNotTheDatabase(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ex := export.New(f.desk, export.Config{BatchSize: 1, TmpDir: t.TempDir()})
+		for _, format := range []export.Format{export.CSV, export.JSONL} {
+			plan, err := export.Check(&f.sup, export.Request{Format: format})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = ex.Run(context.Background(), f.actor(f.sup), plan, resetWriter{})
+			if !errors.Is(err, export.ErrWrite) || errors.Is(err, cases.ErrUnavailable) {
+				t.Errorf("%s to a reset connection: %v, want ErrWrite and not unavailable", format, err)
+			}
 		}
 	})
 }

@@ -155,7 +155,7 @@ func (c flatCase) xlsxRow(row []any, s xlsxStyles) []any {
 	cur := c.currency()
 	row = append(row[:0], text(c.Ref), text(c.Type), text(c.Status), text(deref(c.Resolution)), text(c.Priority),
 		excelize.Cell{StyleID: s.date, Value: c.CreatedAt.UTC()}, excelize.Cell{StyleID: s.date, Value: c.UpdatedAt.UTC()},
-		text(c.CustomerAccount), text(deref(c.Marketplace)), text(c.joined(last4)), face, text(string(cur)),
+		text(c.CustomerAccount), text(deref(c.Marketplace)), text(c.joined(last4)), face, text(c.currencyCell()),
 		s.money(c.Corrected, cur), text(deref(c.Assignee)), text(ext), text(extID))
 	if len(row) != len(Columns) {
 		panic(fmt.Sprintf("export: an XLSX row of %d cells for %d columns", len(row), len(Columns)))
