@@ -151,7 +151,7 @@ func Run(ctx context.Context, desk *cases.Desk, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, cases.StoreErr(err)
 	}
-	prog.phase("sequences and ANALYZE")
+	prog.phase("ANALYZE")
 	if err := models.SeedFinish(ctx, db); err != nil {
 		return Result{}, cases.StoreErr(err)
 	}
