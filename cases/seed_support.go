@@ -18,8 +18,9 @@ import (
 // exactly as the desk does, so that a claim-code look-up finds a seeded card and `audit verify`
 // passes.
 
-// BulkDB is the desk's database for cases/seed, which loads generated rows in one transaction of
-// its own (COPY on PostgreSQL). Nothing else writes through it: every other change goes through a
+// BulkDB is the desk's database for cases/seed, which loads generated rows in bulk: in one
+// transaction of its own on PostgreSQL (COPY), a transaction per batch on SQLite. Nothing else
+// writes through it: every other change goes through a
 // use case or Do, and is audited there.
 func (d *Desk) BulkDB(ctx context.Context) *gorm.DB { return d.db.WithContext(ctx) }
 

@@ -15,8 +15,9 @@ import (
 
 // Bulk loading for the seed generator (cases/seed): many rows, one transaction. PostgreSQL gets
 // COPY (pgx CopyFrom) on one connection; SQLite gets multi-row INSERTs. Rows go in with their ids,
-// which the caller numbers from SeedStart's bounds; SeedFinish moves every identity and the case
-// number sequence past them afterwards.
+// which the caller takes from ranges it reserved first (SeedReserve, SeedReserveCaseNumbers): the
+// identities and the case number sequence are ahead of the rows before a row is written, so that a
+// seed that stops midway, or a desk writing beside it, never finds the numbering behind the data.
 
 // SeedTables are the tables the generator writes, in an order that satisfies every foreign key
 // when each batch is written table by table.
@@ -32,33 +33,122 @@ var seedIdentities = []string{
 	"evidence", "corrections", "correction_approvals", "postings", "audit_events",
 }
 
-// SeedBounds are where a seed's numbering starts: the next free id of each table, and the next
-// case number.
+// SeedBounds are what a seed reserves its ranges from, read before the load (the load may lock
+// the tables): the lowest id each table may still hand out, and on PostgreSQL its sequence.
 type SeedBounds struct {
-	NextID         map[string]int64
-	NextCaseNumber int64
+	// Floor is one past the largest id of each table: a reserved range never starts below it.
+	Floor map[string]int64
+	// seq is each table's identity sequence (PostgreSQL).
+	seq map[string]string
 }
 
-// SeedStart reads the bounds a seed numbers its rows from.
+// SeedStart reads the bounds a seed reserves its ranges from.
 func SeedStart(ctx context.Context, db *gorm.DB) (SeedBounds, error) {
-	b := SeedBounds{NextID: map[string]int64{}}
+	b := SeedBounds{Floor: map[string]int64{}, seq: map[string]string{}}
+	pg := DialectOf(db) == Postgres
 	for _, t := range seedIdentities {
 		var max sql.NullInt64
 		if err := db.WithContext(ctx).Raw(`SELECT MAX(id) FROM ` + t).Scan(&max).Error; err != nil {
 			return b, err
 		}
-		b.NextID[t] = max.Int64 + 1
+		b.Floor[t] = max.Int64 + 1
+		if pg {
+			var seq string
+			if err := db.WithContext(ctx).Raw(`SELECT pg_get_serial_sequence(?, 'id')`, t).Scan(&seq).Error; err != nil {
+				return b, err
+			}
+			if seq == "" {
+				return b, fmt.Errorf("seed: %s has no identity sequence", t)
+			}
+			b.seq[t] = seq
+		}
 	}
-	var n sql.NullInt64
-	var err error
+	return b, nil
+}
+
+// SeedReserve reserves n consecutive ids of table and returns the first: the table's identity
+// moves past them at once, committed before any of them is used. It touches no table but the
+// identity's counter, so it runs beside a load that holds the tables locked.
+//
+// On PostgreSQL, one statement draws the next value and sets the sequence past the range
+// (nextval and setval are never rolled back). It takes no lock: ALTER SEQUENCE would wait for
+// every open transaction that drew from the sequence, and one of those may wait for the load's
+// locks. An insert drawing in the instant between the two therefore gets one of the next few
+// values: the range starts seedReserveSlack values further, out of its reach. On SQLite it moves
+// the table's AUTOINCREMENT counter (sqlite_sequence) in a write transaction, which SQLite
+// serialises with every other writer.
+func SeedReserve(ctx context.Context, db *gorm.DB, b SeedBounds, table string, n int64) (int64, error) {
+	floor, ok := b.Floor[table]
+	if !ok || n < 1 {
+		return 0, fmt.Errorf("seed: cannot reserve %d ids of %s", n, table)
+	}
 	if DialectOf(db) == Postgres {
-		// last_value is 1 before the first nextval; is_called tells the two apart.
-		err = db.WithContext(ctx).Raw(`SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM case_ref_seq`).Scan(&n).Error
-	} else {
-		err = db.WithContext(ctx).Raw(`SELECT MAX(value) FROM case_ref_seq`).Scan(&n).Error
+		var last int64
+		err := db.WithContext(ctx).Raw(`SELECT setval(?::regclass, GREATEST(nextval(?::regclass) + ?, ?) + ?)`,
+			b.seq[table], b.seq[table], int64(seedReserveSlack), floor, n-1).Scan(&last).Error
+		return last - n + 1, err
 	}
-	b.NextCaseNumber = n.Int64 + 1
-	return b, err
+	var first int64
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var cur sql.NullInt64
+		if err := tx.Raw(`SELECT seq FROM sqlite_sequence WHERE name = ?`, table).Scan(&cur).Error; err != nil {
+			return err
+		}
+		first = max(cur.Int64+1, floor)
+		if cur.Valid {
+			return tx.Exec(`UPDATE sqlite_sequence SET seq = ? WHERE name = ?`, first+n-1, table).Error
+		}
+		return tx.Exec(`INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)`, table, first+n-1).Error
+	})
+	return first, err
+}
+
+// seedReserveSlack is how many values a PostgreSQL id range keeps clear of the value SeedReserve
+// drew, for inserts that drew in the same instant.
+const seedReserveSlack = 1024
+
+// SeedReserveCaseNumbers reserves n consecutive case numbers and returns the first, before the
+// load begins: the desk's next case is numbered past them even if the seed writes none of them.
+// On PostgreSQL the sequence is locked meanwhile (ALTER SEQUENCE makes a concurrent nextval wait),
+// so that the range starts right after the last number drawn and no case is numbered inside it.
+func SeedReserveCaseNumbers(ctx context.Context, db *gorm.DB, n int64) (int64, error) {
+	if n < 1 {
+		return 0, fmt.Errorf("seed: cannot reserve %d case numbers", n)
+	}
+	var first int64
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if DialectOf(tx) == Postgres {
+			next, err := lockedNextval(tx, "case_ref_seq")
+			if err != nil {
+				return err
+			}
+			first = next
+			return tx.Exec(`SELECT setval('case_ref_seq', ?)`, first+n-1).Error
+		}
+		var last int64
+		if err := tx.Raw(`INSERT INTO case_ref_seq (value) SELECT COALESCE(MAX(value), 0) + ? FROM case_ref_seq RETURNING value`, n).
+			Scan(&last).Error; err != nil {
+			return err
+		}
+		first = last - n + 1
+		return nil
+	})
+	return first, err
+}
+
+// lockedNextval locks sequence seq until tx ends (ALTER SEQUENCE takes a lock that nextval
+// waits for) and draws its next value.
+func lockedNextval(tx *gorm.DB, seq string) (int64, error) {
+	var name string
+	if err := tx.Raw(`SELECT ?::regclass::text`, seq).Scan(&name).Error; err != nil {
+		return 0, err
+	}
+	if err := tx.Exec(`ALTER SEQUENCE ` + name + ` INCREMENT BY 1`).Error; err != nil {
+		return 0, err
+	}
+	var next int64
+	err := tx.Raw(`SELECT nextval(?::regclass)`, seq).Scan(&next).Error
+	return next, err
 }
 
 // CountAllCases counts the desk's cases.
@@ -336,26 +426,11 @@ func (l *sqliteLoad) write(ctx context.Context, tx *gorm.DB, b SeedBatch) error 
 	return nil
 }
 
-// SeedFinish moves every identity the seed numbered past its rows and the case number sequence
-// past lastCaseNumber, then refreshes the planner's statistics (autovacuum may be off, and a
-// million fresh rows otherwise plan as an empty table).
-func SeedFinish(ctx context.Context, db *gorm.DB, lastCaseNumber int64) error {
-	db = db.WithContext(ctx)
-	if DialectOf(db) == Postgres {
-		for _, t := range seedIdentities {
-			if err := db.Exec(`SELECT setval(pg_get_serial_sequence(?, 'id'), (SELECT MAX(id) FROM `+t+`))`, t).Error; err != nil {
-				return fmt.Errorf("identity of %s: %w", t, err)
-			}
-		}
-		if err := db.Exec(`SELECT setval('case_ref_seq', GREATEST(?, (SELECT CASE WHEN is_called THEN last_value ELSE 1 END FROM case_ref_seq)))`, lastCaseNumber).Error; err != nil {
-			return err
-		}
-	} else if err := db.Exec(`INSERT INTO case_ref_seq (value) SELECT ? WHERE ? > (SELECT COALESCE(MAX(value), 0) FROM case_ref_seq)`,
-		lastCaseNumber, lastCaseNumber).Error; err != nil {
-		// SQLite's AUTOINCREMENT tables remember the largest id inserted: the other identities move by themselves.
-		return err
-	}
-	return db.Exec(`ANALYZE`).Error
+// SeedFinish refreshes the planner's statistics after a seed (autovacuum may be off, and a
+// million fresh rows otherwise plan as an empty table). The identities and the case numbers need
+// no moving: the seed reserved its ranges before writing (SeedReserve).
+func SeedFinish(ctx context.Context, db *gorm.DB) error {
+	return db.WithContext(ctx).Exec(`ANALYZE`).Error
 }
 
 // appendedInOrder are the tables whose secondary indexes a seed fills in key order (events,

@@ -21,8 +21,7 @@ func BenchmarkGenerate(b *testing.B) {
 	for i := range supervisorNames {
 		staff.supervisors = append(staff.supervisors, person{id: int64(100 + i), email: "s@x", name: supervisorNames[i]})
 	}
-	bounds := models.SeedBounds{NextID: map[string]int64{}, NextCaseNumber: 1}
-	g := newGenerator(desk, Options{Cases: b.N, BatchCases: 2000, Now: time.Now().UTC()}, bounds, staff, systemIDs{1, 2}, models.SealHead{}, nil)
+	g := newGenerator(desk, Options{Cases: b.N, BatchCases: 2000, Now: time.Now().UTC()}, 1, nil, staff, systemIDs{1, 2}, models.SealHead{}, nil)
 	out := make(chan models.SeedBatch, 1)
 	go func() {
 		for range out {

@@ -26,13 +26,18 @@ type generator struct {
 	sla        cases.SLATargets
 	now, start time.Time
 	span       time.Duration
-	next       map[string]int64
+	next       map[string]int64 // the next id of each table, within its reserved range
+	end        map[string]int64 // one past each table's reserved range
+	chunk      map[string]int64 // how many ids the next reservation of each table takes
+	reserve    reserveFunc
+	err        error // the first failed reservation
 	caseNumber int64
 	made       int // cases generated
 	chain      *cases.SealChain
 	lowWater   *int64
 	changeSeq  int64
 	recent     []account // customers who may come back with another case
+	seenStatus map[string]bool
 	b          models.SeedBatch
 }
 
@@ -54,27 +59,54 @@ type card struct {
 	frozen      bool
 }
 
-func newGenerator(desk *cases.Desk, opts Options, bounds models.SeedBounds, staff staffing, sys systemIDs,
+// reserveFunc reserves n consecutive ids of a table and returns the first (models.SeedReserve).
+type reserveFunc func(table string, n int64) (int64, error)
+
+// newGenerator numbers cases from firstCase (already reserved) and the rows of each table from
+// ranges it reserves as it goes; a nil reserve numbers from 1 without asking (benchmarks).
+func newGenerator(desk *cases.Desk, opts Options, firstCase int64, reserve reserveFunc, staff staffing, sys systemIDs,
 	head models.SealHead, lowWater *int64) *generator {
 	// The first case number mixes into the seed, so that a forced second run of the same seed
 	// makes new claim codes instead of colliding with the first run's.
 	seed := opts.Seed
-	if bounds.NextCaseNumber > 1 {
-		seed ^= uint64(bounds.NextCaseNumber) * 0x9E3779B97F4A7C15
+	if firstCase > 1 {
+		seed ^= uint64(firstCase) * 0x9E3779B97F4A7C15
 	}
 	g := &generator{desk: desk, f: gofakeit.New(seed), opts: opts, staff: staff, sys: sys,
 		thresholds: desk.DualApproval(), sla: desk.SLA(), now: opts.Now, next: map[string]int64{},
-		caseNumber: bounds.NextCaseNumber, chain: desk.ChainAfter(head), lowWater: lowWater}
-	for t, id := range bounds.NextID {
-		g.next[t] = id
-	}
+		end: map[string]int64{}, chunk: map[string]int64{}, reserve: reserve, seenStatus: map[string]bool{},
+		caseNumber: firstCase, chain: desk.ChainAfter(head), lowWater: lowWater}
 	g.start = g.now.Add(-365 * 24 * time.Hour)
 	// The newest case is a few minutes old; nothing happens in the future.
 	g.span = g.now.Add(-10 * time.Minute).Sub(g.start)
 	return g
 }
 
+// id returns the next id of table, reserving a range first when the last one is used up: no row
+// is ever numbered past its table's identity. Ranges grow from 1,024 ids to 131,072, so that a
+// large seed asks rarely and a small one leaves small gaps. A failed reservation is kept in g.err
+// (run stops at the end of the group).
 func (g *generator) id(table string) int64 {
+	if g.next[table] >= g.end[table] {
+		n := g.chunk[table]
+		if n == 0 {
+			n = 1024
+		}
+		g.chunk[table] = min(2*n, 1<<17)
+		first := g.end[table]
+		if g.reserve == nil {
+			first = max(first, 1)
+		} else {
+			var err error
+			if first, err = g.reserve(table, n); err != nil {
+				if g.err == nil {
+					g.err = fmt.Errorf("reserve ids of %s: %w", table, err)
+				}
+				return 0
+			}
+		}
+		g.next[table], g.end[table] = first, first+n
+	}
 	id := g.next[table]
 	g.next[table]++
 	return id
@@ -90,6 +122,9 @@ func (g *generator) run(ctx context.Context, out chan<- models.SeedBatch) error 
 		g.b = models.SeedBatch{}
 		for n := 0; n < g.opts.BatchCases && g.made < g.opts.Cases; {
 			made, err := g.group()
+			if err == nil {
+				err = g.err
+			}
 			if err != nil {
 				return err
 			}
@@ -129,7 +164,8 @@ type plan struct {
 	created, last  time.Time
 	assignee       *person
 	creator        person
-	follower       bool // a later case of a duplicate group: resolved as duplicate, never corrected
+	follower       bool   // a later case of a duplicate group: resolved as duplicate, never corrected
+	forced         string // the status this case must have, so that every status appears
 	correction     string
 	reversed       bool
 	cross          bool
@@ -147,6 +183,9 @@ func (g *generator) group() (int, error) {
 		size += 1 + g.f.IntN(2)
 	}
 	size = min(size, g.opts.Cases-g.made)
+	if g.made < len(typeWeights) || g.forcedStatus() != "" {
+		size = 1 // a case that must show a type or a status stands alone
+	}
 	first, err := g.newPlan(false, nil)
 	if err != nil {
 		return 0, err
@@ -187,8 +226,31 @@ func (g *generator) group() (int, error) {
 
 var openStatuses = []string{"new", "investigating", "waiting_on_customer", "pending_approval"}
 
+// allStatuses are R11's statuses, each of which a seed shows at least once when it has cases
+// enough (one per type first, then one per status).
+var allStatuses = []string{"new", "investigating", "waiting_on_customer", "pending_approval", "resolved", "closed"}
+
+// forcedStatus is the status the next case must have: once the cases left are no more than the
+// statuses not yet seen, each of the last cases (the newest) takes one of them.
+func (g *generator) forcedStatus() string {
+	var missing []string
+	for _, st := range allStatuses {
+		if !g.seenStatus[st] {
+			missing = append(missing, st)
+		}
+	}
+	if len(missing) == 0 || g.opts.Cases-g.made > len(missing) {
+		return ""
+	}
+	return missing[0]
+}
+
 func (g *generator) newPlan(follower bool, first *plan) (*plan, error) {
 	p := &plan{id: g.id("cases"), number: g.caseNumber, follower: follower}
+	if !follower {
+		p.forced = g.forcedStatus()
+	}
+	k := g.made
 	g.caseNumber++
 	p.ref = ref(p.number)
 	p.created = g.caseTime(g.made)
@@ -203,6 +265,12 @@ func (g *generator) newPlan(follower bool, first *plan) (*plan, error) {
 		p.cards = []card{first.cards[0]}
 	} else {
 		p.typ = pick(g, typeWeights)
+		if k < len(typeWeights) {
+			p.typ = typeWeights[k].v // the first cases show every type once
+		}
+		if p.forced == "pending_approval" {
+			p.typ = "code_problem" // a credit that waits for approval, on a card of the customer's marketplace
+		}
 		p.customer = g.customer()
 	}
 	p.priority = pick(g, priorityWeights)
@@ -401,6 +469,9 @@ func (g *generator) decide(p *plan) {
 		table = []weighted[string]{{"investigating", 1}, {"waiting_on_customer", 1}, {"pending_approval", 1}, {"resolved", 10}, {"closed", 87}}
 	}
 	p.status = pick(g, table)
+	if p.forced != "" {
+		p.status = p.forced
+	}
 	kind := moneyKind(p)
 	if p.status == "pending_approval" && kind == "" {
 		p.status = "investigating"
@@ -420,7 +491,9 @@ func (g *generator) decide(p *plan) {
 		switch p.resolution {
 		case "corrected":
 			p.correction = "applied"
-			p.reversed = g.f.IntN(100) < 8
+			// The desk refuses to reverse a correction on a frozen card (card_frozen): scam
+			// victims' frozen cards keep their credit.
+			p.reversed = g.f.IntN(100) < 8 && (len(p.cards) == 0 || !p.cards[0].frozen)
 		case "denied":
 			p.correction = "denied"
 		case "no_action":
@@ -438,6 +511,7 @@ func (g *generator) decide(p *plan) {
 			}
 		}
 	}
+	g.seenStatus[p.status] = true
 	if p.status != "new" || g.f.IntN(2) == 0 {
 		a := oneOf(g, g.staff.agents)
 		p.assignee = &a

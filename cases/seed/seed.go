@@ -6,8 +6,8 @@
 // evidence with small real files, corrections in every status with their approvals, postings and
 // reversals, and the audit trail of all of it, chained, spread over the past year.
 //
-// Rows are written in bulk (COPY on PostgreSQL, multi-row INSERTs on SQLite) in one transaction,
-// bypassing the use cases, so the generator itself keeps the rules the use cases keep: R4's
+// Rows are written in bulk (COPY on PostgreSQL in one transaction, multi-row INSERTs on SQLite in
+// a transaction per batch), bypassing the use cases, so the generator itself keeps the rules the use cases keep: R4's
 // currencies, R5's approvals, R6's verified receipts, R7's face values, R11's statuses and
 // resolutions, balanced postings. The tests check each on the generated data.
 //
@@ -43,6 +43,9 @@ type Options struct {
 	OnClaimCode func(cardID int64, code cases.ClaimCode)
 	// Checked keeps PostgreSQL's foreign-key triggers on during the load (tests).
 	Checked bool
+	// OnBatch, when set, is called after each batch is written, with the cases written so far
+	// (tests: to stop a seed midway, or to write beside it).
+	OnBatch func(cases int64)
 }
 
 // Result counts what a seed wrote.
@@ -90,15 +93,22 @@ func Run(ctx context.Context, desk *cases.Desk, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, cases.StoreErr(err)
 	}
+	// The case numbers are taken before anything is written, and the ids as the generator goes
+	// (models.SeedReserve): a seed that stops midway (SQLite keeps the batches it committed) or a
+	// desk creating cases meanwhile never finds its numbering behind the rows.
+	firstCase, err := models.SeedReserveCaseNumbers(ctx, db, int64(opts.Cases))
+	if err != nil {
+		return Result{}, cases.StoreErr(err)
+	}
+	reserve := func(table string, n int64) (int64, error) { return models.SeedReserve(ctx, db, bounds, table, n) }
 	systems, err := systemAccounts(ctx, db)
 	if err != nil {
 		return Result{}, err
 	}
 	res := Result{Rows: map[string]int64{}}
 	prog := newProgress(opts.Progress)
-	var lastNumber int64
 	err = models.BulkLoad(ctx, db, models.BulkOptions{Checked: opts.Checked, RebuildIndexes: n < int64(opts.Cases)}, func(l models.SeedLoad) error {
-		g := newGenerator(desk, opts, bounds, staff, systems, l.Head(), l.LowWater())
+		g := newGenerator(desk, opts, firstCase, reserve, staff, systems, l.Head(), l.LowWater())
 		g.changeSeq = l.ChangeSeq()
 		batches := make(chan models.SeedBatch, 1)
 		genErr := make(chan error, 1)
@@ -123,6 +133,9 @@ func Run(ctx context.Context, desk *cases.Desk, opts Options) (Result, error) {
 				continue
 			}
 			prog.add(b)
+			if opts.OnBatch != nil {
+				opts.OnBatch(prog.rows["cases"])
+			}
 		}
 		wg.Wait()
 		if err := <-genErr; err != nil && werr == nil && !errors.Is(err, context.Canceled) {
@@ -132,15 +145,14 @@ func Run(ctx context.Context, desk *cases.Desk, opts Options) (Result, error) {
 			return werr
 		}
 		prog.spent = l.Spent()
-		lastNumber = g.caseNumber - 1
-		res.FirstRef, res.LastRef = ref(bounds.NextCaseNumber), ref(lastNumber)
+		res.FirstRef, res.LastRef = ref(firstCase), ref(g.caseNumber-1)
 		return nil
 	})
 	if err != nil {
 		return Result{}, cases.StoreErr(err)
 	}
-	prog.phase("sequences and ANALYZE")
-	if err := models.SeedFinish(ctx, db, lastNumber); err != nil {
+	prog.phase("ANALYZE")
+	if err := models.SeedFinish(ctx, db); err != nil {
 		return Result{}, cases.StoreErr(err)
 	}
 	// The seed's own event, at the end of the chain, says what was loaded.

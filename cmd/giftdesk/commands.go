@@ -120,13 +120,8 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 	if *addr == "" {
 		*addr = o.cfg.Addr
 	}
-	password, created, err := o.desk.EnsureBootstrapAdmin(ctx)
-	if err != nil {
-		return fmt.Errorf("create the first admin: %v", err)
-	}
-	if created {
-		fmt.Fprintf(e.stderr, "giftdesk: created the first admin: sign in as %s with password %s "+
-			"(shown once; you will choose a new one at first sign-in)\n", cases.BootstrapAdminEmail, password)
+	if err := bootstrapAdmin(ctx, o, e); err != nil {
+		return err
 	}
 	tempDir, err := uploadDir(o.cfg.DataDir)
 	if err != nil {
@@ -153,6 +148,21 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 			e.ready(a.String())
 		}
 	})
+}
+
+// bootstrapAdmin creates admin@localhost on a desk without users and prints its password once on
+// standard error (SPEC 4.1): serve does it at start, and seed before it adds its staff, so that a
+// seeded fresh desk has someone who can sign in.
+func bootstrapAdmin(ctx context.Context, o *opened, e *env) error {
+	password, created, err := o.desk.EnsureBootstrapAdmin(ctx)
+	if err != nil {
+		return fmt.Errorf("create the first admin: %v", err)
+	}
+	if created {
+		fmt.Fprintf(e.stderr, "giftdesk: created the first admin: sign in as %s with password %s "+
+			"(shown once; you will choose a new one at first sign-in)\n", cases.BootstrapAdminEmail, password)
+	}
+	return nil
 }
 
 // subcommands are the two-word commands.
