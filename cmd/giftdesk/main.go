@@ -57,7 +57,8 @@ type env struct {
 	ready func(addr string)
 }
 
-// usageError makes run print the usage and exit 2.
+// usageError makes run print one line naming the mistake and exit 2 (SPEC 4.1: errors are one
+// line); `giftdesk help` prints the usage.
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
@@ -74,7 +75,7 @@ func run(ctx context.Context, args []string, e *env) int {
 		fmt.Fprint(e.stdout, usage)
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "giftdesk: %s\n%s", oneLine(ue.msg), usage)
+		fmt.Fprintf(e.stderr, "giftdesk: %s (giftdesk help lists the commands)\n", oneLine(ue.msg))
 		return 2
 	case errors.As(err, &ve):
 		fmt.Fprintf(e.stderr, "giftdesk: %s\n", oneLine(ve.msg))

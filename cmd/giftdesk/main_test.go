@@ -77,6 +77,7 @@ func oneLineError(t *testing.T, r result, want int, mention string) {
 	}
 }
 
+// TestUsageErrorsExit2 runs usage mistakes: each exits 2 with one line naming it.
 func TestUsageErrorsExit2(t *testing.T) {
 	c := newCLI(t, "")
 	for _, args := range [][]string{
@@ -86,9 +87,10 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"token"}, {"token", "create", "--email", "a@example.com", "--name", "x", "--scopes", "everything"},
 		{"token", "create", "--email", "a@example.com", "--name", "x", "--scopes", "cases:read", "--expires-in", "soon"},
 	} {
+		// SPEC 4.1: one line on standard error, exit 2; `giftdesk help` shows the usage.
 		r := c.run("", args...)
-		if r.code != 2 || !strings.Contains(r.stderr, "usage: giftdesk") {
-			t.Errorf("%v: exit %d, stderr %q; want 2 with usage", args, r.code, r.stderr)
+		if r.code != 2 || strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "giftdesk: ") || !strings.Contains(r.stderr, "giftdesk help") {
+			t.Errorf("%v: exit %d, stderr %q; want 2 with one line", args, r.code, r.stderr)
 		}
 	}
 	if r := c.run("", "--help"); r.code != 0 || !strings.Contains(r.stdout, "usage: giftdesk") {
