@@ -262,19 +262,26 @@ func (s *summary) cards(c cases.CaseView) {
 	s.table(cols, rows, maxCardRows, "cards", "case.json")
 }
 
-// deciders names who denied or cancelled each correction: the correction's view keeps the
-// approvers alone, the timeline has every decision's actor.
-func deciders(timeline []cases.TimelineEntry) map[int64]string {
-	out := map[int64]string{}
+// decision is who denied or cancelled a correction, and when.
+type decision struct {
+	by string
+	at *time.Time
+}
+
+// deciders names who denied or cancelled each correction and when: the correction's view keeps
+// the approvers alone (and no time for a cancellation), the timeline has every decision's actor.
+func deciders(timeline []cases.TimelineEntry) map[int64]decision {
+	out := map[int64]decision{}
 	for _, e := range timeline {
 		if e.Correction != nil && (e.Kind == "correction_denied" || e.Kind == "correction_cancelled") {
-			out[e.Correction.ID] = e.Actor
+			at := e.At
+			out[e.Correction.ID] = decision{e.Actor, &at}
 		}
 	}
 	return out
 }
 
-func (s *summary) corrections(list []cases.CorrectionView, decidedBy map[int64]string) {
+func (s *summary) corrections(list []cases.CorrectionView, decidedBy map[int64]decision) {
 	if !s.heading(fmt.Sprintf("Corrections (%d)", len(list)), "timeline.csv") {
 		return
 	}
@@ -292,11 +299,15 @@ func (s *summary) corrections(list []cases.CorrectionView, decidedBy map[int64]s
 		for _, a := range c.Approvals {
 			decided = append(decided, para{"approved by " + a.By, whole}, para{when(&a.At) + quoted(a.Note), 1})
 		}
+		d := decidedBy[c.ID]
+		if d.at == nil {
+			d.at = c.DecidedAt
+		}
 		switch {
 		case c.DenialReason != nil:
-			decided = append(decided, para{"denied by " + orUnknown(decidedBy[c.ID]), whole}, para{when(c.DecidedAt) + quoted(*c.DenialReason), 1})
+			decided = append(decided, para{"denied by " + orUnknown(d.by), whole}, para{when(d.at) + quoted(*c.DenialReason), 1})
 		case c.Status == string(cases.CorrectionCancelled):
-			decided = append(decided, para{"cancelled by " + orUnknown(decidedBy[c.ID]), whole}, para{when(c.DecidedAt), 1})
+			decided = append(decided, para{"cancelled by " + orUnknown(d.by), whole}, para{when(d.at), 1})
 		}
 		if c.Status == string(cases.CorrectionPending) {
 			decided = append(decided, para{fmt.Sprintf("waiting: %d of %d approval(s)", len(c.Approvals), c.RequiredApprovals), whole})

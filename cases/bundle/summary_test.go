@@ -18,8 +18,8 @@ import (
 
 // TestBundleSummaryNamesEveryApprover: a correction above the dual-approval threshold, approved by
 // two supervisors with long notes, shows both approvers with their times in summary.pdf, and so do
-// the requester and the denier; on a case whose timeline fills the two pages, the timeline is cut,
-// never a correction's people. Run with BUNDLE_SUMMARY_DIR set to keep the PDFs to look at.
+// the requesters, the denier and the canceller; on a case whose timeline fills the two pages, the
+// timeline is cut, never a correction's people. Set BUNDLE_SUMMARY_DIR to keep the PDFs.
 func TestBundleSummaryNamesEveryApprover(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
@@ -64,6 +64,15 @@ func TestBundleSummaryNamesEveryApprover(t *testing.T) {
 		if done.Status != string(cases.CorrectionApplied) || len(done.Approvals) != 2 {
 			t.Fatalf("the dual correction is %s with %d approvals, want applied with 2", done.Status, len(done.Approvals))
 		}
+		small := int64(10000)
+		withdrawn, err := f.desk.RequestCorrection(ctx, f.agent, actorOf(f.agent), v.Ref, cases.NewCorrection{Kind: "transfer", AmountMinor: &small,
+			Currency: "USD", FromAccount: "ZOE-001", ToAccount: "GULSEN-7", CardID: cardID, Reason: "Asked by mistake"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.desk.CancelCorrection(ctx, f.agent, actorOf(f.agent), withdrawn.ID); err != nil {
+			t.Fatal(err)
+		}
 		x, err := f.desk.CaseDossier(ctx, f.sup, v.Ref)
 		if err != nil {
 			t.Fatal(err)
@@ -88,6 +97,18 @@ func TestBundleSummaryNamesEveryApprover(t *testing.T) {
 					t.Fatalf("correction %d is denied with no decision time", c.ID)
 				}
 				want = append(want, "denied by sup2@example.com "+c.DecidedAt.UTC().Format("2006-01-02 15:04"))
+			}
+			if c.Status == string(cases.CorrectionCancelled) { // the view has no time for a cancellation: the timeline has
+				cancelled := false
+				for _, e := range x.Timeline {
+					if e.Kind == "correction_cancelled" && e.Correction != nil && e.Correction.ID == c.ID {
+						want = append(want, "cancelled by agent@example.com "+e.At.UTC().Format("2006-01-02 15:04"))
+						cancelled = true
+					}
+				}
+				if !cancelled {
+					t.Fatalf("correction %d is cancelled and the timeline does not say so", c.ID)
+				}
 			}
 		}
 		// The dual correction's two approvals, one after the other, each with its minute and its note begun.
