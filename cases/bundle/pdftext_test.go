@@ -6,12 +6,14 @@ import (
 	"io"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf16"
 )
 
-// pdfStreams are the PDF's streams, inflated when they are Flate-compressed.
+// pdfStreams are the PDF's streams, inflated when they are Flate-compressed. A stream's bytes are
+// as many as its dictionary's /Length says: compressed data may end in a CR or LF byte of its own.
 func pdfStreams(t *testing.T, pdf []byte) [][]byte {
 	t.Helper()
 	var out [][]byte
@@ -20,22 +22,34 @@ func pdfStreams(t *testing.T, pdf []byte) [][]byte {
 		if i < 0 {
 			return out
 		}
-		rest = rest[i+len("stream\n"):]
-		j := bytes.Index(rest, []byte("endstream"))
-		if j < 0 {
-			t.Fatal("a stream without its end")
+		dict := rest[:i]
+		if k := bytes.LastIndex(dict, []byte(" obj")); k >= 0 {
+			dict = dict[k:]
 		}
-		raw := bytes.TrimRight(rest[:j], "\r\n")
-		rest = rest[j+len("endstream"):]
+		rest = rest[i+len("stream\n"):]
+		m := streamLength.FindSubmatch(dict)
+		if m == nil {
+			t.Fatal("a stream without its /Length")
+		}
+		n, err := strconv.Atoi(string(m[1]))
+		if err != nil || n > len(rest) || !bytes.HasPrefix(bytes.TrimLeft(rest[n:], "\r\n"), []byte("endstream")) {
+			t.Fatalf("a stream whose /Length %s does not end at its endstream", m[1])
+		}
+		raw := rest[:n]
+		rest = rest[n+bytes.Index(rest[n:], []byte("endstream"))+len("endstream"):]
 		if r, err := zlib.NewReader(bytes.NewReader(raw)); err == nil {
-			if b, err := io.ReadAll(r); err == nil {
-				out = append(out, b)
-				continue
+			b, err := io.ReadAll(r)
+			if err != nil {
+				t.Fatalf("a Flate stream does not inflate: %v", err)
 			}
+			out = append(out, b)
+			continue
 		}
 		out = append(out, raw)
 	}
 }
+
+var streamLength = regexp.MustCompile(`/Length (\d+)\b`)
 
 var showText = regexp.MustCompile(`\(((?:\\.|[^\\)])*)\)\s*Tj`)
 

@@ -114,9 +114,15 @@ func (s *summary) head(x cases.Dossier, by Exporter, at time.Time) {
 	p.Ln(2)
 }
 
-// heading starts a section; false when the pages are full.
-func (s *summary) heading(title string) bool {
+// heading starts a section; false when the pages are full, after a line naming the section
+// left out and where it is, when that line still fits.
+func (s *summary) heading(title, where string) bool {
 	if !s.room(6 + 2*lineH + 2*cellPad) {
+		if s.pdf.GetY()+lineH+1 <= bottom {
+			s.pdf.SetFont(family, "", bodySize)
+			s.pdf.SetTextColor(70, 70, 70)
+			s.pdf.CellFormat(contentW, lineH+1, s.text(title+": no room left on the two pages, see "+where), "", 1, "L", false, 0, "")
+		}
 		return false
 	}
 	p := s.pdf
@@ -146,7 +152,7 @@ func (s *summary) room(h float64) bool {
 }
 
 func (s *summary) facts(c cases.CaseView) {
-	if !s.heading("Case") {
+	if !s.heading("Case", "case.json") {
 		return
 	}
 	status := words(c.Status)
@@ -207,23 +213,23 @@ func (s *summary) facts(c cases.CaseView) {
 	const labelW = 30.0
 	half := contentW / 2
 	for i := 0; i < len(pairs); i += 2 {
-		row := []cell{{pairs[i][0], labelW, true}, {pairs[i][1], half - labelW, false}}
+		row := []cell{textCell(pairs[i][0], labelW, true), textCell(pairs[i][1], half-labelW, false)}
 		if i+1 < len(pairs) {
-			row = append(row, cell{pairs[i+1][0], labelW, true}, cell{pairs[i+1][1], half - labelW, false})
+			row = append(row, textCell(pairs[i+1][0], labelW, true), textCell(pairs[i+1][1], half-labelW, false))
 		}
 		if !s.row(row, 0, false) {
 			return
 		}
 	}
 	for _, kv := range full {
-		if !s.row([]cell{{kv[0], labelW, true}, {kv[1], contentW - labelW, false}}, 6, false) {
+		if !s.row([]cell{textCell(kv[0], labelW, true), textCell(kv[1], contentW-labelW, false)}, 6, false) {
 			return
 		}
 	}
 }
 
 func (s *summary) cards(c cases.CaseView) {
-	if !s.heading(fmt.Sprintf("Cards (%d)", len(c.Cards))) {
+	if !s.heading(fmt.Sprintf("Cards (%d)", len(c.Cards)), "case.json") {
 		return
 	}
 	if len(c.Cards) == 0 {
@@ -231,7 +237,7 @@ func (s *summary) cards(c cases.CaseView) {
 		return
 	}
 	cols := []column{{"Card", 22}, {"Serial", 34}, {"Face value", 24}, {"Market", 14}, {"Status", 22}, {"Redeemed", 34}, {"Frozen", 30}}
-	var rows [][]string
+	var rows [][][]para
 	for _, card := range c.Cards {
 		redeemed := "—"
 		if card.RedeemedTo != nil {
@@ -250,51 +256,61 @@ func (s *summary) cards(c cases.CaseView) {
 				frozen += ": " + *card.FrozenReason
 			}
 		}
-		rows = append(rows, []string{cardName(card.Last4, nil), orDash(card.Serial), money(card.FaceValueMinor, card.Currency),
-			card.Marketplace, words(card.Status), redeemed, frozen})
+		rows = append(rows, plainRow(cardName(card.Last4, nil), orDash(card.Serial), money(card.FaceValueMinor, card.Currency),
+			card.Marketplace, words(card.Status), redeemed, frozen))
 	}
 	s.table(cols, rows, maxCardRows, "cards", "case.json")
 }
 
-// deciders names who denied or cancelled each correction: the correction's view keeps the
-// approvers alone, the timeline has every decision's actor.
-func deciders(timeline []cases.TimelineEntry) map[int64]string {
-	out := map[int64]string{}
+// decision is who denied or cancelled a correction, and when.
+type decision struct {
+	by string
+	at *time.Time
+}
+
+// deciders names who denied or cancelled each correction and when: the correction's view keeps
+// the approvers alone (and no time for a cancellation), the timeline has every decision's actor.
+func deciders(timeline []cases.TimelineEntry) map[int64]decision {
+	out := map[int64]decision{}
 	for _, e := range timeline {
 		if e.Correction != nil && (e.Kind == "correction_denied" || e.Kind == "correction_cancelled") {
-			out[e.Correction.ID] = e.Actor
+			at := e.At
+			out[e.Correction.ID] = decision{e.Actor, &at}
 		}
 	}
 	return out
 }
 
-func (s *summary) corrections(list []cases.CorrectionView, decidedBy map[int64]string) {
-	if !s.heading(fmt.Sprintf("Corrections (%d)", len(list))) {
+func (s *summary) corrections(list []cases.CorrectionView, decidedBy map[int64]decision) {
+	if !s.heading(fmt.Sprintf("Corrections (%d)", len(list)), "timeline.csv") {
 		return
 	}
 	if len(list) == 0 {
 		s.line("No correction was requested on this case.")
 		return
 	}
-	cols := []column{{"#", 8}, {"Kind", 15}, {"Amount", 21}, {"From → to", 33}, {"Status", 18}, {"Requested by", 40}, {"Decided by", 45}}
-	var rows [][]string
+	cols := []column{{"#", 8}, {"Kind", 14}, {"Amount", 20}, {"From → to", 31}, {"Status", 18}, {"Requested by", 39}, {"Decided by", 50}}
+	var rows [][][]para
 	for _, c := range list {
-		decided := make([]string, 0, len(c.Approvals)+1)
+		// Who requested, approved, denied or cancelled, each with the minute of the act, is never
+		// cut (SPEC 4.4: corrections with their requesters and approvers); the notes are, first.
+		requested := []para{{c.RequestedBy, whole}, {when(&c.CreatedAt) + " · " + c.Reason, 1}}
+		var decided []para
 		for _, a := range c.Approvals {
-			v := "approved by " + a.By + "\n" + when(&a.At)
-			if a.Note != "" {
-				v += ": “" + a.Note + "”"
-			}
-			decided = append(decided, v)
+			decided = append(decided, para{"approved by " + a.By, whole}, para{when(&a.At) + quoted(a.Note), 1})
+		}
+		d := decidedBy[c.ID]
+		if d.at == nil {
+			d.at = c.DecidedAt
 		}
 		switch {
 		case c.DenialReason != nil:
-			decided = append(decided, "denied by "+orUnknown(decidedBy[c.ID])+": “"+*c.DenialReason+"”")
+			decided = append(decided, para{"denied by " + orUnknown(d.by), whole}, para{when(d.at) + quoted(*c.DenialReason), 1})
 		case c.Status == string(cases.CorrectionCancelled):
-			decided = append(decided, "cancelled by "+orUnknown(decidedBy[c.ID]))
+			decided = append(decided, para{"cancelled by " + orUnknown(d.by), whole}, para{when(d.at), 1})
 		}
 		if c.Status == string(cases.CorrectionPending) {
-			decided = append(decided, fmt.Sprintf("waiting: %d of %d approval(s)", len(c.Approvals), c.RequiredApprovals))
+			decided = append(decided, para{fmt.Sprintf("waiting: %d of %d approval(s)", len(c.Approvals), c.RequiredApprovals), whole})
 		}
 		status := c.Status
 		if c.ReversedBy != nil {
@@ -303,14 +319,22 @@ func (s *summary) corrections(list []cases.CorrectionView, decidedBy map[int64]s
 		if c.Reverses != nil {
 			status += ", reverses #" + *c.Reverses
 		}
-		rows = append(rows, []string{strconv.FormatInt(c.ID, 10), c.Kind, money(c.AmountMinor, c.Currency), c.FromAccount + " → " + c.ToAccount,
-			status, c.RequestedBy + "\n" + when(&c.CreatedAt) + " · " + c.Reason, strings.Join(decided, "\n")})
+		rows = append(rows, append(plainRow(strconv.FormatInt(c.ID, 10), c.Kind, money(c.AmountMinor, c.Currency), c.FromAccount+" → "+c.ToAccount, status),
+			requested, decided))
 	}
 	s.table(cols, rows, maxCorrections, "corrections", "timeline.csv")
 }
 
+// quoted is ": “note”", or nothing for no note.
+func quoted(note string) string {
+	if strings.TrimSpace(note) == "" {
+		return ""
+	}
+	return ": “" + note + "”"
+}
+
 func (s *summary) evidence(list []cases.EvidenceView) {
-	if !s.heading(fmt.Sprintf("Evidence (%d)", len(list))) {
+	if !s.heading(fmt.Sprintf("Evidence (%d)", len(list)), "manifest.json") {
 		return
 	}
 	if len(list) == 0 {
@@ -318,7 +342,7 @@ func (s *summary) evidence(list []cases.EvidenceView) {
 		return
 	}
 	cols := []column{{"File in the bundle", 50}, {"Kind", 24}, {"Size, SHA-256", 28}, {"Uploaded by", 36}, {"Verification", 42}}
-	var rows [][]string
+	var rows [][][]para
 	for _, e := range list {
 		kind := words(e.Kind)
 		if e.AmountMinor != nil && e.Currency != nil {
@@ -337,14 +361,14 @@ func (s *summary) evidence(list []cases.EvidenceView) {
 		if len(e.Flags) > 0 {
 			verification += "\nflags: " + strings.Join(e.Flags, ", ")
 		}
-		rows = append(rows, []string{evidenceDir + EvidenceFileName(e) + "\n" + e.FileName, kind, size(e.Size) + "\n" + e.SHA256[:min(12, len(e.SHA256))] + "…",
-			e.UploadedBy + "\n" + when(&e.UploadedAt), verification})
+		rows = append(rows, plainRow(evidenceDir+EvidenceFileName(e)+"\n"+e.FileName, kind, size(e.Size)+"\n"+e.SHA256[:min(12, len(e.SHA256))]+"…",
+			e.UploadedBy+"\n"+when(&e.UploadedAt), verification))
 	}
 	s.table(cols, rows, maxEvidence, "files", "manifest.json")
 }
 
 func (s *summary) timeline(list []cases.TimelineEntry) {
-	if !s.heading(fmt.Sprintf("Timeline (%d events, oldest first)", len(list))) {
+	if !s.heading(fmt.Sprintf("Timeline (%d events, oldest first)", len(list)), "timeline.csv") {
 		return
 	}
 	if len(list) == 0 {
@@ -352,13 +376,13 @@ func (s *summary) timeline(list []cases.TimelineEntry) {
 		return
 	}
 	cols := []column{{"When (UTC)", 28}, {"Event", 25}, {"Who", 35}, {"What", 92}}
-	var rows [][]string
+	var rows [][][]para
 	for _, e := range list {
 		what := Describe(e)
 		if e.Note != nil && *e.Note != "" {
 			what += " · “" + *e.Note + "”"
 		}
-		rows = append(rows, []string{e.At.UTC().Format("2006-01-02 15:04"), cases.TimelineLabel(e.Kind), e.Actor, what})
+		rows = append(rows, plainRow(e.At.UTC().Format("2006-01-02 15:04"), cases.TimelineLabel(e.Kind), e.Actor, what))
 	}
 	s.table(cols, rows, len(rows), "events", "timeline.csv")
 }
@@ -371,146 +395,6 @@ func (s *summary) line(v string) {
 	s.pdf.SetFont(family, "", bodySize)
 	s.pdf.SetTextColor(70, 70, 70)
 	s.pdf.CellFormat(contentW, lineH+1, s.text(v), "", 1, "L", false, 0, "")
-}
-
-type column struct {
-	title string
-	width float64
-}
-
-type cell struct {
-	text  string
-	width float64
-	label bool
-}
-
-// table draws a header and up to limit rows, each cell wrapped to at most three lines; the rows
-// it cannot draw (past limit, or past the second page) are named in a last line pointing to
-// where they all are.
-func (s *summary) table(cols []column, rows [][]string, limit int, what, where string) {
-	header := make([]cell, len(cols))
-	for i, c := range cols {
-		header[i] = cell{c.title, c.width, true}
-	}
-	if !s.row(header, 1, true) {
-		return
-	}
-	drawn := 0
-	for i, r := range rows {
-		if drawn == limit {
-			break
-		}
-		cells := make([]cell, len(cols))
-		for j := range cols {
-			cells[j] = cell{r[j], cols[j].width, false}
-		}
-		// Keep a line for "… N more" when rows remain after this one.
-		reserve := 0.0
-		if i < len(rows)-1 {
-			reserve = lineH + 2
-		}
-		if !s.fits(cells, 3, reserve) {
-			break
-		}
-		s.row(cells, 3, false)
-		drawn++
-	}
-	if more := len(rows) - drawn; more > 0 {
-		s.full = false // the reserved line is there
-		s.pdf.SetFont(family, "", bodySize)
-		s.pdf.SetTextColor(70, 70, 70)
-		s.pdf.CellFormat(contentW, lineH+2, s.text(fmt.Sprintf("… %d more %s, see %s", more, what, where)), "", 1, "L", false, 0, "")
-		if s.pdf.PageNo() >= maxPages && s.pdf.GetY()+3*lineH > bottom {
-			s.full = true
-		}
-	}
-}
-
-// lines wraps the cells' texts at their widths, at most max lines each (0: no limit), the last
-// kept line ending in "…" when text was cut.
-func (s *summary) lines(cells []cell, max int) [][]string {
-	out := make([][]string, len(cells))
-	for i, c := range cells {
-		s.font(c.label)
-		var ls []string
-		for _, para := range strings.Split(c.text, "\n") {
-			para = s.text(para)
-			if para == "" {
-				continue
-			}
-			ls = append(ls, s.pdf.SplitText(para, c.width)...)
-		}
-		if max > 0 && len(ls) > max {
-			ls = ls[:max]
-			last := ls[max-1]
-			for last != "" && s.pdf.GetStringWidth(last+"…")+2*cellPad > c.width {
-				r := []rune(last)
-				last = string(r[:len(r)-1])
-			}
-			ls[max-1] = last + "…"
-		}
-		out[i] = ls
-	}
-	return out
-}
-
-func (s *summary) font(label bool) {
-	if label {
-		s.pdf.SetFont(family, "B", bodySize)
-	} else {
-		s.pdf.SetFont(family, "", bodySize)
-	}
-}
-
-func height(lines [][]string) float64 {
-	n := 1
-	for _, l := range lines {
-		n = max(n, len(l))
-	}
-	return float64(n)*lineH + 2*cellPad
-}
-
-// fits reports whether a row, and reserve millimetres after it, fit on this page or a new one.
-func (s *summary) fits(cells []cell, max int, reserve float64) bool {
-	h := height(s.lines(cells, max)) + reserve
-	if s.pdf.GetY()+h <= bottom {
-		return true
-	}
-	return s.pdf.PageNo() < maxPages && margin+h <= bottom
-}
-
-// row draws one row of cells, wrapped at max lines each (0: no limit); header rows are shaded.
-// It returns false, drawing nothing, when the row does not fit on the two pages.
-func (s *summary) row(cells []cell, max int, header bool) bool {
-	ls := s.lines(cells, max)
-	h := height(ls)
-	if !s.room(h) {
-		return false
-	}
-	p := s.pdf
-	x, y := margin, p.GetY()
-	if header {
-		p.SetFillColor(232, 232, 232)
-		p.Rect(margin, y, contentW, h, "F")
-	} else {
-		p.SetDrawColor(215, 215, 215)
-		p.Line(margin, y+h, margin+contentW, y+h)
-	}
-	for i, c := range cells {
-		s.font(c.label)
-		if c.label && !header {
-			p.SetTextColor(80, 80, 80)
-		} else {
-			p.SetTextColor(20, 20, 20)
-		}
-		for j, l := range ls[i] {
-			p.SetXY(x, y+cellPad+float64(j)*lineH)
-			p.CellFormat(c.width, lineH, l, "", 0, "L", false, 0, "")
-		}
-		x += c.width
-	}
-	p.SetXY(margin, y+h)
-	return true
 }
 
 func words(s string) string { return strings.ReplaceAll(s, "_", " ") }
