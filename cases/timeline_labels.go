@@ -1,6 +1,9 @@
 package cases
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // timelineLabels name the timeline's kinds for people.
 var timelineLabels = map[string]string{
@@ -18,4 +21,31 @@ func TimelineLabel(kind string) string {
 		return l
 	}
 	return strings.ReplaceAll(kind, "_", " ")
+}
+
+// TimelineChangeText renders one side of a timeline entry's change (before or after) for people:
+// a text as it is, a list joined by commas, nothing as "none". The console and the bundle's
+// summary both show changes with it.
+func TimelineChangeText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "none"
+	case string:
+		return x
+	case []string:
+		if len(x) == 0 {
+			return "none"
+		}
+		return strings.Join(x, ", ")
+	case []any:
+		if len(x) == 0 {
+			return "none"
+		}
+		out := make([]string, 0, len(x))
+		for _, p := range x {
+			out = append(out, fmt.Sprint(p))
+		}
+		return strings.Join(out, ", ")
+	}
+	return fmt.Sprint(v)
 }

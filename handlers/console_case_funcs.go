@@ -82,26 +82,9 @@ func casePageFuncs() template.FuncMap {
 			return timelineItemView{Entry: e, View: v}
 		},
 		"timelineLabel": cases.TimelineLabel,
-		// changeValue renders a timeline change's side: a string, a list or nothing.
-		"changeValue": func(v any) string {
-			switch x := v.(type) {
-			case nil:
-				return "none"
-			case string:
-				return x
-			case []string:
-				return strings.Join(x, ", ")
-			case []any:
-				parts := make([]string, 0, len(x))
-				for _, p := range x {
-					parts = append(parts, fmt.Sprint(p))
-				}
-				return strings.Join(parts, ", ")
-			}
-			return fmt.Sprint(v)
-		},
-		"deref":  func(p *int64) int64 { return *p },
-		"derefs": func(p *string) string { return *p },
+		"changeValue":   cases.TimelineChangeText,
+		"deref":         func(p *int64) int64 { return *p },
+		"derefs":        func(p *string) string { return *p },
 		"duration": func(p *int64) string {
 			if p == nil {
 				return ""

@@ -68,7 +68,7 @@ func Describe(e cases.TimelineEntry) string {
 		slices.Sort(fields)
 		for _, f := range fields {
 			ch := e.Changes[f]
-			add("%s: %s → %s", f, changeText(ch.From), changeText(ch.To))
+			add("%s: %s → %s", f, cases.TimelineChangeText(ch.From), cases.TimelineChangeText(ch.To))
 		}
 	}
 	if m := e.Communication; m != nil {
@@ -138,30 +138,6 @@ func cardName(last4, serial *string) string {
 
 func money(minor int64, currency string) string {
 	return cases.FormatMinor(minor, cases.Currency(currency))
-}
-
-func changeText(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "none"
-	case string:
-		return x
-	case []string:
-		if len(x) == 0 {
-			return "none"
-		}
-		return strings.Join(x, ", ")
-	case []any:
-		if len(x) == 0 {
-			return "none"
-		}
-		out := make([]string, 0, len(x))
-		for _, p := range x {
-			out = append(out, fmt.Sprint(p))
-		}
-		return strings.Join(out, ", ")
-	}
-	return fmt.Sprint(v)
 }
 
 func duration(s int64) string {
