@@ -4,6 +4,7 @@
 package export
 
 import (
+	"sync"
 	"bufio"
 	"context"
 	"errors"
@@ -245,54 +246,94 @@ func (e *Exporter) audit(ctx context.Context, a cases.Actor, plan Plan, res Resu
 	})
 }
 
-// pipeline walks f's cases in keyset batches of ids: load reads a batch and everything its rows
-// need on one goroutine while write writes the one before on the caller's, so that the database
-// and the encoder work at the same time. At most three batches are in memory (one loading, one
-// waiting, one writing), whatever the number of cases. load reports how many cases its batch holds
-// and the last one's id; a short batch is the last. A cancelled ctx stops the statement in flight
-// and the walk, and is checked before each batch is written.
-func pipeline[B any](ctx context.Context, f models.ExportFilter, size int,
-	load func(ctx context.Context, f models.ExportFilter) (batch B, n int, lastID int64, err error), write func(B) error) error {
+// expanders is how many batches are expanded (their related rows read and assembled) at once.
+// Reading a page of ids is quick and sequential (keyset); expanding is most of the Go work (scans,
+// redaction), so two run beside the writer and the database on this 2-core machine.
+const expanders = 2
+
+// pipeline walks f's cases in keyset pages of ids: page reads the next page on one goroutine,
+// expanders turn pages into batches (everything their rows need) at the same time, and write
+// writes the batches in order on the caller's goroutine, so that the database, the assembly and
+// the encoder all work at once. At most expanders+2 batches are in memory, whatever the number of
+// cases. page reports how many cases its page holds and the last one's id; a short page is the
+// last. A cancelled ctx stops the statements in flight and the walk, and is checked before each
+// batch is written; every goroutine has stopped when pipeline returns.
+func pipeline[P, B any](ctx context.Context, f models.ExportFilter, size int,
+	page func(ctx context.Context, f models.ExportFilter) (p P, n int, lastID int64, err error),
+	expand func(ctx context.Context, p P) (B, error), write func(B) error) error {
 	ctx, cancel := context.WithCancel(ctx)
-	type loaded struct {
+	type result struct {
 		batch B
 		n     int
 		err   error
 	}
-	ch := make(chan loaded, 1)
-	go func() {
-		defer close(ch)
+	type job struct {
+		p    P
+		n    int
+		slot chan result
+	}
+	jobs := make(chan job)
+	order := make(chan chan result, expanders)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the pages, in keyset order
+		defer wg.Done()
+		defer close(jobs)
+		defer close(order)
 		f.Limit = size
 		for ctx.Err() == nil {
-			b, n, last, err := load(ctx, f)
+			p, n, last, err := page(ctx, f)
+			slot := make(chan result, 1)
 			select {
-			case ch <- loaded{b, n, err}:
+			case order <- slot:
 			case <-ctx.Done():
 				return
 			}
-			if err != nil || n < size {
+			if err != nil || n == 0 {
+				slot <- result{n: n, err: err}
+				return
+			}
+			select {
+			case jobs <- job{p: p, n: n, slot: slot}:
+			case <-ctx.Done():
+				slot <- result{err: ctx.Err()}
+				return
+			}
+			if n < size {
 				return
 			}
 			f.AfterID = last
 		}
 	}()
-	// Whatever ends the walk, the loader has stopped before the export is audited.
+	for range expanders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				b, err := expand(ctx, j.p)
+				j.slot <- result{batch: b, n: j.n, err: err}
+			}
+		}()
+	}
+	// Whatever ends the walk, every goroutine has stopped before the export is audited.
 	defer func() {
 		cancel()
-		for range ch {
+		for range order {
 		}
+		wg.Wait()
 	}()
-	for b := range ch {
+	for slot := range order {
+		r := <-slot
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if b.err != nil {
-			return fmt.Errorf("export: %w", b.err)
+		if r.err != nil {
+			return fmt.Errorf("export: %w", r.err)
 		}
-		if b.n == 0 {
+		if r.n == 0 {
 			return nil
 		}
-		if err := write(b.batch); err != nil {
+		if err := write(r.batch); err != nil {
 			return err
 		}
 	}

@@ -82,26 +82,29 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // customers and assignees, cards, external references, corrected sums), whatever it holds.
 func (e *Exporter) flatBatches(ctx context.Context, f models.ExportFilter, fn func([]flatCase) error) error {
 	db := e.desk.ReadDB(ctx)
-	load := func(ctx context.Context, f models.ExportFilter) ([]flatCase, int, int64, error) {
+	page := func(ctx context.Context, f models.ExportFilter) ([]models.ExportRow, int, int64, error) {
 		rows, err := models.ExportRows(ctx, db, f, make([]models.ExportRow, 0, f.Limit))
 		if err != nil || len(rows) == 0 {
 			return nil, 0, 0, err
 		}
+		return rows, len(rows), rows[len(rows)-1].ID, nil
+	}
+	expand := func(ctx context.Context, rows []models.ExportRow) ([]flatCase, error) {
 		ids := make([]int64, len(rows))
 		for i, r := range rows {
 			ids[i] = r.ID
 		}
 		cards, err := models.ExportCardsOf(ctx, db, ids)
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, err
 		}
 		refs, err := models.FirstExternalRefs(ctx, db, ids)
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, err
 		}
 		corrected, err := models.CorrectedOf(ctx, db, ids)
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, err
 		}
 		out := make([]flatCase, len(rows))
 		for i, r := range rows {
@@ -110,9 +113,9 @@ func (e *Exporter) flatBatches(ctx context.Context, f models.ExportFilter, fn fu
 				out[i].External = &ref
 			}
 		}
-		return out, len(rows), rows[len(rows)-1].ID, nil
+		return out, nil
 	}
-	return pipeline(ctx, f, e.batch, load, fn)
+	return pipeline(ctx, f, e.batch, page, expand, fn)
 }
 
 // csvRecord is c's CSV row, in Columns' order, before neutralisation.

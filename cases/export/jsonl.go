@@ -16,15 +16,17 @@ func (e *Exporter) writeJSONL(ctx context.Context, f models.ExportFilter, w io.W
 	db := e.desk.ReadDB(ctx)
 	out := newOut(w)
 	enc := json.NewEncoder(out) // one object and a newline per Encode
-	load := func(ctx context.Context, f models.ExportFilter) ([]cases.CaseRecord, int, int64, error) {
+	page := func(ctx context.Context, f models.ExportFilter) ([]models.Case, int, int64, error) {
 		batch, err := models.ExportCases(ctx, db, f)
 		if err != nil || len(batch) == 0 {
 			return nil, 0, 0, err
 		}
-		records, err := e.desk.CaseRecords(ctx, db, batch)
-		return records, len(batch), batch[len(batch)-1].ID, err
+		return batch, len(batch), batch[len(batch)-1].ID, nil
 	}
-	err := pipeline(ctx, f, e.batch, load, func(records []cases.CaseRecord) error {
+	expand := func(ctx context.Context, batch []models.Case) ([]cases.CaseRecord, error) {
+		return e.desk.CaseRecords(ctx, db, batch)
+	}
+	err := pipeline(ctx, f, e.batch, page, expand, func(records []cases.CaseRecord) error {
 		for _, r := range records {
 			if err := enc.Encode(r); err != nil {
 				return err
