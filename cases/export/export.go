@@ -4,7 +4,6 @@
 package export
 
 import (
-	"sync"
 	"bufio"
 	"context"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"giftdesk/cases"
