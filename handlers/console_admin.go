@@ -162,14 +162,10 @@ func (s *Server) userActionDone(c *gin.Context, u cases.UserView, err error, don
 		redirectSeeOther(c, fmt.Sprintf("/admin/users?done=%s&user=%d#user-%d", done, u.ID, u.ID))
 		return
 	}
-	errs, ok := formErrorsOf(err)
+	msg, ok := refusalOf(err)
 	if !ok {
 		s.failPage(c, err)
 		return
-	}
-	msg := errs.Other
-	for _, f := range errs.Fields {
-		msg = f.Message
 	}
 	s.renderUsers(c, http.StatusUnprocessableEntity, usersPage{New: pageForm{Prefix: "new"},
 		Refused: u.Name + " (" + u.Email + ") was not changed: " + msg + "."})
@@ -404,14 +400,10 @@ func (s *Server) adminRevokeToken(c *gin.Context) {
 		redirectSeeOther(c, "/admin/tokens?done=revoked")
 		return
 	}
-	errs, ok := formErrorsOf(err)
+	msg, ok := refusalOf(err)
 	if !ok {
 		s.failPage(c, err)
 		return
-	}
-	msg := errs.Other
-	for _, f := range errs.Fields {
-		msg = f.Message
 	}
 	s.renderTokens(c, http.StatusUnprocessableEntity, tokensPage{New: pageForm{Prefix: "tok"}, Chosen: map[cases.Scope]bool{},
 		Refused: "The token " + t.Name + " (" + t.Prefix + "…) was not revoked: " + msg + "."})

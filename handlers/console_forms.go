@@ -40,6 +40,21 @@ func formErrorsOf(err error) (formErrors, bool) {
 	return f, true
 }
 
+// refusalOf is the one sentence a page shows above its content when an action on a row was
+// refused (no form field to put it next to); ok is false for errors that are not refusals, which
+// go to failPage.
+func refusalOf(err error) (string, bool) {
+	errs, ok := formErrorsOf(err)
+	if !ok {
+		return "", false
+	}
+	msg := errs.Other
+	for _, f := range errs.Fields {
+		msg = f.Message
+	}
+	return msg, true
+}
+
 // Any reports whether there is a problem to show.
 func (f formErrors) Any() bool { return len(f.Fields) > 0 || f.Other != "" }
 

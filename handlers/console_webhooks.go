@@ -175,14 +175,10 @@ func (s *Server) adminRedeliverWebhook(c *gin.Context) {
 		redirectSeeOther(c, fmt.Sprintf("/admin/webhooks/%d?done=redelivered#delivery-%d", id, delivery))
 		return
 	}
-	errs, ok := formErrorsOf(err)
+	msg, ok := refusalOf(err)
 	if !ok {
 		s.failPage(c, err)
 		return
-	}
-	msg := errs.Other
-	for _, f := range errs.Fields {
-		msg = f.Message
 	}
 	page, perr := s.webhooks.Deliveries(c.Request.Context(), principal(c), id, "", "")
 	if perr != nil {
