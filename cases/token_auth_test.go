@@ -2,28 +2,15 @@ package cases_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"giftdesk/cases"
 	"giftdesk/cases/casestest"
 	"giftdesk/models/modelstest"
 )
-
-// statementCounter counts the statements a database session sends.
-type statementCounter struct {
-	logger.Interface
-	n atomic.Int64
-}
-
-func (s *statementCounter) Trace(context.Context, time.Time, func() (string, int64), error) {
-	s.n.Add(1)
-}
-func (s *statementCounter) LogMode(logger.LogLevel) logger.Interface { return s }
 
 // TestTokenAuthenticationCostsOneStatement: a token and its user are read in one statement, and
 // its last use is written only when a minute has passed since the last one recorded (issue 25), so
@@ -33,7 +20,7 @@ func TestTokenAuthenticationCostsOneStatement(t *testing.T) {
 		ctx := context.Background()
 		now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 		clock := now
-		counter := &statementCounter{Interface: logger.Discard}
+		counter := modelstest.NewStatementCounter()
 		desk := cases.New(cases.Config{DB: db.Session(&gorm.Session{Logger: counter}), Keys: casestest.Keys,
 			Now: func() time.Time { return clock }})
 		u, err := desk.AddUser(ctx, cases.CLIActor, cases.NewUser{Email: "bot@example.com", Name: "Bot", Role: cases.RoleSupervisor, Password: goodPassword})
@@ -47,13 +34,13 @@ func TestTokenAuthenticationCostsOneStatement(t *testing.T) {
 		}
 		auth := func(wantStatements int64) {
 			t.Helper()
-			before := counter.n.Load()
+			before := counter.N.Load()
 			p, err := desk.AuthenticateToken(ctx, raw)
 			if err != nil || p.UserID != u.ID || p.Email != "bot@example.com" || p.Name != "Bot" || p.Role != cases.RoleSupervisor ||
 				p.TokenID != view.ID || len(p.Scopes) != 1 || p.Preferences.TimeZone == "" {
 				t.Fatalf("principal %+v, %v", p, err)
 			}
-			if n := counter.n.Load() - before; n != wantStatements {
+			if n := counter.N.Load() - before; n != wantStatements {
 				t.Errorf("authentication at %s sent %d statements, want %d", clock.Format(time.TimeOnly), n, wantStatements)
 			}
 		}
@@ -87,7 +74,7 @@ func TestTokenAuthenticationCostsOneStatement(t *testing.T) {
 func TestConsoleSessionCostsOneStatement(t *testing.T) {
 	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
-		counter := &statementCounter{Interface: logger.Discard}
+		counter := modelstest.NewStatementCounter()
 		desk := cases.New(cases.Config{DB: db.Session(&gorm.Session{Logger: counter}), Keys: casestest.Keys})
 		u, err := desk.AddUser(ctx, cases.CLIActor, cases.NewUser{Email: "pat@example.com", Name: "Pat", Role: cases.RoleAgent, Password: goodPassword})
 		if err != nil {
@@ -97,13 +84,13 @@ func TestConsoleSessionCostsOneStatement(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := counter.n.Load()
+		before := counter.N.Load()
 		s, err := desk.Session(ctx, in.Token)
 		if err != nil || s.Principal.UserID != u.ID || s.Principal.Email != "pat@example.com" || s.Principal.Role != cases.RoleAgent ||
 			s.MustChangePassword {
 			t.Fatalf("session %+v, %v", s, err)
 		}
-		if n := counter.n.Load() - before; n != 1 {
+		if n := counter.N.Load() - before; n != 1 {
 			t.Errorf("resolving a fresh session sent %d statements, want 1", n)
 		}
 	})

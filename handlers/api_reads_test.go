@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"giftdesk/cases"
 	"giftdesk/models"
@@ -17,20 +16,20 @@ import (
 )
 
 // countingHarness is a harness whose database counts every statement it is sent.
-func countingHarness(t *testing.T, db *gorm.DB) (*harness, *statementCounter) {
-	counter := &statementCounter{Interface: logger.Discard}
+func countingHarness(t *testing.T, db *gorm.DB) (*harness, *modelstest.StatementCounter) {
+	counter := modelstest.NewStatementCounter()
 	return newHarness(t, db.Session(&gorm.Session{Logger: counter})), counter
 }
 
 // statementsOf returns the answer to r and how many statements it sent.
-func (h *harness) statementsOf(counter *statementCounter, r request) (*http.Response, int64, []byte) {
+func (h *harness) statementsOf(counter *modelstest.StatementCounter, r request) (*http.Response, int64, []byte) {
 	h.t.Helper()
-	before := counter.n.Load()
+	before := counter.N.Load()
 	w := h.do(r)
 	if w.Code != http.StatusOK {
 		h.t.Fatalf("%s %s: %d %s", r.method, r.path, w.Code, w.Body)
 	}
-	return w.Result(), counter.n.Load() - before, w.Body.Bytes()
+	return w.Result(), counter.N.Load() - before, w.Body.Bytes()
 }
 
 // TestEvidenceReads: a case's evidence is listed page by page, and each item read alone, with its

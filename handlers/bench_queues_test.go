@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"giftdesk/cases"
 	"giftdesk/cases/casestest"
@@ -28,7 +27,7 @@ import (
 //	go test -run '^$' -bench BenchmarkHomeQueues -benchtime 400x ./handlers/
 func BenchmarkHomeQueues(b *testing.B) {
 	db := modelstest.Open(b, models.Postgres)
-	counter := &statementCounter{Interface: logger.Discard}
+	counter := modelstest.NewStatementCounter()
 	desk := cases.New(cases.Config{DB: db.Session(&gorm.Session{Logger: counter}), Keys: casestest.Keys})
 	srv, err := New(Config{Desk: desk})
 	if err != nil {
@@ -88,7 +87,7 @@ func BenchmarkHomeQueues(b *testing.B) {
 		b.Run(strings.TrimPrefix(path, "/"), func(b *testing.B) {
 			get(path) // warm: the prepared statements of this page
 			times := make([]time.Duration, 0, b.N)
-			before := counter.n.Load()
+			before := counter.N.Load()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				times = append(times, get(path))
@@ -97,7 +96,7 @@ func BenchmarkHomeQueues(b *testing.B) {
 			slices.Sort(times)
 			b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(times[len(times)*95/100].Microseconds())/1000, "p95-ms")
-			b.ReportMetric(float64(counter.n.Load()-before)/float64(b.N), "stmts/page")
+			b.ReportMetric(float64(counter.N.Load()-before)/float64(b.N), "stmts/page")
 		})
 	}
 }

@@ -11,27 +11,14 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"giftdesk/cases"
 	"giftdesk/cases/casestest"
 	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
-
-// statementCounter counts the statements gorm sends.
-type statementCounter struct {
-	logger.Interface
-	n atomic.Int64
-}
-
-func (s *statementCounter) Trace(context.Context, time.Time, func() (string, int64), error) {
-	s.n.Add(1)
-}
-func (s *statementCounter) LogMode(logger.LogLevel) logger.Interface { return s }
 
 func benchCaseBody(n int64) []byte {
 	return []byte(fmt.Sprintf(`{"type": "wrong_account", "summary": "Redeemed on work account",
@@ -63,13 +50,13 @@ func BenchmarkCaseCreateHTTP(b *testing.B) {
 		b.Fatal(err)
 	}
 	// Statements of one creation, counted at the driver's door.
-	counter := &statementCounter{Interface: logger.Discard}
+	counter := modelstest.NewStatementCounter()
 	counted := cases.New(cases.Config{DB: db.Session(&gorm.Session{Logger: counter}), Keys: casestest.Keys})
 	p, err := counted.AuthenticateToken(ctx, token)
 	if err != nil {
 		b.Fatal(err)
 	}
-	counter.n.Store(0)
+	counter.N.Store(0)
 	var in cases.NewCase
 	if err := json.Unmarshal(benchCaseBody(1_000_000_000), &in); err != nil {
 		b.Fatal(err)
@@ -77,7 +64,7 @@ func BenchmarkCaseCreateHTTP(b *testing.B) {
 	if _, _, err := counted.CreateCase(ctx, p, cases.ActorFor(p, "", "", ""), in); err != nil {
 		b.Fatal(err)
 	}
-	statements := counter.n.Load()
+	statements := counter.N.Load()
 
 	ts := httptest.NewServer(srv)
 	defer ts.Close()

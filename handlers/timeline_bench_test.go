@@ -102,7 +102,7 @@ func timelineBenchCase(b *testing.B, ctx context.Context, desk *cases.Desk) stri
 func BenchmarkCaseTimeline(b *testing.B) {
 	ctx := context.Background()
 	db := modelstest.Open(b, models.Postgres)
-	counter := &statementCounter{Interface: logger.Discard}
+	counter := modelstest.NewStatementCounter()
 	desk := cases.New(cases.Config{DB: db.Session(&gorm.Session{Logger: counter}), Keys: casestest.Keys})
 	srv, err := New(Config{Desk: desk})
 	if err != nil {
@@ -134,14 +134,14 @@ func BenchmarkCaseTimeline(b *testing.B) {
 		req := httptest.NewRequest(http.MethodGet, "/api/v1/cases/"+ref+"/timeline?limit=200", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		w := httptest.NewRecorder()
-		before := counter.n.Load()
+		before := counter.N.Load()
 		start := time.Now()
 		srv.ServeHTTP(w, req)
 		took := time.Since(start)
 		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"kind"`) || strings.Contains(w.Body.String(), `"next_cursor"`) {
 			b.Fatalf("timeline: %d %.300s", w.Code, w.Body)
 		}
-		return took, counter.n.Load() - before
+		return took, counter.N.Load() - before
 	}
 	if os.Getenv("GIFTDESK_BENCH_PRINT_SQL") == "1" {
 		printer := logger.New(printLog{b}, logger.Config{LogLevel: logger.Info, ParameterizedQueries: true})
@@ -193,7 +193,7 @@ func (p printLog) Printf(format string, args ...any) { p.b.Logf(format, args...)
 func BenchmarkCasePage(b *testing.B) {
 	ctx := context.Background()
 	db := modelstest.Open(b, models.Postgres)
-	counter := &statementCounter{Interface: logger.Discard}
+	counter := modelstest.NewStatementCounter()
 	desk := cases.New(cases.Config{DB: db.Session(&gorm.Session{Logger: counter}), Keys: casestest.Keys})
 	srv, err := New(Config{Desk: desk})
 	if err != nil {
@@ -218,14 +218,14 @@ func BenchmarkCasePage(b *testing.B) {
 		req := httptest.NewRequest(http.MethodGet, "/cases/"+ref, nil)
 		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: signed.Token})
 		w := httptest.NewRecorder()
-		before := counter.n.Load()
+		before := counter.N.Load()
 		start := time.Now()
 		srv.ServeHTTP(w, req)
 		took := time.Since(start)
 		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), ref) {
 			b.Fatalf("case page: %d %.300s", w.Code, w.Body)
 		}
-		return took, counter.n.Load() - before
+		return took, counter.N.Load() - before
 	}
 	reportPageLatency(b, read)
 }
