@@ -240,21 +240,7 @@ func BulkLoad(ctx context.Context, db *gorm.DB, opts BulkOptions, fn func(l Seed
 const sealerLockKey = 0x61756474
 
 func bulkLoadPostgres(ctx context.Context, db *gorm.DB, opts BulkOptions, fn func(l SeedLoad) error) error {
-	sqlDB, err := db.DB()
-	if err != nil {
-		return err
-	}
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("bulk load: not a pgx connection (%T)", dc)
-		}
-		pc := sc.Conn()
+	return WithPgxConn(ctx, db, func(pc *pgx.Conn) error {
 		tx, err := pc.Begin(ctx)
 		if err != nil {
 			return err
@@ -469,4 +455,25 @@ func dropSecondaryIndexes(ctx context.Context, tx pgx.Tx) ([]string, error) {
 		}
 	}
 	return defs, nil
+}
+
+// WithPgxConn runs fn on one connection of db's pool as pgx sees it, for what gorm cannot do
+// (COPY in and out); the connection goes back to the pool after. PostgreSQL only.
+func WithPgxConn(ctx context.Context, db *gorm.DB, fn func(*pgx.Conn) error) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("not a pgx connection (%T)", dc)
+		}
+		return fn(sc.Conn())
+	})
 }

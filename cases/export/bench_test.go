@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"giftdesk/cases"
@@ -137,18 +137,9 @@ const copyJSONSQL = `COPY (SELECT json_build_object('ref', c.ref, 'type', c.type
 	ORDER BY c.id) TO STDOUT`
 
 func copyOut(ctx context.Context, db *gorm.DB, statement string, w io.Writer) error {
-	sqlDB, err := db.DB()
-	if err != nil {
-		return err
-	}
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = conn.Close() }()
 	// Without the desk's statement timeout (a COPY of a million cases outlasts it), then back.
-	return conn.Raw(func(dc any) error {
-		pg := dc.(*stdlib.Conn).Conn().PgConn()
+	return models.WithPgxConn(ctx, db, func(c *pgx.Conn) error {
+		pg := c.PgConn()
 		if err := pg.Exec(ctx, `SET statement_timeout = 0`).Close(); err != nil {
 			return err
 		}
