@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"giftdesk/cases"
 	"giftdesk/models"
 )
 
@@ -13,6 +14,25 @@ func (g *generator) event(at time.Time, by person, action, entityType, entityID 
 	at = at.UTC().Truncate(time.Microsecond)
 	e := models.AuditEvent{ID: g.id("audit_events"), OccurredAt: at, ActorType: "user", ActorUserID: &by.id, ActorLabel: by.email,
 		Action: action, EntityType: entityType, EntityID: entityID}
+	sealedAt := at.Add(time.Second)
+	if sealedAt.After(g.now) {
+		sealedAt = g.now
+	}
+	g.chained(e, before, after, sealedAt, g.lowWater)
+}
+
+// closing returns the batch of the seed's own event, desk.seeded by the command line, saying what
+// was loaded: the last of the chain, sealed with lowWater (the load's FinalLowWater).
+func (g *generator) closing(at time.Time, lowWater *int64, loaded map[string]any) models.SeedBatch {
+	g.b = models.SeedBatch{}
+	at = at.UTC().Truncate(time.Microsecond)
+	g.chained(models.AuditEvent{ID: g.id("audit_events"), OccurredAt: at, ActorType: cases.CLIActor.Kind, ActorLabel: "cli",
+		Action: "desk.seeded", EntityType: "desk", EntityID: "seed"}, nil, loaded, at, lowWater)
+	return g.b
+}
+
+// chained writes event e, with its before and after documents, and its seal.
+func (g *generator) chained(e models.AuditEvent, before, after map[string]any, sealedAt time.Time, lowWater *int64) {
 	if before != nil {
 		b, _ := json.Marshal(before)
 		e.BeforeState = b
@@ -21,13 +41,9 @@ func (g *generator) event(at time.Time, by person, action, entityType, entityID 
 		b, _ := json.Marshal(after)
 		e.AfterState = b
 	}
-	sealedAt := at.Add(time.Second)
-	if sealedAt.After(g.now) {
-		sealedAt = g.now
-	}
-	s := g.chain.SealCanonical(e, sealedAt, g.lowWater)
-	g.row("audit_events", e.ID, e.OccurredAt, e.ActorType, by.id, nil, e.ActorLabel, "", "", "", action, entityType, entityID,
-		jsonOrNil(e.BeforeState), jsonOrNil(e.AfterState))
+	s := g.chain.SealCanonical(e, sealedAt, lowWater)
+	g.row("audit_events", e.ID, e.OccurredAt, e.ActorType, int64Ptr(e.ActorUserID), nil, e.ActorLabel, "", "", "", e.Action,
+		e.EntityType, e.EntityID, jsonOrNil(e.BeforeState), jsonOrNil(e.AfterState))
 	g.row("audit_seals", s.Seq, s.EventID, s.Hash, s.SealedAt, int64Ptr(s.LowWaterXact))
 }
 

@@ -46,6 +46,9 @@ type Options struct {
 	// OnBatch, when set, is called after each batch is written, with the cases written so far
 	// (tests: to stop a seed midway, or to write beside it).
 	OnBatch func(cases int64)
+	// SettleWait bounds the wait, at the end of a PostgreSQL load, for transactions older than
+	// the load to end (models.BulkOptions; default 2 s).
+	SettleWait time.Duration
 }
 
 // Result counts what a seed wrote.
@@ -107,7 +110,8 @@ func Run(ctx context.Context, desk *cases.Desk, opts Options) (Result, error) {
 	}
 	res := Result{Rows: map[string]int64{}}
 	prog := newProgress(opts.Progress)
-	err = models.BulkLoad(ctx, db, models.BulkOptions{Checked: opts.Checked, RebuildIndexes: n < int64(opts.Cases)}, func(l models.SeedLoad) error {
+	err = models.BulkLoad(ctx, db, models.BulkOptions{Checked: opts.Checked, RebuildIndexes: n < int64(opts.Cases),
+		SettleWait: opts.SettleWait}, func(l models.SeedLoad) error {
 		g := newGenerator(desk, opts, firstCase, reserve, staff, systems, l.Head(), l.LowWater())
 		g.changeSeq = l.ChangeSeq()
 		batches := make(chan models.SeedBatch, 1)
@@ -144,8 +148,24 @@ func Run(ctx context.Context, desk *cases.Desk, opts Options) (Result, error) {
 		if werr != nil {
 			return werr
 		}
-		prog.spent = l.Spent()
 		res.FirstRef, res.LastRef = ref(firstCase), ref(g.caseNumber-1)
+		// The seed's own event ends the chain, with the low-water mark that spares the sealer's
+		// next pass the walk over every seeded event.
+		prog.phase("chaining the closing event")
+		lowWater, err := l.FinalLowWater(ctx)
+		if err != nil {
+			return err
+		}
+		last := g.closing(desk.Now(), lowWater, map[string]any{
+			"cases": opts.Cases, "seed": fmt.Sprint(opts.Seed), "first_ref": res.FirstRef, "last_ref": res.LastRef})
+		if g.err != nil {
+			return g.err
+		}
+		if err := l.Write(ctx, last); err != nil {
+			return err
+		}
+		prog.add(last)
+		prog.spent = l.Spent()
 		return nil
 	})
 	if err != nil {
@@ -155,13 +175,8 @@ func Run(ctx context.Context, desk *cases.Desk, opts Options) (Result, error) {
 	if err := models.SeedFinish(ctx, db); err != nil {
 		return Result{}, cases.StoreErr(err)
 	}
-	// The seed's own event, at the end of the chain, says what was loaded.
-	if err := desk.Do(ctx, cases.CLIActor, func(w *cases.Work) error {
-		return w.Audit("desk.seeded", "desk", "seed", nil, map[string]any{
-			"cases": opts.Cases, "seed": fmt.Sprint(opts.Seed), "first_ref": res.FirstRef, "last_ref": res.LastRef})
-	}); err != nil {
-		return Result{}, err
-	}
+	// Chains what the desk wrote beside the seed, if anything: a short pass when the closing
+	// seal's mark is past the load, a walk over the seeded events when it could not be.
 	if _, err := desk.SealPass(ctx); err != nil {
 		return Result{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -478,4 +479,138 @@ func TestSeedBesideADeskAtWork(t *testing.T) {
 		// seals and left out of the chain. That is why the seed is for an idle desk (README).
 		checkFresh(t, db, desk, c.v.Ref, models.DialectOf(db) == models.Postgres)
 	})
+}
+
+// schemaOf lists the indexes and constraints of the desk's tables as PostgreSQL would recreate them.
+func schemaOf(t *testing.T, db *gorm.DB) []string {
+	t.Helper()
+	var defs []string
+	modelstest.Scan(t, db, &defs, `SELECT pg_get_indexdef(indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+		WHERE c.relnamespace = current_schema()::regnamespace
+		UNION ALL SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+		WHERE connamespace = current_schema()::regnamespace ORDER BY 1`)
+	if len(defs) < 20 {
+		t.Fatalf("only %d indexes and constraints read", len(defs))
+	}
+	return defs
+}
+
+// TestSeedLeavesTheSchemaAsMigrated: the load drops indexes and unique constraints and builds
+// them again; afterwards the schema is the migrations' to the letter (unique constraints as
+// constraints, not bare unique indexes).
+func TestSeedLeavesTheSchemaAsMigrated(t *testing.T) {
+	db := modelstest.Open(t, models.Postgres)
+	before := schemaOf(t, db)
+	s := seedDesk(t, db, 300)
+	after := schemaOf(t, s.db)
+	if strings.Join(before, "\n") != strings.Join(after, "\n") {
+		t.Fatalf("the seed changed the schema:\nbefore:\n%s\nafter:\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
+	}
+}
+
+// closingSealMark is the low-water mark of the seal of the seed's closing event, and the largest
+// transaction id of the events chained before it.
+func closingSealMark(t *testing.T, db *gorm.DB) (mark, newestEventXact int64) {
+	t.Helper()
+	const closing = `(SELECT s.seq FROM audit_seals s JOIN audit_events e ON e.id = s.event_id WHERE e.action = 'desk.seeded')`
+	mark = modelstest.Count(t, db, `SELECT COALESCE(low_water_xact, -1) FROM audit_seals WHERE seq = `+closing)
+	newestEventXact = modelstest.Count(t, db, `SELECT MAX(e.xact_id) FROM audit_events e JOIN audit_seals s ON s.event_id = e.id
+		WHERE s.seq < `+closing)
+	return mark, newestEventXact
+}
+
+// TestSeedEndsTheChainPastTheLoad: on an idle desk the seed's closing seal carries a low-water
+// mark past its own transaction, so that the sealer's next pass starts after the seeded events
+// instead of anti-joining all of them; the chain verifies.
+func TestSeedEndsTheChainPastTheLoad(t *testing.T) {
+	db := modelstest.Open(t, models.Postgres)
+	desk := cases.New(cases.Config{DB: db, Keys: casestest.Keys})
+	// Other tests share the cluster, and a transaction of theirs holds the mark back: wait longer.
+	if _, err := seed.Run(context.Background(), desk, seed.Options{Cases: 200, Seed: 9, Checked: true, SettleWait: time.Minute}); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	mark, newest := closingSealMark(t, db)
+	if mark <= newest {
+		t.Fatalf("the closing seal's mark %d is not past the seeded events' transaction %d", mark, newest)
+	}
+	if rep, err := desk.VerifyAudit(context.Background()); err != nil || !rep.Intact() || rep.Pending != 0 {
+		t.Fatalf("audit verify: %+v %v", rep, err)
+	}
+}
+
+// TestSeedEndsTheChainBesideAnOlderTransaction: a transaction older than the load is still open
+// when the load ends, or committed an event the chain does not hold yet. The closing seal then
+// keeps the load's starting mark, and that transaction's event is chained after: nothing is left
+// outside the chain, and `audit verify` passes.
+func TestSeedEndsTheChainBesideAnOlderTransaction(t *testing.T) {
+	for _, name := range []string{"still open at the end", "committed during the load"} {
+		t.Run(name, func(t *testing.T) {
+			db := modelstest.Open(t, models.Postgres)
+			ctx := context.Background()
+			desk := cases.New(cases.Config{DB: db, Keys: casestest.Keys})
+			older := db.Begin()
+			if older.Error != nil {
+				t.Fatal(older.Error)
+			}
+			defer older.Rollback()
+			var xact int64
+			if err := older.Raw(`SELECT pg_current_xact_id()::text::bigint`).Scan(&xact).Error; err != nil {
+				t.Fatal(err)
+			}
+			event := func() {
+				if err := models.InsertAuditEvent(ctx, older, &models.AuditEvent{OccurredAt: desk.Now(), ActorType: "system",
+					Action: "test.older", EntityType: "desk", EntityID: "older"}); err != nil {
+					t.Error(err)
+				}
+				if err := older.Commit().Error; err != nil {
+					t.Error(err)
+				}
+			}
+			opts := seed.Options{Cases: 200, Seed: 9, BatchCases: 50, Checked: true, SettleWait: 200 * time.Millisecond}
+			if name == "committed during the load" {
+				// Written before the load, so that it holds the events table and the load waits for it.
+				if err := models.InsertAuditEvent(ctx, older, &models.AuditEvent{OccurredAt: desk.Now(), ActorType: "system",
+					Action: "test.older", EntityType: "desk", EntityID: "older"}); err != nil {
+					t.Fatal(err)
+				}
+				// Committed once the load, begun after it, waits for it to drop the table's indexes.
+				go func() {
+					for range 1500 {
+						var waiting bool
+						if err := db.Raw(`SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted AND relation = 'audit_events'::regclass)`).
+							Scan(&waiting).Error; err != nil {
+							t.Error(err)
+							return
+						}
+						if waiting {
+							break
+						}
+						time.Sleep(20 * time.Millisecond)
+					}
+					if err := older.Commit().Error; err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			if _, err := seed.Run(ctx, desk, opts); err != nil {
+				t.Fatalf("seed: %v", err)
+			}
+			mark, newest := closingSealMark(t, db)
+			if mark > xact || mark > newest {
+				t.Fatalf("the closing seal's mark %d passes the older transaction %d", mark, xact)
+			}
+			if name == "still open at the end" {
+				event()
+				if _, err := desk.SealPass(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM audit_events e JOIN audit_seals s ON s.event_id = e.id WHERE e.action = 'test.older'`); n != 1 {
+				t.Fatalf("the older transaction's event is chained %d times", n)
+			}
+			if rep, err := desk.VerifyAudit(ctx); err != nil || !rep.Intact() || rep.Pending != 0 {
+				t.Fatalf("audit verify: %+v %v", rep, err)
+			}
+		})
+	}
 }
