@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -344,12 +345,14 @@ type pgLoad struct {
 
 // FinalLowWater returns the low-water mark for the load's last seal. The load's seals carry the
 // mark of its start, below its own transaction: the sealer's next pass would scan from there and
-// anti-join every event the load wrote (12 s at a million cases) to find none unsealed. The last
-// seal may carry a mark past the load's own transaction when that is true of it: no older
-// transaction is running anywhere in the cluster (it waits up to SettleWait for them to end), and
-// every event of the older ones is chained, which the seed's own events are and the others are
-// checked for, from the chain's mark at the start of the load. Otherwise it returns the start's
-// mark, and the next pass scans, as before.
+// anti-join every event the load wrote (12 s at a million cases) to find none unsealed, and go on
+// doing so at every pass until a new event moves the mark. The last seal may carry a mark past the
+// load's own transaction when that is true of it: no older transaction that could write this
+// database's events is running (transactions of other databases in the cluster cannot: they are
+// not waited for; it waits up to SettleWait for the others to end), and every event of the older
+// ones is chained, which the seed's own events are and the others are checked for, from the
+// chain's mark at the start of the load. Otherwise it returns the start's mark, and the next pass
+// scans, as before.
 func (l *pgLoad) FinalLowWater(ctx context.Context) (*int64, error) {
 	start := l.lowWater
 	wait := l.settle
@@ -358,11 +361,18 @@ func (l *pgLoad) FinalLowWater(ctx context.Context) (*int64, error) {
 	}
 	deadline := time.Now().Add(wait)
 	for {
-		var oldest int64
-		if err := l.tx.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).Scan(&oldest); err != nil {
+		// The activity view is read once per transaction unless cleared.
+		if _, err := l.tx.Exec(ctx, `SELECT pg_stat_clear_snapshot()`); err != nil {
 			return nil, err
 		}
-		if oldest == l.xact {
+		var older bool
+		if err := l.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = current_database()
+				AND a.pid <> pg_backend_pid() AND a.backend_xid IS NOT NULL AND age(a.backend_xid) > age($1::text::xid8::xid))
+			OR EXISTS (SELECT 1 FROM pg_prepared_xacts p WHERE p.database = current_database()
+				AND age(p.transaction) > age($1::text::xid8::xid))`, strconv.FormatInt(l.xact, 10)).Scan(&older); err != nil {
+			return nil, err
+		}
+		if !older {
 			break
 		}
 		if time.Now().After(deadline) {
