@@ -36,6 +36,8 @@ var measures = []measure{
 	{"list", measureList},
 	{"account", measureAccount},
 	{"export", measureExport},
+	{"case_page", measureCasePage},
+	{"home", measureHome},
 }
 
 func measureNames() []string {
@@ -287,28 +289,20 @@ func measureExport(ctx context.Context, b *bench, out *results) error {
 	return nil
 }
 
-// latencyPair measures p95 of a desk GET and of its pgbench script, interleaved, one client each.
+// latencyPair measures p95 of a desk API GET and of its pgbench script, interleaved, one client each.
 func (b *bench) latencyPair(ctx context.Context, out *results, name, path, script string, vars map[string]string) error {
-	var desk, db []float64
-	for range b.c.rounds {
-		p95, err := latencyP95(ctx, b.c.duration, func() error {
-			_, err := b.api(ctx, b.agent, http.MethodGet, path, nil, http.StatusOK)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		desk = append(desk, p95)
-		r, err := b.pgbench(ctx, b.c.databaseURL, script, 1, vars)
-		if err != nil {
-			return err
-		}
-		db = append(db, r.p95ms)
-	}
-	out.put(name+"_p95_ms", "%.2f", median(desk))
-	out.put(name+"_sql_p95_ms", "%.2f", median(db))
-	out.put(name+"_ratio", "%.1f", median(desk)/median(db))
-	return nil
+	return b.pagePair(ctx, out, name, func() error {
+		_, err := b.api(ctx, b.agent, http.MethodGet, path, nil, http.StatusOK)
+		return err
+	}, script, vars)
+}
+
+// jsonField is one string field of a JSON object ("" when absent).
+func jsonField(body []byte, name string) string {
+	var m map[string]any
+	_ = json.Unmarshal(body, &m)
+	s, _ := m[name].(string)
+	return s
 }
 
 func putRate(out *results, name string, desk, db []float64) {
