@@ -40,6 +40,7 @@ type config struct {
 	pgbench     string        // the pgbench binary
 	only        []string      // measures to run (all when empty)
 	benchDir    string        // the bench/ folder of pgbench scripts
+	approvals   int           // pending transfers prepared for each approvals run
 }
 
 func main() {
@@ -67,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.pgbench, "pgbench", "", "the pgbench binary (default: PATH, then /usr/lib/postgresql/*/bin)")
 	fs.StringVar(&only, "only", "", "comma-separated measures to run: "+strings.Join(measureNames(), ","))
 	fs.StringVar(&c.benchDir, "bench-dir", "bench", "the folder of the pgbench scripts")
+	fs.IntVar(&c.approvals, "approvals", 0, "pending transfers prepared for each approvals run (default: 500 per second of --duration, more than the desk approves here)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -84,8 +84,10 @@ func measureApprove(ctx context.Context, b *bench, out *results) error {
 	run := runID()
 	var desk, db []float64
 	for round := range b.c.rounds {
-		// Enough pending transfers for the run at 500 approvals/s: more than the desk reaches here.
-		want := int(500 * b.c.duration.Seconds())
+		want := b.c.approvals
+		if want <= 0 {
+			want = int(500 * b.c.duration.Seconds())
+		}
 		ids, err := b.pendingTransfers(ctx, fmt.Sprintf("%s-%d", run, round), want)
 		if err != nil {
 			return err
