@@ -256,13 +256,18 @@ func CardsNamedByEvents(ctx context.Context, db *gorm.DB, events []AuditRow) ([]
 			ids[e.EntityType] = append(ids[e.EntityType], id)
 		}
 	}
-	// IN () is a syntax error: an empty list is given as one impossible value.
+	// IN () is a syntax error: an empty list is given as one impossible value. A page of events
+	// names the same case fifty times: each value once keeps the statement (and its prepared
+	// variants, one per list length) small.
 	orNone := func(l []int64) []int64 {
 		if len(l) == 0 {
 			return []int64{0}
 		}
-		return l
+		slices.Sort(l)
+		return slices.Compact(l)
 	}
+	slices.Sort(refs)
+	refs = slices.Compact(refs)
 	if len(refs) == 0 {
 		refs = []string{""}
 	}
