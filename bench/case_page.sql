@@ -56,6 +56,6 @@ UNION ALL SELECT 'card', card_id FROM case_cards WHERE case_id = :case_id;
 SELECT audit_events.*, audit_seals.seq FROM "audit_events" LEFT JOIN audit_seals ON audit_seals.event_id = audit_events.id WHERE ((audit_events.entity_type = 'case' AND audit_events.entity_id IN (:ref))) ORDER BY audit_events.id DESC LIMIT '51';
 SELECT g.* FROM gift_cards g WHERE g.id IN ('0')
 OR g.id IN (SELECT cc.card_id FROM case_cards cc WHERE cc.case_id IN (
-SELECT id FROM cases WHERE ref IN (:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref,:ref)
+SELECT id FROM cases WHERE ref IN (:ref)
 UNION SELECT case_id FROM corrections WHERE id IN ('0')
 UNION SELECT case_id FROM evidence WHERE id IN ('0')));
