@@ -223,21 +223,25 @@ func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Act
 		}
 		return stringsCompare(x.serial, y.serial)
 	})
-	var cardIDs []int64
+	var cardIDs, knownIDs []int64
 	var matched []models.GiftCard
 	var codes []StoredCode
 	for _, pc := range order {
-		card, err := d.matchCard(ctx, tx, pc, accountID(pc.in.RedeemedTo), now)
+		card, inserted, err := d.matchCard(ctx, tx, pc, accountID(pc.in.RedeemedTo), now)
 		if err != nil {
 			return 0, CaseView{}, false, err
 		}
 		cardIDs, matched = append(cardIDs, card.ID), append(matched, card)
+		if !inserted {
+			knownIDs = append(knownIDs, card.ID)
+		}
 		if card.ClaimCodeLast4 != nil {
 			codes = append(codes, StoredCode{HMAC: card.ClaimCodeHMAC, Last4: *card.ClaimCodeLast4})
 		}
 	}
-	// The cases the cards are on already, in one statement (R3).
-	others, err := models.CasesOfCards(ctx, tx, cardIDs)
+	// The cases the known cards are on already, in one statement (R3); a card this transaction
+	// inserted is on none, so a case of new cards asks nothing.
+	others, err := models.CasesOfCards(ctx, tx, knownIDs)
 	if err != nil {
 		return 0, CaseView{}, false, err
 	}
@@ -421,8 +425,13 @@ func (d *Desk) upsertAccount(ctx context.Context, tx *gorm.DB, a Actor, field st
 
 // matchCard finds the one record of a card (by claim-code HMAC, else serial) or creates it. A
 // later case may fill in what the card lacks, never contradict its face value, currency or
-// marketplace.
-func (d *Desk) matchCard(ctx context.Context, tx *gorm.DB, pc parsedCard, redeemedTo *int64, now time.Time) (models.GiftCard, error) {
+// marketplace. inserted says the card is new, written by this call.
+func (d *Desk) matchCard(ctx context.Context, tx *gorm.DB, pc parsedCard, redeemedTo *int64, now time.Time) (card models.GiftCard, inserted bool, err error) {
+	card, err = d.findOrInsertCard(ctx, tx, pc, redeemedTo, now, &inserted)
+	return card, inserted, err
+}
+
+func (d *Desk) findOrInsertCard(ctx context.Context, tx *gorm.DB, pc parsedCard, redeemedTo *int64, now time.Time, inserted *bool) (models.GiftCard, error) {
 	var card models.GiftCard
 	var err error = models.ErrNotFound
 	if pc.hmac != nil {
@@ -450,6 +459,7 @@ func (d *Desk) matchCard(ctx context.Context, tx *gorm.DB, pc parsedCard, redeem
 		if pc.serial != "" {
 			card.Serial = &pc.serial
 		}
+		*inserted = true
 		return card, models.InsertCard(ctx, tx, &card)
 	}
 	if err != nil {

@@ -40,9 +40,9 @@ func TestAPIRoundTripsPerWrite(t *testing.T) {
 		}
 		h.newCase(agent, "warm-up") // the token's first use writes last_used_at
 		// Authentication, the key's fast look-up, its lock and look-up in the transaction, the
-		// creation (12, see cases.TestRoundTripsPerWrite) and the key with its answer.
+		// creation (11, see cases.TestRoundTripsPerWrite) and the key with its answer.
 		created, n := post("/api/v1/cases", agent, "create-1", benchCaseBody(1), http.StatusCreated)
-		if want := 16 + lock; n != want {
+		if want := 15 + lock; n != want {
 			t.Errorf("POST /api/v1/cases sent %d statements, want %d", n, want)
 		}
 		var v cases.CaseView
