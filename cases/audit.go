@@ -36,6 +36,16 @@ func ActorFor(p Principal, ip, userAgent, requestID string) Actor {
 
 // audit builds and writes one event.
 func (d *Desk) audit(ctx context.Context, tx *gorm.DB, a Actor, action, entityType string, entityID any, before, after any) error {
+	doc, err := marshalState(after)
+	if err != nil {
+		return err
+	}
+	return d.auditEncoded(ctx, tx, a, action, entityType, entityID, before, doc)
+}
+
+// auditEncoded is audit with the after state already encoded (marshalState's bytes): a use case
+// that also sends the same state to the outbox encodes it once (writeCreated).
+func (d *Desk) auditEncoded(ctx context.Context, tx *gorm.DB, a Actor, action, entityType string, entityID any, before any, after models.JSONDoc) error {
 	e := models.AuditEvent{
 		OccurredAt: d.now(),
 		ActorType:  a.Kind,
@@ -62,9 +72,7 @@ func (d *Desk) audit(ctx context.Context, tx *gorm.DB, a Actor, action, entityTy
 	if e.BeforeState, err = marshalState(before); err != nil {
 		return err
 	}
-	if e.AfterState, err = marshalState(after); err != nil {
-		return err
-	}
+	e.AfterState = after
 	return models.InsertAuditEvent(ctx, tx, &e)
 }
 

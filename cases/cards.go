@@ -117,7 +117,7 @@ func (d *Desk) addCardTx(ctx context.Context, tx *gorm.DB, a Actor, ref string, 
 		redeemedTo = &acct.ID
 	}
 	now := d.now()
-	card, err := d.matchCard(ctx, tx, pc, redeemedTo, now)
+	card, _, err := d.matchCard(ctx, tx, pc, redeemedTo, now)
 	if err != nil {
 		return CaseView{}, false, err
 	}

@@ -1,6 +1,7 @@
 package cases
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"encoding/json"
@@ -222,30 +223,27 @@ func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Act
 		}
 		return stringsCompare(x.serial, y.serial)
 	})
-	var cardIDs []int64
+	var cardIDs, knownIDs []int64
 	var matched []models.GiftCard
 	var codes []StoredCode
 	for _, pc := range order {
-		card, err := d.matchCard(ctx, tx, pc, accountID(pc.in.RedeemedTo), now)
+		card, inserted, err := d.matchCard(ctx, tx, pc, accountID(pc.in.RedeemedTo), now)
 		if err != nil {
 			return 0, CaseView{}, false, err
 		}
 		cardIDs, matched = append(cardIDs, card.ID), append(matched, card)
+		if !inserted {
+			knownIDs = append(knownIDs, card.ID)
+		}
 		if card.ClaimCodeLast4 != nil {
 			codes = append(codes, StoredCode{HMAC: card.ClaimCodeHMAC, Last4: *card.ClaimCodeLast4})
 		}
 	}
-	var others []int64
-	for _, id := range cardIDs {
-		ids, err := models.CasesOfCard(ctx, tx, id, 0)
-		if err != nil {
-			return 0, CaseView{}, false, err
-		}
-		for _, o := range ids {
-			if !slices.Contains(others, o) {
-				others = append(others, o)
-			}
-		}
+	// The cases the known cards are on already, in one statement (R3); a card this transaction
+	// inserted is on none, so a case of new cards asks nothing.
+	others, err := models.CasesOfCards(ctx, tx, knownIDs)
+	if err != nil {
+		return 0, CaseView{}, false, err
 	}
 	flags := []string{}
 	if crossesMarketplaces(customer, intended, matched) {
@@ -276,10 +274,12 @@ func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Act
 	if err := models.InsertCase(ctx, tx, &c); err != nil {
 		return 0, CaseView{}, false, err
 	}
-	for _, id := range cardIDs {
-		if err := models.LinkCard(ctx, tx, c.ID, id, now); err != nil {
-			return 0, CaseView{}, false, err
-		}
+	if err := models.LinkCards(ctx, tx, c.ID, cardIDs, now); err != nil {
+		return 0, CaseView{}, false, err
+	}
+	parts := caseParts{accounts: map[int64]models.CustomerAccount{customer.ID: customer}}
+	if intended != nil {
+		parts.accounts[intended.ID] = *intended
 	}
 	if nc.external != nil {
 		r := models.ExternalRef{CaseID: c.ID, System: nc.external.System, ExternalID: red.Redact(nc.external.ID), CreatedAt: now}
@@ -290,18 +290,64 @@ func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Act
 		if err := models.InsertExternalRef(ctx, tx, &r); err != nil {
 			return 0, CaseView{}, false, err
 		}
+		parts.refs = []models.ExternalRef{r}
 	}
 	if _, err := d.flagDuplicates(ctx, tx, a, duplicateFind{Case: c.ID, New: true, Others: others, Reason: "card"}, now); err != nil {
 		return 0, CaseView{}, false, err
 	}
-	view, err := d.caseView(ctx, tx, c)
-	if err != nil {
+	// The view is built from what this transaction wrote and locked, not read back: the case
+	// row as inserted, its accounts as upserted, its cards as matched.
+	if err := d.createdCaseParts(ctx, tx, &parts, matched, others); err != nil {
 		return 0, CaseView{}, false, err
 	}
-	if err := d.audit(ctx, tx, a, "case.created", "case", c.Ref, nil, view); err != nil {
-		return 0, CaseView{}, false, err
+	view := d.assembleCaseView(c, parts)
+	return c.ID, view, true, d.auditAndAnnounce(ctx, tx, a, "case.created", "case", c.Ref, "case.created", view)
+}
+
+// createdCaseParts completes the parts of a new case's view that its creation did not hold
+// already: its cards in the order the case lists them (all added at once: by id), the accounts
+// they were redeemed to beside the case's own, who froze them, and the refs of the cases it
+// duplicates (the new case's only links). Each costs a statement only when there is something to
+// read.
+func (d *Desk) createdCaseParts(ctx context.Context, tx *gorm.DB, parts *caseParts, matched []models.GiftCard, others []int64) error {
+	for _, card := range matched {
+		if !slices.ContainsFunc(parts.cards, func(c models.GiftCard) bool { return c.ID == card.ID }) {
+			parts.cards = append(parts.cards, card)
+		}
 	}
-	return c.ID, view, true, d.outbox(ctx, tx, "case.created", view)
+	slices.SortFunc(parts.cards, func(x, y models.GiftCard) int { return cmp.Compare(x.ID, y.ID) })
+	var missing []int64
+	for _, card := range parts.cards {
+		if id := card.RedeemedToAccountID; id != nil && !slices.Contains(missing, *id) {
+			if _, ok := parts.accounts[*id]; !ok {
+				missing = append(missing, *id)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		more, err := models.AccountsByID(ctx, tx, missing)
+		if err != nil {
+			return err
+		}
+		for id, acct := range more {
+			parts.accounts[id] = acct
+		}
+	}
+	var err error
+	if parts.freezers, err = freezers(ctx, tx, parts.cards); err != nil {
+		return err
+	}
+	if len(others) > 0 {
+		refs, err := models.CaseRefsByID(ctx, tx, others)
+		if err != nil {
+			return err
+		}
+		for _, ref := range refs {
+			parts.duplicates = append(parts.duplicates, ref)
+		}
+		slices.Sort(parts.duplicates)
+	}
+	return nil
 }
 
 // crossesMarketplaces is R4's flag rule: a case whose intended account, or one of whose cards, lives
@@ -335,11 +381,14 @@ func withFlag(flags []string, flag string) []string {
 // upsertAccount finds an account by id or creates it. Its marketplace is fixed when first
 // recorded; a newer email or name replaces the stored one and is audited.
 func (d *Desk) upsertAccount(ctx context.Context, tx *gorm.DB, a Actor, field string, in AccountInput) (models.CustomerAccount, error) {
-	acct, err := models.AccountByAccountID(ctx, tx, in.AccountID)
+	// One statement: the account as stored, or as inserted from in. A new account holds in's
+	// email and name already, so the comparison below finds nothing to change.
+	now := d.now()
+	acct := models.CustomerAccount{AccountID: in.AccountID, Marketplace: &in.Marketplace, Email: nilIfEmpty(in.Email),
+		Name: nilIfEmpty(in.Name), CreatedAt: now, UpdatedAt: now}
+	err := models.UpsertAccount(ctx, tx, &acct)
 	if errors.Is(err, models.ErrNotFound) {
-		acct = models.CustomerAccount{AccountID: in.AccountID, Marketplace: &in.Marketplace, Email: nilIfEmpty(in.Email),
-			Name: nilIfEmpty(in.Name), CreatedAt: d.now(), UpdatedAt: d.now()}
-		return acct, models.InsertAccount(ctx, tx, &acct)
+		return acct, errRaceLost // inserted by a concurrent creation we could not see yet: run again
 	}
 	if err != nil {
 		return acct, err
@@ -376,8 +425,13 @@ func (d *Desk) upsertAccount(ctx context.Context, tx *gorm.DB, a Actor, field st
 
 // matchCard finds the one record of a card (by claim-code HMAC, else serial) or creates it. A
 // later case may fill in what the card lacks, never contradict its face value, currency or
-// marketplace.
-func (d *Desk) matchCard(ctx context.Context, tx *gorm.DB, pc parsedCard, redeemedTo *int64, now time.Time) (models.GiftCard, error) {
+// marketplace. inserted says the card is new, written by this call.
+func (d *Desk) matchCard(ctx context.Context, tx *gorm.DB, pc parsedCard, redeemedTo *int64, now time.Time) (card models.GiftCard, inserted bool, err error) {
+	card, err = d.findOrInsertCard(ctx, tx, pc, redeemedTo, now, &inserted)
+	return card, inserted, err
+}
+
+func (d *Desk) findOrInsertCard(ctx context.Context, tx *gorm.DB, pc parsedCard, redeemedTo *int64, now time.Time, inserted *bool) (models.GiftCard, error) {
 	var card models.GiftCard
 	var err error = models.ErrNotFound
 	if pc.hmac != nil {
@@ -405,6 +459,7 @@ func (d *Desk) matchCard(ctx context.Context, tx *gorm.DB, pc parsedCard, redeem
 		if pc.serial != "" {
 			card.Serial = &pc.serial
 		}
+		*inserted = true
 		return card, models.InsertCard(ctx, tx, &card)
 	}
 	if err != nil {
@@ -494,15 +549,20 @@ func (d *Desk) announceCases(ctx context.Context, tx *gorm.DB, ids []int64) erro
 		if err != nil {
 			return err
 		}
-		view, err := d.caseView(ctx, tx, c)
-		if err != nil {
-			return err
-		}
-		if err := d.outbox(ctx, tx, "case.updated", view); err != nil {
+		if err := d.announceCase(ctx, tx, c); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// announceCase is announceCases for a case whose row the caller holds as it now stands in tx.
+func (d *Desk) announceCase(ctx context.Context, tx *gorm.DB, c models.Case) error {
+	view, err := d.caseView(ctx, tx, c)
+	if err != nil {
+		return err
+	}
+	return d.outbox(ctx, tx, "case.updated", view)
 }
 
 // outbox writes a webhook event in the transaction of its change.
@@ -511,7 +571,25 @@ func (d *Desk) outbox(ctx context.Context, tx *gorm.DB, event string, payload an
 	if err != nil {
 		return err
 	}
-	return models.InsertOutbox(ctx, tx, &models.OutboxEvent{EventType: event, Payload: models.JSONDoc(b), CreatedAt: d.now()})
+	return d.outboxEncoded(ctx, tx, event, models.JSONDoc(b))
+}
+
+// outboxEncoded is outbox with the payload already encoded as JSON.
+func (d *Desk) outboxEncoded(ctx context.Context, tx *gorm.DB, event string, payload models.JSONDoc) error {
+	return models.InsertOutbox(ctx, tx, &models.OutboxEvent{EventType: event, Payload: payload, CreatedAt: d.now()})
+}
+
+// auditAndAnnounce writes the audit event (no before state) and the outbox row of one change
+// whose state, view, both show: view is encoded once for the two.
+func (d *Desk) auditAndAnnounce(ctx context.Context, tx *gorm.DB, a Actor, action, entityType string, entityID any, event string, view any) error {
+	doc, err := json.Marshal(view)
+	if err != nil {
+		return err
+	}
+	if err := d.auditEncoded(ctx, tx, a, action, entityType, entityID, nil, doc); err != nil {
+		return err
+	}
+	return d.outboxEncoded(ctx, tx, event, doc)
 }
 
 func nilIfEmpty(s string) *string {

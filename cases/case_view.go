@@ -85,74 +85,89 @@ type SLAView struct {
 
 // caseView assembles the view of c from db (the pool or a transaction).
 func (d *Desk) caseView(ctx context.Context, db *gorm.DB, c models.Case) (CaseView, error) {
-	v := CaseView{Ref: c.Ref, Type: c.Type, Status: c.Status, Resolution: c.Resolution, Priority: c.Priority,
-		Summary: c.Summary, Description: c.Description, Flags: orEmpty(c.Flags), Tags: orEmpty(c.Tags),
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
-	cards, err := models.CardsOfCase(ctx, db, c.ID)
-	if err != nil {
-		return v, err
+	var parts caseParts
+	var err error
+	if parts.cards, err = models.CardsOfCase(ctx, db, c.ID); err != nil {
+		return CaseView{}, err
 	}
 	ids := []int64{c.CustomerAccountID}
 	if c.IntendedAccountID != nil {
 		ids = append(ids, *c.IntendedAccountID)
 	}
-	for _, card := range cards {
+	for _, card := range parts.cards {
 		if card.RedeemedToAccountID != nil {
 			ids = append(ids, *card.RedeemedToAccountID)
 		}
 	}
-	accounts, err := models.AccountsByID(ctx, db, ids)
-	if err != nil {
-		return v, err
+	if parts.accounts, err = models.AccountsByID(ctx, db, ids); err != nil {
+		return CaseView{}, err
 	}
-	v.Customer = accountView(accounts[c.CustomerAccountID])
-	if c.IntendedAccountID != nil {
-		a := accountView(accounts[*c.IntendedAccountID])
-		v.IntendedAccount = &a
+	if parts.freezers, err = freezers(ctx, db, parts.cards); err != nil {
+		return CaseView{}, err
 	}
-	emails, err := freezers(ctx, db, cards)
-	if err != nil {
-		return v, err
+	if parts.duplicates, err = models.LinkedRefs(ctx, db, c.ID); err != nil {
+		return CaseView{}, err
 	}
-	v.Cards = make([]CardView, 0, len(cards))
-	for _, card := range cards {
-		var redeemedTo *string
-		if card.RedeemedToAccountID != nil {
-			id := accounts[*card.RedeemedToAccountID].AccountID
-			redeemedTo = &id
-		}
-		v.Cards = append(v.Cards, cardView(card, redeemedTo, frozenBy(card, emails)))
-	}
-	if v.Duplicates, err = models.LinkedRefs(ctx, db, c.ID); err != nil {
-		return v, err
-	}
-	v.Duplicates = orEmpty(v.Duplicates)
 	if c.AssigneeID != nil {
 		u, err := models.UserByID(ctx, db, *c.AssigneeID)
 		if err != nil {
-			return v, err
+			return CaseView{}, err
 		}
-		v.Assignee = &u.Email
+		parts.assignee = &u.Email
 	}
-	refs, err := models.ExternalRefsOfCase(ctx, db, c.ID)
-	if err != nil {
-		return v, err
+	if parts.refs, err = models.ExternalRefsOfCase(ctx, db, c.ID); err != nil {
+		return CaseView{}, err
 	}
-	v.Externals = make([]ExternalView, 0, len(refs))
-	for _, r := range refs {
+	if parts.corrections, err = models.CorrectionCounts(ctx, db, c.ID); err != nil {
+		return CaseView{}, err
+	}
+	return d.assembleCaseView(c, parts), nil
+}
+
+// caseParts is what a case's view shows beside its row: caseView reads it, and a creation knows
+// it from what it wrote (createCaseTx), so both build the view with assembleCaseView.
+type caseParts struct {
+	cards       []models.GiftCard                // in the order they were added to the case
+	accounts    map[int64]models.CustomerAccount // customer, intended and redeemed-to accounts, by row id
+	freezers    map[int64]string                 // emails of who froze the cards, by user id
+	duplicates  []string                         // refs of the linked cases, ascending
+	assignee    *string                          // email
+	refs        []models.ExternalRef             // oldest first
+	corrections map[string]int64                 // correction counts by status
+}
+
+// assembleCaseView builds the view of c from its parts, without the database.
+func (d *Desk) assembleCaseView(c models.Case, parts caseParts) CaseView {
+	v := CaseView{Ref: c.Ref, Type: c.Type, Status: c.Status, Resolution: c.Resolution, Priority: c.Priority,
+		Summary: c.Summary, Description: c.Description, Flags: orEmpty(c.Flags), Tags: orEmpty(c.Tags),
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version, Assignee: parts.assignee}
+	v.Customer = accountView(parts.accounts[c.CustomerAccountID])
+	if c.IntendedAccountID != nil {
+		a := accountView(parts.accounts[*c.IntendedAccountID])
+		v.IntendedAccount = &a
+	}
+	v.Cards = make([]CardView, 0, len(parts.cards))
+	for _, card := range parts.cards {
+		var redeemedTo *string
+		if card.RedeemedToAccountID != nil {
+			id := parts.accounts[*card.RedeemedToAccountID].AccountID
+			redeemedTo = &id
+		}
+		v.Cards = append(v.Cards, cardView(card, redeemedTo, frozenBy(card, parts.freezers)))
+	}
+	v.Duplicates = orEmpty(parts.duplicates)
+	v.Externals = make([]ExternalView, 0, len(parts.refs))
+	for _, r := range parts.refs {
 		v.Externals = append(v.Externals, ExternalView{System: r.System, ID: r.ExternalID, URL: r.URL})
 	}
 	if len(v.Externals) > 0 {
 		v.External = &v.Externals[0]
 	}
-	counts, err := models.CorrectionCounts(ctx, db, c.ID)
-	if err != nil {
-		return v, err
-	}
+	counts := parts.corrections
 	v.Corrections = CorrectionsSummary{Pending: counts[string(CorrectionPending)], Applied: counts[string(CorrectionApplied)],
 		Denied: counts[string(CorrectionDenied)], Cancelled: counts[string(CorrectionCancelled)], Reversed: counts[string(CorrectionReversed)]}
 	v.SLA = slaView(c, d.now())
-	return v, nil
+	return v
 }
 
 func accountView(a models.CustomerAccount) AccountView {

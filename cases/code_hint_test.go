@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"giftdesk/cases"
+	"giftdesk/cases/casestest"
 	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
@@ -80,24 +81,30 @@ func TestCreateCaseInWorkSurvivesALostRace(t *testing.T) {
 	p := agentPrincipal(t, db)
 	a := cases.ActorFor(p, "", "", "")
 	raced := false
-	// The concurrent winner: just before this creation inserts the account, another connection
-	// inserts and commits the same one.
+	// The concurrent winner: just before this creation inserts the card, another connection
+	// inserts and commits the same one. (An account is no longer a race to lose: its upsert
+	// finds a row committed meanwhile, see TestConcurrentCreationsMakeOneAccount.)
+	code, err := cases.ParseClaimCode(testCode)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := db.Callback().Create().Before("gorm:create").Register("test:race", func(tx *gorm.DB) {
-		if raced || tx.Statement.Table != "customer_accounts" {
+		if raced || tx.Statement.Table != "gift_cards" {
 			return
 		}
 		raced = true
 		now := models.Now()
-		us := "US"
-		winner := models.CustomerAccount{AccountID: "A1B2C3D4", Marketplace: &us, CreatedAt: now, UpdatedAt: now}
-		if err := models.InsertAccount(context.Background(), db, &winner); err != nil {
+		last4 := code.Last4()
+		winner := models.GiftCard{ClaimCodeHMAC: casestest.Keys.ClaimCode.Sum(code), ClaimCodeLast4: &last4, Marketplace: "US", Currency: "USD",
+			FaceValueMinor: 5000, Status: "unknown", ClaimCodeHints: models.StringList{}, CreatedAt: now, UpdatedAt: now}
+		if err := models.InsertCard(context.Background(), db, &winner); err != nil {
 			t.Errorf("the winner's insert: %v", err)
 		}
 	}); err != nil {
 		t.Fatal(err)
 	}
 	var ref string
-	err := desk.Do(context.Background(), a, func(w *cases.Work) error {
+	err = desk.Do(context.Background(), a, func(w *cases.Work) error {
 		v, _, err := desk.CreateCase(w.Context(), p, a, wrongAccountCase(testCode, ""))
 		ref = v.Ref
 		return err

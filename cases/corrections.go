@@ -68,54 +68,90 @@ func (d *Desk) correctionView(ctx context.Context, db *gorm.DB, c models.Correct
 // cases, accounts, people, approvals and reversals are each loaded for all of them at once.
 func (d *Desk) correctionViews(ctx context.Context, db *gorm.DB, list []models.Correction) ([]CorrectionView, error) {
 	ids := make([]int64, 0, len(list))
-	var caseIDs, accountIDs, userIDs []int64
+	var caseIDs []int64
 	for _, c := range list {
 		ids = append(ids, c.ID)
 		caseIDs = append(caseIDs, c.CaseID)
+	}
+	var parts correctionParts
+	var err error
+	if parts.refs, err = models.CaseRefsByID(ctx, db, caseIDs); err != nil {
+		return nil, err
+	}
+	if parts.approvals, err = models.ApprovalsOfMany(ctx, db, ids); err != nil {
+		return nil, err
+	}
+	if err := loadCorrectionPeople(ctx, db, list, &parts); err != nil {
+		return nil, err
+	}
+	if parts.reversals, err = models.LiveReversalsOf(ctx, db, ids); err != nil {
+		return nil, err
+	}
+	return assembleCorrectionViews(list, parts), nil
+}
+
+// correctionParts is what correction views show beside their rows: correctionViews reads it all,
+// a decision knows its case's ref and the approvals it just counted (decidedView).
+type correctionParts struct {
+	refs      map[int64]string                 // case refs by case id
+	accounts  map[int64]models.CustomerAccount // from and to accounts by row id
+	approvals map[int64][]models.Approval      // by correction id, oldest first
+	emails    map[int64]string                 // requesters and approvers by user id
+	reversals map[int64]int64                  // live reversal by reversed correction id
+}
+
+// loadCorrectionPeople reads the accounts and the people (requesters, approvers of
+// parts.approvals) the corrections of list show.
+func loadCorrectionPeople(ctx context.Context, db *gorm.DB, list []models.Correction, parts *correctionParts) error {
+	var accountIDs, userIDs []int64
+	for _, c := range list {
 		accountIDs = append(accountIDs, c.FromAccountID, c.ToAccountID)
 		userIDs = append(userIDs, c.RequestedByID)
 	}
-	refs, err := models.CaseRefsByID(ctx, db, caseIDs)
-	if err != nil {
-		return nil, err
-	}
-	accts, err := models.AccountsByID(ctx, db, accountIDs)
-	if err != nil {
-		return nil, err
-	}
-	approvals, err := models.ApprovalsOfMany(ctx, db, ids)
-	if err != nil {
-		return nil, err
-	}
-	for _, aps := range approvals {
+	for _, aps := range parts.approvals {
 		for _, ap := range aps {
 			userIDs = append(userIDs, ap.ApproverID)
 		}
 	}
-	emails, err := models.UserEmails(ctx, db, userIDs)
-	if err != nil {
-		return nil, err
+	var err error
+	if parts.accounts, err = models.AccountsByID(ctx, db, accountIDs); err != nil {
+		return err
 	}
-	reversals, err := models.LiveReversalsOf(ctx, db, ids)
-	if err != nil {
-		return nil, err
+	parts.emails, err = models.UserEmails(ctx, db, userIDs)
+	return err
+}
+
+// decidedView is the view of a correction c just decided in tx on the case locked as kase, with
+// approvals, its approvals as counted in tx: its case's ref and approvals are known, and a
+// correction that was pending until now has no reversal (only an applied one is reversed), so
+// only its accounts and people are read.
+func (d *Desk) decidedView(ctx context.Context, tx *gorm.DB, c models.Correction, kase models.Case, approvals []models.Approval) (CorrectionView, error) {
+	parts := correctionParts{refs: map[int64]string{kase.ID: kase.Ref}, approvals: map[int64][]models.Approval{c.ID: approvals}}
+	list := []models.Correction{c}
+	if err := loadCorrectionPeople(ctx, tx, list, &parts); err != nil {
+		return CorrectionView{}, err
 	}
+	return assembleCorrectionViews(list, parts)[0], nil
+}
+
+// assembleCorrectionViews builds the views of list from their parts, without the database.
+func assembleCorrectionViews(list []models.Correction, parts correctionParts) []CorrectionView {
 	out := make([]CorrectionView, 0, len(list))
 	for _, c := range list {
-		v := CorrectionView{ID: c.ID, Case: refs[c.CaseID], Kind: c.Kind, Status: c.Status, AmountMinor: c.AmountMinor, Currency: c.Currency,
-			FromAccount: accts[c.FromAccountID].AccountID, ToAccount: accts[c.ToAccountID].AccountID,
-			CardID: idString(c.CardID), Reason: c.Reason, RequiredApprovals: c.RequiredApprovals, RequestedBy: emails[c.RequestedByID], requestedByID: c.RequestedByID,
+		v := CorrectionView{ID: c.ID, Case: parts.refs[c.CaseID], Kind: c.Kind, Status: c.Status, AmountMinor: c.AmountMinor, Currency: c.Currency,
+			FromAccount: parts.accounts[c.FromAccountID].AccountID, ToAccount: parts.accounts[c.ToAccountID].AccountID,
+			CardID: idString(c.CardID), Reason: c.Reason, RequiredApprovals: c.RequiredApprovals, RequestedBy: parts.emails[c.RequestedByID], requestedByID: c.RequestedByID,
 			DenialReason: c.DenialReason, Reverses: idString(c.ReversesID), CreatedAt: c.CreatedAt, DecidedAt: c.DecidedAt,
 			Approvals: []ApprovalView{}}
-		for _, ap := range approvals[c.ID] {
-			v.Approvals = append(v.Approvals, ApprovalView{By: emails[ap.ApproverID], At: ap.CreatedAt, Note: ap.Note, byID: ap.ApproverID})
+		for _, ap := range parts.approvals[c.ID] {
+			v.Approvals = append(v.Approvals, ApprovalView{By: parts.emails[ap.ApproverID], At: ap.CreatedAt, Note: ap.Note, byID: ap.ApproverID})
 		}
-		if r, ok := reversals[c.ID]; ok {
+		if r, ok := parts.reversals[c.ID]; ok {
 			v.ReversedBy = idString(&r)
 		}
 		out = append(out, v)
 	}
-	return out, nil
+	return out
 }
 
 // checkCorrection is the validation of a correction request that needs no database, every
@@ -427,7 +463,7 @@ func (d *Desk) CancelCorrection(ctx context.Context, p Principal, a Actor, id in
 			return err
 		}
 		c.Status = string(CorrectionCancelled)
-		if err := d.leavePendingApproval(ctx, tx, a, c.CaseID); err != nil {
+		if err := d.leavePendingApproval(ctx, tx, a, dec.kase); err != nil {
 			return err
 		}
 		if view, err = d.correctionView(ctx, tx, c); err != nil {
@@ -439,13 +475,13 @@ func (d *Desk) CancelCorrection(ctx context.Context, p Principal, a Actor, id in
 }
 
 // leavePendingApproval moves a case back to investigating once none of its corrections is
-// pending (R11: the system enters and leaves pending_approval).
-func (d *Desk) leavePendingApproval(ctx context.Context, tx *gorm.DB, a Actor, caseID int64) error {
-	kase, err := models.CaseByIDForUpdate(ctx, tx, caseID)
-	if err != nil || kase.Status != string(StatusPendingApproval) {
-		return err
+// pending (R11: the system enters and leaves pending_approval). kase is the case as the caller
+// locked it in this transaction (lockDecision), unchanged since: it is not read again.
+func (d *Desk) leavePendingApproval(ctx context.Context, tx *gorm.DB, a Actor, kase models.Case) error {
+	if kase.Status != string(StatusPendingApproval) {
+		return nil
 	}
-	n, err := models.PendingOnCase(ctx, tx, caseID)
+	n, err := models.PendingOnCase(ctx, tx, kase.ID)
 	if err != nil || n > 0 {
 		return err
 	}
@@ -459,14 +495,18 @@ func (d *Desk) moveBySystem(ctx context.Context, tx *gorm.DB, a Actor, kase mode
 	if kase.Status == string(to) {
 		return nil
 	}
-	moved, err := models.UpdateCaseVersioned(ctx, tx, kase.ID, kase.Version, map[string]any{"status": string(to), "updated_at": d.now()})
+	now := d.now()
+	moved, err := models.UpdateCaseVersioned(ctx, tx, kase.ID, kase.Version, map[string]any{"status": string(to), "updated_at": now})
 	if err != nil {
 		return err
 	}
 	if !moved {
 		return fmt.Errorf("case %s changed under its lock", kase.Ref)
 	}
-	if err := d.announceCases(ctx, tx, []int64{kase.ID}); err != nil {
+	// The row as just written, not read back: the lock held since kase was read keeps the rest.
+	after := kase
+	after.Status, after.Version, after.UpdatedAt = string(to), kase.Version+1, now
+	if err := d.announceCase(ctx, tx, after); err != nil {
 		return err
 	}
 	return d.audit(ctx, tx, a, "case.updated", "case", kase.Ref,

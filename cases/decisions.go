@@ -53,8 +53,8 @@ func (d *Desk) lockDecision(ctx context.Context, tx *gorm.DB, id int64) (decisio
 
 // lockPendingDecision locks a correction for a decision by p (R5) that would move it to status
 // to: never its requester (four_eyes), only while pending (already_decided). It returns the
-// case's redactor for notes.
-func (d *Desk) lockPendingDecision(ctx context.Context, tx *gorm.DB, p Principal, id int64, to CorrectionStatus) (decision, *Redactor, error) {
+// case's redactor for notes when redacts (the decision carries a text), else one that has nothing to redact.
+func (d *Desk) lockPendingDecision(ctx context.Context, tx *gorm.DB, p Principal, id int64, to CorrectionStatus, redacts bool) (decision, *Redactor, error) {
 	dec, err := d.lockDecision(ctx, tx, id)
 	if err != nil {
 		return dec, nil, err
@@ -63,6 +63,10 @@ func (d *Desk) lockPendingDecision(ctx context.Context, tx *gorm.DB, p Principal
 	// any concurrency.
 	if err := decisionRefusal(p, CorrectionStatus(dec.corr.Status), dec.corr.RequestedByID, nil, dec.corr.RequiredApprovals, to); err != nil {
 		return dec, nil, err
+	}
+	if !redacts {
+		// No text to redact (an approval without a note): the case's cards are not read.
+		return dec, NewRedactor(d.keys.ClaimCode, nil), nil
 	}
 	red, err := d.caseRedactor(ctx, tx, dec.corr.CaseID)
 	return dec, red, err
@@ -127,7 +131,7 @@ func (d *Desk) ApproveCorrection(ctx context.Context, p Principal, a Actor, id i
 	}
 	var view CorrectionView
 	err = d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
-		dec, red, err := d.lockPendingDecision(ctx, tx, p, id, CorrectionApplied)
+		dec, red, err := d.lockPendingDecision(ctx, tx, p, id, CorrectionApplied, note != "")
 		if err != nil {
 			return err
 		}
@@ -146,30 +150,23 @@ func (d *Desk) ApproveCorrection(ctx context.Context, p Principal, a Actor, id i
 		if err != nil {
 			return err
 		}
-		action := "correction.approved"
-		if len(approvals) >= c.RequiredApprovals {
-			if err := d.apply(ctx, tx, a, dec, p); err != nil {
+		if len(approvals) < c.RequiredApprovals {
+			if view, err = d.decidedView(ctx, tx, c, dec.kase, approvals); err != nil {
 				return err
 			}
-			action = "correction.applied"
-			if c, err = models.CorrectionByID(ctx, tx, c.ID); err != nil {
-				return err
-			}
+			return d.audit(ctx, tx, a, "correction.approved", "correction", c.ID, nil, view)
 		}
-		if view, err = d.correctionView(ctx, tx, c); err != nil {
+		if c, err = d.apply(ctx, tx, a, dec, p); err != nil {
 			return err
 		}
-		if err := d.audit(ctx, tx, a, action, "correction", c.ID, nil, view); err != nil {
+		if view, err = d.decidedView(ctx, tx, c, dec.kase, approvals); err != nil {
 			return err
 		}
-		if action == "correction.applied" {
-			event := "correction.applied"
-			if CorrectionKind(c.Kind) == CorrectionReversal {
-				event = "correction.reversed"
-			}
-			return d.outbox(ctx, tx, event, view)
+		event := "correction.applied"
+		if CorrectionKind(c.Kind) == CorrectionReversal {
+			event = "correction.reversed"
 		}
-		return nil
+		return d.auditAndAnnounce(ctx, tx, a, "correction.applied", "correction", c.ID, event, view)
 	})
 	return view, err
 }
@@ -181,54 +178,59 @@ func errAlreadyApproved(required int) error {
 		"so another supervisor's approval is needed to apply it", required)}
 }
 
-// apply moves the money of a locked, approved correction.
-func (d *Desk) apply(ctx context.Context, tx *gorm.DB, a Actor, dec decision, p Principal) error {
+// apply moves the money of a locked, approved correction and returns the correction as it wrote
+// it (the caller answers with it instead of reading it back).
+func (d *Desk) apply(ctx context.Context, tx *gorm.DB, a Actor, dec decision, p Principal) (models.Correction, error) {
 	c, now := dec.corr, d.now()
 	if CorrectionKind(c.Kind) == CorrectionReversal {
 		if dec.orig == nil || !CorrectionStatus(dec.orig.Status).CanBecome(CorrectionReversed) {
-			return &RuleError{Code: CodeAlreadyReversed, Message: "the reversed correction is no longer applied"}
+			return c, &RuleError{Code: CodeAlreadyReversed, Message: "the reversed correction is no longer applied"}
 		}
 	} else if dec.card != nil {
 		// R7 again, under lock: what is applied plus this never exceeds the face value. Pending
 		// requests are not counted here: this one is among them.
 		applied, err := models.AppliedOnCard(ctx, tx, dec.card.ID)
 		if err != nil {
-			return err
+			return c, err
 		}
 		if applied+c.AmountMinor > dec.card.FaceValueMinor {
-			return &RuleError{Code: CodeExceedsFaceValue, Message: fmt.Sprintf("applying it would take %s from a card of %s",
+			return c, &RuleError{Code: CodeExceedsFaceValue, Message: fmt.Sprintf("applying it would take %s from a card of %s",
 				FormatMinor(applied+c.AmountMinor, Currency(c.Currency)), FormatMinor(dec.card.FaceValueMinor, Currency(c.Currency)))}
 		}
 	}
 	// Checked again under lock: the card may have been frozen, or its facts changed, since the request.
 	if dec.card != nil && dec.card.Frozen && !(CorrectionKind(c.Kind) == CorrectionCredit && dec.kase.Type == string(TypeScamVictim)) {
-		return &RuleError{Code: CodeCardFrozen, Message: "the card was frozen after the request"}
+		return c, &RuleError{Code: CodeCardFrozen, Message: "the card was frozen after the request"}
 	}
 	if err := checkEvidence(ctx, tx, dec.kase, c, dec.card); err != nil {
-		return err
+		return c, err
 	}
 	if ok, err := setCorrectionStatus(ctx, tx, c, CorrectionApplied, map[string]any{"decided_by_id": p.UserID,
 		"decided_at": now, "updated_at": now}); err != nil || !ok {
 		if err == nil {
 			err = &RuleError{Code: CodeAlreadyDecided, Message: "this correction was decided meanwhile"}
 		}
-		return err
+		return c, err
 	}
 	if err := models.InsertPostings(ctx, tx, []models.Posting{
 		{CorrectionID: c.ID, AccountID: c.FromAccountID, AmountMinor: -c.AmountMinor, Currency: c.Currency, CreatedAt: now},
 		{CorrectionID: c.ID, AccountID: c.ToAccountID, AmountMinor: c.AmountMinor, Currency: c.Currency, CreatedAt: now},
 	}); err != nil {
-		return err
+		return c, err
 	}
 	if dec.orig != nil {
 		if ok, err := setCorrectionStatus(ctx, tx, *dec.orig, CorrectionReversed, map[string]any{"reversed_at": now, "updated_at": now}); err != nil || !ok {
 			if err == nil {
 				err = &RuleError{Code: CodeAlreadyReversed, Message: "the reversed correction changed meanwhile"}
 			}
-			return err
+			return c, err
 		}
 	}
-	return d.leavePendingApproval(ctx, tx, a, c.CaseID)
+	if err := d.leavePendingApproval(ctx, tx, a, dec.kase); err != nil {
+		return c, err
+	}
+	c.Status, c.DecidedByID, c.DecidedAt, c.UpdatedAt, c.Version = string(CorrectionApplied), &p.UserID, &now, now, c.Version+1
+	return c, nil
 }
 
 // DenyCorrection refuses a pending correction with a reason (R5).
@@ -242,7 +244,7 @@ func (d *Desk) DenyCorrection(ctx context.Context, p Principal, a Actor, id int6
 	}
 	var view CorrectionView
 	err = d.inTxAnswering(ctx, func() any { return view }, func(tx *gorm.DB) error {
-		dec, red, err := d.lockPendingDecision(ctx, tx, p, id, CorrectionDenied)
+		dec, red, err := d.lockPendingDecision(ctx, tx, p, id, CorrectionDenied, true)
 		if err != nil {
 			return err
 		}
@@ -252,7 +254,7 @@ func (d *Desk) DenyCorrection(ctx context.Context, p Principal, a Actor, id int6
 			"decided_by_id": p.UserID, "decided_at": now, "updated_at": now}); err != nil {
 			return err
 		}
-		if err := d.leavePendingApproval(ctx, tx, a, c.CaseID); err != nil {
+		if err := d.leavePendingApproval(ctx, tx, a, dec.kase); err != nil {
 			return err
 		}
 		if c, err = models.CorrectionByID(ctx, tx, c.ID); err != nil {

@@ -39,6 +39,11 @@ func New(cfg Config) *Desk {
 	}
 	if d.now == nil {
 		d.now = models.Now
+	} else {
+		// As the database keeps times (UTC, microseconds): an answer built from what a use case
+		// wrote (case creation, approvals) then equals the same answer read back.
+		clock := cfg.Now
+		d.now = func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
 	}
 	d.sla = cfg.SLA
 	if d.sla == nil {

@@ -89,20 +89,31 @@ func ok[T any](v T) (cases.StoredAnswer, error)      { return jsonAnswer(http.St
 // Idempotency-Key the use case stores that answer with its change, or stops with the answer
 // stored before, which is written as it was.
 func reply[T any](s *Server, c *gin.Context, render answer[T], run func(ctx context.Context) (T, error)) {
-	replyKeeping(s, c, render, render, run)
+	replyKeeping(s, c, render, nil, run)
 }
 
 // replyKeeping is reply whose answer kept for a repeated Idempotency-Key is rendered by keep,
-// not by render: an answer holding a secret is sent once and kept without it.
+// not by render: an answer holding a secret is sent once and kept without it. A nil keep keeps
+// what render renders, and the answer kept is then sent as it is, not encoded a second time.
 func replyKeeping[T any](s *Server, c *gin.Context, render, keep answer[T], run func(ctx context.Context) (T, error)) {
 	ctx := c.Request.Context()
+	same := keep == nil
+	if same {
+		keep = render
+	}
+	// kept is the answer of the use case's last attempt, the one whose result run returns.
+	var kept *cases.StoredAnswer
 	if req := idempotentRequest(c); req != nil && req.Hash != nil {
 		req.Answer = func(result any) (cases.StoredAnswer, error) {
 			v, isT := result.(T)
 			if !isT {
 				return cases.StoredAnswer{}, fmt.Errorf("idempotent answer: a use case answered %T, its handler renders %T", result, v)
 			}
-			return keep(v)
+			ans, err := keep(v)
+			if err == nil && same {
+				kept = &ans
+			}
+			return ans, err
 		}
 		ctx = cases.WithIdempotency(ctx, req)
 	}
@@ -114,6 +125,10 @@ func replyKeeping[T any](s *Server, c *gin.Context, render, keep answer[T], run 
 	}
 	if err != nil {
 		s.fail(c, err)
+		return
+	}
+	if kept != nil {
+		writeAnswer(c, *kept, false)
 		return
 	}
 	ans, err := render(v)

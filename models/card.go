@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -68,6 +69,37 @@ func UpdateCard(ctx context.Context, tx *gorm.DB, id int64, changes map[string]a
 func LinkCard(ctx context.Context, tx *gorm.DB, caseID, cardID int64, now time.Time) error {
 	return tx.WithContext(ctx).Exec(`INSERT INTO case_cards (case_id, card_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 		caseID, cardID, now).Error
+}
+
+// LinkCards puts cards on a case, each once, in one statement.
+func LinkCards(ctx context.Context, tx *gorm.DB, caseID int64, cardIDs []int64, now time.Time) error {
+	if len(cardIDs) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	args := make([]any, 0, 3*len(cardIDs))
+	b.WriteString(`INSERT INTO case_cards (case_id, card_id, added_at) VALUES `)
+	for i, id := range cardIDs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?)")
+		args = append(args, caseID, id, now)
+	}
+	b.WriteString(` ON CONFLICT DO NOTHING`)
+	return tx.WithContext(ctx).Exec(b.String(), args...).Error
+}
+
+// CasesOfCards returns the ids of the cases any of the cards is on, ascending, once each, in one
+// statement.
+func CasesOfCards(ctx context.Context, tx *gorm.DB, cardIDs []int64) ([]int64, error) {
+	if len(cardIDs) == 0 {
+		return nil, nil
+	}
+	var ids []int64
+	in, arg := InIDs(tx, "card_id", cardIDs)
+	err := tx.WithContext(ctx).Raw(`SELECT DISTINCT case_id FROM case_cards WHERE `+in+` ORDER BY case_id`, arg).Scan(&ids).Error
+	return ids, err
 }
 
 // CasesOfCard returns the ids of the cases a card is on, but exceptCase.

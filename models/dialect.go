@@ -204,6 +204,40 @@ func InsertIgnoringConflict(ctx context.Context, tx *gorm.DB, value any, columns
 	return res.RowsAffected == 1, res.Error
 }
 
+// UpsertAccount returns the customer account a.AccountID, inserting a (its id and times filled
+// in) when no account has that id, in one statement. An account found is returned as stored,
+// unchanged: the caller decides what of a may replace it. On PostgreSQL the insert does nothing on
+// a conflict and the same statement reads the existing row, so a known customer's row is neither
+// locked nor rewritten by a case naming it; an account inserted and committed by a concurrent
+// transaction after this statement's snapshot is found by running it once more (read committed
+// takes a new snapshot per statement). SQLite, one writer at a time, answers the existing row
+// through a no-op update. ErrNotFound means the row could not be seen: lost to a race.
+func UpsertAccount(ctx context.Context, tx *gorm.DB, a *CustomerAccount) error {
+	const cols = `id, account_id, is_system, marketplace, email, name, created_at, updated_at`
+	args := []any{a.AccountID, a.IsSystem, a.Marketplace, a.Email, a.Name, a.CreatedAt, a.UpdatedAt}
+	insert := `INSERT INTO customer_accounts (account_id, is_system, marketplace, email, name, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id) `
+	var query string
+	if DialectOf(tx) == Postgres {
+		query = `WITH ins AS (` + insert + `DO NOTHING RETURNING ` + cols + `)
+			SELECT ` + cols + ` FROM ins UNION ALL SELECT ` + cols + ` FROM customer_accounts WHERE account_id = ? LIMIT 1`
+		args = append(args, a.AccountID)
+	} else {
+		query = insert + `DO UPDATE SET account_id = excluded.account_id RETURNING ` + cols
+	}
+	for attempt := 0; attempt < 2; attempt++ {
+		var rows []CustomerAccount
+		if err := tx.WithContext(ctx).Raw(query, args...).Scan(&rows).Error; err != nil {
+			return err
+		}
+		if len(rows) == 1 {
+			*a = rows[0]
+			return nil
+		}
+	}
+	return ErrNotFound
+}
+
 // WithMigrationLock runs fn while holding a database-wide lock, so that several servers starting
 // at once migrate one after the other. SQLite's file lock already does this.
 func WithMigrationLock(ctx context.Context, db *gorm.DB, fn func(conn *gorm.DB) error) error {
