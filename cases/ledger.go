@@ -3,7 +3,6 @@ package cases
 import (
 	"context"
 	"errors"
-	"sort"
 	"strings"
 	"time"
 
@@ -76,20 +75,16 @@ func (d *Desk) Ledger(ctx context.Context, p Principal, accountID string, q Ledg
 	if err != nil {
 		return Ledger{}, storeErr(err)
 	}
-	balances, err := models.Balances(ctx, d.db, acct.ID)
+	balances, err := d.balances(ctx, d.db, acct.ID)
 	if err != nil {
-		return Ledger{}, storeErr(err)
+		return Ledger{}, err
 	}
 	rows, err := models.PostingsOf(ctx, d.db, acct.ID, before, after, limit+1)
 	if err != nil {
 		return Ledger{}, storeErr(err)
 	}
 	out := Ledger{AccountID: acct.AccountID, IsSystem: acct.IsSystem, Marketplace: acct.Marketplace, Name: acct.Name,
-		Email: acct.Email, Postings: make([]LedgerPosting, 0, len(rows))}
-	for cur, sum := range balances {
-		out.Balances = append(out.Balances, Balance{Currency: cur, AmountMinor: sum})
-	}
-	sort.Slice(out.Balances, func(i, j int) bool { return out.Balances[i].Currency < out.Balances[j].Currency })
+		Email: acct.Email, Balances: balances, Postings: make([]LedgerPosting, 0, len(rows))}
 	rows, out.NextCursor, out.PrevCursor = keysetPage(rows, func(r models.PostingRow) int64 { return r.ID }, limit, before, after)
 	for _, r := range rows {
 		out.Postings = append(out.Postings, LedgerPosting{ID: r.ID, CorrectionID: r.CorrectionID, Kind: CorrectionKind(r.Kind),

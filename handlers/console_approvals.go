@@ -179,11 +179,11 @@ func (s *Server) outcomeOf(c *gin.Context, id int64) (decisionOutcome, error) {
 // computes it (an account with no posting yet holds nothing).
 func (s *Server) balancesOf(c *gin.Context, v cases.CorrectionView) (from, to int64, err error) {
 	read := func(account string) (int64, error) {
-		ledger, err := s.desk.Account(c.Request.Context(), principal(c), account, "1", "")
+		balances, err := s.desk.AccountBalances(c.Request.Context(), principal(c), account)
 		if errors.Is(err, cases.ErrNotFound) {
 			return 0, nil
 		}
-		return ledger.Balances[v.Currency], err
+		return balances[v.Currency], err
 	}
 	if from, err = read(v.FromAccount); err != nil {
 		return 0, 0, err

@@ -217,20 +217,6 @@ func InsertPostings(ctx context.Context, tx *gorm.DB, p []Posting) error {
 	return tx.WithContext(ctx).Create(&p).Error
 }
 
-// Balances sums an account's postings per currency.
-func Balances(ctx context.Context, db *gorm.DB, accountID int64) (map[string]int64, error) {
-	var rows []struct {
-		Currency string
-		Sum      int64
-	}
-	err := db.WithContext(ctx).Raw(`SELECT currency, SUM(amount_minor) AS sum FROM postings WHERE account_id = ? GROUP BY currency`, accountID).Scan(&rows).Error
-	out := map[string]int64{}
-	for _, r := range rows {
-		out[r.Currency] = r.Sum
-	}
-	return out, err
-}
-
 // PostingRow is a posting with the other account of its correction, the correction's kind and
 // status, and the ref of its case.
 type PostingRow struct {

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -265,6 +266,51 @@ func TrySealerLock(ctx context.Context, tx *gorm.DB) (bool, error) {
 	err := tx.WithContext(ctx).Raw(`SELECT pg_try_advisory_xact_lock(?)`, 0x61756474 /* "audt" */).Scan(&ok).Error
 	return ok, err
 }
+
+// TryBalanceLock takes the balance checkpoint pass's lock for the rest of tx, or reports that
+// another pass holds it: one pass at a time across servers. Writers never take it. On SQLite the
+// immediate transaction already holds the database's one write lock.
+func TryBalanceLock(ctx context.Context, tx *gorm.DB) (bool, error) {
+	if DialectOf(tx) != Postgres {
+		return true, nil
+	}
+	var ok bool
+	err := tx.WithContext(ctx).Raw(`SELECT pg_try_advisory_xact_lock(?)`, 0x626c6e63 /* "blnc" */).Scan(&ok).Error
+	return ok, err
+}
+
+// PostingLowWater returns the transaction id below which every posting is final: no transaction
+// below it that could write postings is still running, and every transaction that has not drawn
+// an id yet will draw one at or above it. postings.xact_id holds the writing transaction's id.
+//
+// On PostgreSQL that is the oldest transaction of the current snapshot still running in this
+// database, else the snapshot's xmax. Not the snapshot's xmin: that counts transactions of every
+// database of the cluster, and a long load or migration in another database would hold balance
+// checkpoints back for its whole length, although it cannot write this desk's postings. A running
+// transaction is left out only when a backend of another database is seen holding it after the
+// snapshot was taken; one that ended meanwhile is kept, which is merely cautious. Transactions
+// without an id (read-only ones, however long) never hold it back.
+//
+// On SQLite every posting carries xact_id 0 and is final once visible, since writers are
+// serialised and ids grow in commit order: the mark lets all through.
+func PostingLowWater(ctx context.Context, tx *gorm.DB) (int64, error) {
+	if DialectOf(tx) != Postgres {
+		return math.MaxInt64, nil
+	}
+	var low int64
+	err := tx.WithContext(ctx).Raw(postingLowWaterSQL).Scan(&low).Error
+	return low, err
+}
+
+// postingLowWaterSQL compares the snapshot's 64-bit transaction ids with pg_locks' 32-bit ones
+// modulo 2^32: every running transaction holds a lock on its own id.
+const postingLowWaterSQL = `WITH s AS (SELECT pg_current_snapshot() AS snap),
+elsewhere AS (SELECT l.transactionid::text::bigint AS xid32 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+	WHERE l.locktype = 'transactionid' AND a.datname IS DISTINCT FROM current_database())
+SELECT COALESCE(
+	(SELECT MIN(x::text::bigint) FROM s, pg_snapshot_xip(s.snap) AS x
+		WHERE x::text::bigint % 4294967296 NOT IN (SELECT xid32 FROM elsewhere)),
+	(SELECT pg_snapshot_xmax(snap)::text::bigint FROM s))`
 
 // TryRequestLock takes, for the rest of tx, a lock on one API request key (64 bits of a hash of
 // its owner and Idempotency-Key), or reports that a running transaction holds it. It is what tells

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"errors"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -37,4 +38,18 @@ func IsAppendOnlyViolation(err error) bool {
 		return true
 	}
 	return sqliteCode(err, "is append-only (R9)")
+}
+
+// MigrateBefore applies the migrations that precede id, as a desk built before it has them, so
+// that a test can write rows the old way and then run the rest.
+func MigrateBefore(ctx context.Context, db *gorm.DB, fingerprint, id string) error {
+	all := migrations
+	defer func() { migrations = all }()
+	for i, m := range all {
+		if m.id == id {
+			migrations = all[:i]
+			return Migrate(ctx, db, fingerprint)
+		}
+	}
+	return errors.New("no migration " + id)
 }

@@ -185,7 +185,7 @@ var SeedColumns = map[string][]string{
 		"card_id", "reason", "requested_by_id", "required_approvals", "reverses_id", "denial_reason", "decided_by_id",
 		"created_at", "updated_at", "decided_at", "reversed_at", "version"},
 	"correction_approvals": {"id", "correction_id", "requested_by_id", "approver_id", "note", "created_at"},
-	"postings":             {"id", "correction_id", "account_id", "amount_minor", "currency", "created_at"},
+	"postings":             {"id", "correction_id", "account_id", "amount_minor", "currency", "created_at", "xact_id"},
 	"audit_events": {"id", "occurred_at", "actor_type", "actor_user_id", "actor_token_id", "actor_label", "client_ip",
 		"user_agent", "request_id", "action", "entity_type", "entity_id", "before_state", "after_state"},
 	"audit_seals": {"seq", "event_id", "hash", "sealed_at", "low_water_xact"},
@@ -202,7 +202,8 @@ type SeedLoad interface {
 	// Spent is the time spent writing each table so far.
 	Spent() map[string]time.Duration
 	// ChangeSeq is the change sequence the cases of this load carry (migration 0011): on
-	// PostgreSQL the loading transaction's id, as the trigger would set it.
+	// PostgreSQL the loading transaction's id, as the trigger would set it. Its postings carry it
+	// as their xact_id (migration 0015), as the column's default would (0 on SQLite).
 	ChangeSeq() int64
 	// FinalLowWater is the low-water mark the load's last seal may carry, asked once every other
 	// row is written (nil on SQLite). See pgLoad.FinalLowWater.
@@ -495,7 +496,7 @@ func SeedFinish(ctx context.Context, db *gorm.DB) error {
 	return db.WithContext(ctx).Exec(`ANALYZE`).Error
 }
 
-// keptDuringLoad are the indexes a seed fills in key order (events by transaction, communications
+// keptDuringLoad are the indexes a seed fills in key order (events and postings by transaction, communications
 // by case, seals and numbers as they are drawn), or the events' entity index, which costs less
 // grown during the load than built after it (at 1,000,000 cases: 14 s more COPY against an 18 s
 // sort of 9.2 million entries). Every other index of the seed's tables that no foreign key depends
@@ -506,7 +507,7 @@ func SeedFinish(ctx context.Context, db *gorm.DB) error {
 var keptDuringLoad = []string{
 	"audit_events_entity", "audit_events_xact", "audit_seals_event_id_key", "cases_ref_key", "communications_case",
 	"communications_supersedes_id_key", "correction_approvals_correction_id_approver_id_key",
-	"postings_correction_id_account_id_key",
+	"postings_correction_id_account_id_key", "postings_xact",
 }
 
 // dropSecondaryIndexes drops the indexes of the seed's tables that no primary key or foreign key

@@ -151,5 +151,5 @@ func (g *generator) approval(correction int64, requester, approver person, at ti
 }
 
 func (g *generator) posting(correction, account, amount int64, cur string, at time.Time) {
-	g.row("postings", g.id("postings"), correction, account, amount, cur, at)
+	g.row("postings", g.id("postings"), correction, account, amount, cur, at, g.changeSeq)
 }

@@ -131,6 +131,25 @@ func TestSeedKeepsTheRules(t *testing.T) {
 			OR (p.account_id = k.from_account_id AND p.amount_minor <> -k.amount_minor)`); n != 0 {
 			t.Errorf("%d postings that are not their correction's", n)
 		}
+		// Seeded postings carry the load's transaction (cases carry it as their change_seq; 0 on
+		// SQLite, whose order is the id's), and the seed ends with them folded into the balance
+		// checkpoints, which agree with the plain sums.
+		seededXact := "0"
+		if models.DialectOf(db) == models.Postgres {
+			seededXact = "(SELECT MAX(change_seq) FROM cases)"
+		}
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM postings WHERE xact_id <> `+seededXact); n != 0 {
+			t.Errorf("%d seeded postings do not carry the load's transaction id", n)
+		}
+		if n, err := models.UnfoldedPostings(context.Background(), db, 10); err != nil || n != 0 {
+			t.Errorf("%d postings left after the balance mark (%v): the seed folds what it wrote", n, err)
+		}
+		groups := modelstest.Count(t, db, `SELECT COUNT(*) FROM (SELECT DISTINCT account_id, currency FROM postings) g`)
+		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM (SELECT account_id, currency, SUM(amount_minor) AS s FROM postings
+			GROUP BY account_id, currency) p JOIN balance_checkpoints c ON c.account_id = p.account_id AND c.currency = p.currency
+			WHERE c.amount_minor = p.s`); n != groups || n != modelstest.Count(t, db, `SELECT COUNT(*) FROM balance_checkpoints`) || n == 0 {
+			t.Errorf("%d balance checkpoints equal their postings' sum, of %d accounts and currencies", n, groups)
+		}
 		// R7: on no card do applied, non-reversed transfers and credits exceed its face value.
 		if n := modelstest.Count(t, db, `SELECT COUNT(*) FROM gift_cards g WHERE g.face_value_minor < (SELECT COALESCE(SUM(k.amount_minor), 0)
 			FROM corrections k WHERE k.card_id = g.id AND k.kind IN ('transfer', 'credit') AND k.status = 'applied')`); n != 0 {

@@ -481,9 +481,19 @@ func describe(err error) error {
 // sealEvery is the sealer's period: R10 wants events chained within 2 seconds of commit.
 const sealEvery = 500 * time.Millisecond
 
-// startBackground runs the audit sealer and session housekeeping until ctx ends, and returns a
-// function that waits for them after one last sealing pass.
+// balanceEvery is the balance checkpoint pass's period when it has caught up: a balance read
+// adds the postings of about that long to its checkpoint.
+const balanceEvery = time.Second
+
+// startBackground runs the audit sealer, the balance checkpoint pass and session housekeeping
+// until ctx ends, and returns a function that waits for them after one last sealing pass.
 func startBackground(ctx context.Context, desk *cases.Desk, log *slog.Logger) func() {
+	balancesDone := make(chan struct{})
+	// A goroutine of its own, so that catching up on a large ledger never delays the sealer.
+	go func() {
+		defer close(balancesDone)
+		runBalancePasses(ctx, desk, log)
+	}()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -497,6 +507,7 @@ func startBackground(ctx context.Context, desk *cases.Desk, log *slog.Logger) fu
 				final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				_, _ = desk.SealPass(final)
 				cancel()
+				<-balancesDone
 				return
 			case <-seal.C:
 				if _, err := desk.SealPass(ctx); err != nil && ctx.Err() == nil {
@@ -510,6 +521,38 @@ func startBackground(ctx context.Context, desk *cases.Desk, log *slog.Logger) fu
 		}
 	}()
 	return func() { <-done }
+}
+
+// runBalancePasses folds committed postings into the balance checkpoints until ctx ends: a pass
+// every balanceEvery, and back to back while passes come back full (a desk upgraded or seeded
+// with a large ledger catches up, BalancePassLimit postings per short transaction).
+func runBalancePasses(ctx context.Context, desk *cases.Desk, log *slog.Logger) {
+	tick := time.NewTicker(balanceEvery)
+	defer tick.Stop()
+	var behind int64
+	for {
+		n, err := desk.CheckpointBalances(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("balance checkpoint pass failed", slog.String("error", err.Error()))
+		case n == cases.BalancePassLimit:
+			if behind == 0 {
+				log.Info("balance checkpoints catching up with the ledger")
+			}
+			behind += int64(n)
+			if ctx.Err() == nil {
+				continue
+			}
+		case behind > 0:
+			log.Info("balance checkpoints caught up", slog.Int64("postings_folded", behind+int64(n)))
+			behind = 0
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // uploadDir returns $GIFTDESK_DATA_DIR/uploads, where uploads wait while they are checked.
