@@ -31,6 +31,9 @@ const MaxSearchLength = 200
 // at the page's newest matches.
 const minShaped = 3
 
+// minSerialPrefix is the shortest q looked for at the start of serials (see serialPrefixOf).
+const minSerialPrefix = 8
+
 // minSerialFragment is the shortest run of digits looked for inside serials when nothing starts
 // with it: shorter runs are inside too many serials to be a search.
 const minSerialFragment = 6
@@ -50,14 +53,14 @@ var (
 // A q may fit several fields, and gets the union of the probes it fits:
 //   - "GD-000123" (any case) is that ref, as typed or with its number written as the desk writes
 //     refs (gd-123 finds GD-000123);
-//   - digits are a ref's number (123 finds GD-000123), the start of an account id or a serial,
-//     and, when there are 4 of them, a last 4; when none of those finds a case, a run of at least
+//   - digits are a ref's number (123 finds GD-000123), the start of an account id, with 8 or
+//     more the start of a serial, and, when there are 4 of them, a last 4; when none of those finds a case, a run of at least
 //     six digits is looked for inside serials (a serial read off a damaged card): the one
 //     trigram scan a shaped q may make, and only on a miss;
 //   - a q with an @ after its first character is the start of an email (sam@example finds
 //     sam@example.co.uk); one starting with @ is text, so a domain is found inside emails;
-//   - a word of letters, digits and . _ : - is the start of an account id or a serial, and with 4
-//     letters or digits a last 4;
+//   - a word of letters, digits and . _ : - is the start of an account id (with 8 or more
+//     characters of a serial too), and with 4 letters or digits a last 4;
 //   - anything else (spaces, other punctuation), and any q of one or two characters, is text
 //     found inside refs, account ids, emails and serials, as every q was before issue 25.
 //
@@ -80,7 +83,7 @@ func SearchFor(q string) (SearchShape, *models.CaseSearch, error) {
 		return ShapeRef, &models.CaseSearch{Refs: refsOf(strings.ToUpper(q), m[1])}, nil
 	}
 	if strings.Trim(q, "0123456789") == "" {
-		s := &models.CaseSearch{Refs: refsOf("", q), AccountPrefix: q, SerialPrefix: q, Last4: last4Of(q)}
+		s := &models.CaseSearch{Refs: refsOf("", q), AccountPrefix: q, SerialPrefix: serialPrefixOf(q), Last4: last4Of(q)}
 		if len(q) >= minSerialFragment {
 			s.SerialFragment = q
 		}
@@ -90,7 +93,7 @@ func SearchFor(q string) (SearchShape, *models.CaseSearch, error) {
 		return ShapeEmail, &models.CaseSearch{EmailPrefix: q}, nil
 	}
 	if wordShape.MatchString(q) {
-		return ShapeWord, &models.CaseSearch{AccountPrefix: q, SerialPrefix: q, Last4: last4Of(q)}, nil
+		return ShapeWord, &models.CaseSearch{AccountPrefix: q, SerialPrefix: serialPrefixOf(q), Last4: last4Of(q)}, nil
 	}
 	return ShapeText, &models.CaseSearch{Contains: q}, nil
 }
@@ -108,6 +111,16 @@ func refsOf(typed, digits string) []string {
 		}
 	}
 	return refs
+}
+
+// serialPrefixOf returns q when it is long enough to start few serials, else "": the first digits
+// of a serial are its issuer's, shared by every card of a run (all the seed's start with 6046), and
+// a prefix that matches most cards gathers every one of their cases.
+func serialPrefixOf(q string) string {
+	if len(q) < minSerialPrefix {
+		return ""
+	}
+	return q
 }
 
 // last4Of returns q in upper case when it can be the last 4 of a claim code, else "".

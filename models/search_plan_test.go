@@ -26,10 +26,10 @@ type searchShape struct {
 
 var searchShapes = []searchShape{
 	{"ref", "gd-012345", models.CaseSearch{Refs: []string{"GD-012345"}}, []string{"cases_ref_key"}, nil},
-	{"number", "12345", models.CaseSearch{Refs: []string{"GD-012345"}, AccountPrefix: "12345", SerialPrefix: "12345"},
-		[]string{"cases_ref_key", "customer_accounts_account_prefix", "gift_cards_serial_prefix"}, nil},
-	{"four digits", "4321", models.CaseSearch{Refs: []string{"GD-004321"}, AccountPrefix: "4321", SerialPrefix: "4321", Last4: "4321"},
-		[]string{"cases_ref_key", "customer_accounts_account_prefix", "gift_cards_serial_prefix", "gift_cards_last4"}, nil},
+	{"number", "12345", models.CaseSearch{Refs: []string{"GD-012345"}, AccountPrefix: "12345"},
+		[]string{"cases_ref_key", "customer_accounts_account_prefix"}, nil},
+	{"four digits", "4321", models.CaseSearch{Refs: []string{"GD-004321"}, AccountPrefix: "4321", Last4: "4321"},
+		[]string{"cases_ref_key", "customer_accounts_account_prefix", "gift_cards_last4"}, nil},
 	{"serial", "6000000000012345", models.CaseSearch{Refs: []string{"GD-6000000000012345"}, AccountPrefix: "6000000000012345",
 		SerialPrefix: "6000000000012345", SerialFragment: "6000000000012345"},
 		[]string{"gift_cards_serial_prefix"}, []string{"gift_cards_serial_trgm"}},
@@ -39,7 +39,7 @@ var searchShapes = []searchShape{
 	{"email", "user4321@", models.CaseSearch{EmailPrefix: "user4321@"}, []string{"customer_accounts_email_prefix"}, nil},
 	{"account id", "acct4321", models.CaseSearch{AccountPrefix: "acct4321", SerialPrefix: "acct4321"},
 		[]string{"customer_accounts_account_prefix", "gift_cards_serial_prefix"}, nil},
-	{"last 4", "c4ca", models.CaseSearch{AccountPrefix: "c4ca", SerialPrefix: "c4ca", Last4: "C4CA"},
+	{"last 4", "c4ca", models.CaseSearch{AccountPrefix: "c4ca", Last4: "C4CA"},
 		[]string{"gift_cards_last4", "customer_accounts_account_prefix"}, nil},
 	{"text", "ct4321 x", models.CaseSearch{Contains: "ct4321 x"},
 		[]string{"cases_ref_trgm", "customer_accounts_account_trgm", "customer_accounts_email_trgm", "gift_cards_serial_trgm"}, nil},
