@@ -140,7 +140,7 @@ func caseWhere(q, db *gorm.DB, f CaseFilter) *gorm.DB {
 	if f.UpdatedSince != nil {
 		q = q.Where("cases.updated_at >= ?", *f.UpdatedSince)
 	}
-	if !f.Search.empty() {
+	if f.Search != nil {
 		cond, args := searchCondition(db, f.Search)
 		q = q.Where(cond, args...)
 	}
@@ -205,7 +205,7 @@ func caseCountQuery(db *gorm.DB, filters []CaseFilter) *gorm.DB {
 func ListCases(ctx context.Context, db *gorm.DB, f CaseFilter) ([]Case, error) {
 	var out []Case
 	var err error
-	if f.Search.empty() {
+	if f.Search == nil {
 		err = caseListQuery(db.WithContext(ctx), f).Find(&out).Error
 	} else {
 		err = listWithCustomPlan(ctx, db, caseListQuery(db, f), &out)

@@ -27,11 +27,6 @@ type CaseSearch struct {
 	Contains string
 }
 
-func (s *CaseSearch) empty() bool {
-	return s == nil || (len(s.Refs) == 0 && s.AccountPrefix == "" && s.EmailPrefix == "" &&
-		s.SerialPrefix == "" && s.Last4 == "" && s.SerialFragment == "" && s.Contains == "")
-}
-
 // searchCondition returns the condition "cases.id is a case s finds" and its arguments: a union
 // of candidate ids, each branch served by its own index, rather than an OR that the planner can
 // only answer by filtering every case.
@@ -89,6 +84,9 @@ func searchCondition(db *gorm.DB, s *CaseSearch) (string, []any) {
 		cond, arg = ContainsFold(db, "g.serial", s.Contains)
 		add(viaCard(cond), arg)
 	}
+	if len(branches) == 0 && s.SerialFragment == "" {
+		return "1 = 0", nil // a search that looks for nothing finds nothing, never everything
+	}
 	union := strings.Join(branches, " UNION ")
 	if s.SerialFragment != "" {
 		// The fragment's trigram scan runs only when the probes found nothing: hit is read twice,
@@ -115,7 +113,7 @@ func searchCondition(db *gorm.DB, s *CaseSearch) (string, []any) {
 // runs PostgreSQL may switch it to a generic plan, which cannot read a LIKE pattern's prefix off
 // a parameter nor know how few rows a trigram condition keeps, and scans instead (issue 14 saw a
 // 5 ms search become a 500 ms scan). pgx's QueryExecModeExec, given as the first argument,
-// sends the statement unnamed (past gorm's PrepareStmt cache, which would prepare it named): parsed, bound and run in one round trip and planned anew each
+// sends the statement unnamed: parsed, bound and run in one round trip and planned anew each
 // time, without the transaction and SET LOCAL plan_cache_mode it took before. SQLite plans
 // every statement anew.
 func listWithCustomPlan(ctx context.Context, db *gorm.DB, q *gorm.DB, dest any) error {

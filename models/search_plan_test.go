@@ -153,3 +153,19 @@ func checkRepeatedSearchUsesIndex(t *testing.T, db *gorm.DB) {
 		t.Errorf("the search was prepared as a named statement: %q", named)
 	}
 }
+
+// TestEmptySearchFindsNothing: a search that looks for nothing finds no case, rather than
+// dropping its condition and listing every case.
+func TestEmptySearchFindsNothing(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		newFixture(t, db)
+		all, err := models.ListCases(context.Background(), db, models.CaseFilter{Limit: 10})
+		if err != nil || len(all) == 0 {
+			t.Fatalf("the fixture's cases: %d, %v", len(all), err)
+		}
+		found, err := models.ListCases(context.Background(), db, models.CaseFilter{Search: &models.CaseSearch{}, Limit: 10})
+		if err != nil || len(found) != 0 {
+			t.Errorf("an empty search: %d cases, %v", len(found), err)
+		}
+	})
+}
