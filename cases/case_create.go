@@ -264,7 +264,7 @@ func (d *Desk) createCaseTx(ctx context.Context, tx *gorm.DB, p Principal, a Act
 	}
 	target := d.sla[nc.priority]
 	frd, rd := now.Add(target.FirstResponse), now.Add(target.Resolution)
-	c := models.Case{Ref: fmt.Sprintf("GD-%06d", n), Type: string(nc.typ), Status: string(StatusNew), Priority: string(nc.priority),
+	c := models.Case{Ref: FormatRef(n), Type: string(nc.typ), Status: string(StatusNew), Priority: string(nc.priority),
 		CustomerAccountID: customer.ID, Summary: red.Redact(nc.summary), Description: red.Redact(nc.description),
 		Tags: tags, Flags: flags, FirstResponseDue: &frd, ResolutionDue: &rd, CreatedByID: &p.UserID,
 		CreatedAt: now, UpdatedAt: now, Version: 1}

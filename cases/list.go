@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"giftdesk/models"
 )
@@ -189,10 +188,11 @@ func (d *Desk) caseFilter(ctx context.Context, p Principal, q CaseQuery) (models
 			f.AssigneeID = &u.ID
 		}
 	}
-	f.Query = strings.TrimSpace(q.Q)
-	if utf8.RuneCountInString(f.Query) > 200 {
-		errs.add("q", "must be at most 200 characters")
+	_, search, err := SearchFor(q.Q)
+	if re := (*RuleError)(nil); errors.As(err, &re) {
+		errs.list = append(errs.list, re.Fields...)
 	}
+	f.Search = search
 	if (q.ExternalSystem == "") != (q.ExternalID == "") {
 		errs.add("external_id", "external_system and external_id go together")
 	}

@@ -63,7 +63,7 @@ type CaseFilter struct {
 	// ToVerifyBy keeps the cases holding evidence still unverified that this user did not upload:
 	// the evidence they may verify (four eyes).
 	ToVerifyBy                 *int64
-	Query                      string // ref, account id, email, serial (contains), card last 4 (equals)
+	Search                     *CaseSearch // q, sorted by shape (see CaseSearch)
 	ExternalSystem, ExternalID string
 	UpdatedSince               *time.Time
 	BeforeID                   int64 // keyset cursor: only cases with a smaller id
@@ -140,19 +140,9 @@ func caseWhere(q, db *gorm.DB, f CaseFilter) *gorm.DB {
 	if f.UpdatedSince != nil {
 		q = q.Where("cases.updated_at >= ?", *f.UpdatedSince)
 	}
-	if f.Query != "" {
-		refCond, refArg := ContainsFold(db, "ref", f.Query)
-		acctCond, acctArg := ContainsFold(db, "a.account_id", f.Query)
-		mailCond, mailArg := ContainsFold(db, "a.email", f.Query)
-		serialCond, serialArg := ContainsFold(db, "g.serial", f.Query)
-		// A union of candidate ids, each branch served by its own index (trigram on PostgreSQL),
-		// rather than an OR that the planner can only answer by filtering every case.
-		q = q.Where("cases.id IN (SELECT id FROM cases WHERE "+refCond+
-			" UNION SELECT c2.id FROM cases c2 JOIN customer_accounts a ON a.id = c2.customer_account_id WHERE "+acctCond+
-			" UNION SELECT c3.id FROM cases c3 JOIN customer_accounts a ON a.id = c3.customer_account_id WHERE "+mailCond+
-			" UNION SELECT cc.case_id FROM case_cards cc JOIN gift_cards g ON g.id = cc.card_id WHERE "+serialCond+
-			" UNION SELECT cc.case_id FROM case_cards cc JOIN gift_cards g ON g.id = cc.card_id WHERE g.claim_code_last4 = ?)",
-			refArg, acctArg, mailArg, serialArg, strings.ToUpper(f.Query))
+	if f.Search != nil {
+		cond, args := searchCondition(db, f.Search)
+		q = q.Where(cond, args...)
 	}
 	return q
 }
@@ -210,16 +200,15 @@ func caseCountQuery(db *gorm.DB, filters []CaseFilter) *gorm.DB {
 	return db.Raw("SELECT "+strings.Join(parts, ", "), args...)
 }
 
-// ListCases returns up to f.Limit cases matching f, newest first. A search runs with a plan made
-// for its own pattern (see WithCustomPlans).
+// ListCases returns up to f.Limit cases matching f, newest first, in one statement. A search runs
+// with a plan made for its own arguments (see listWithCustomPlan).
 func ListCases(ctx context.Context, db *gorm.DB, f CaseFilter) ([]Case, error) {
 	var out []Case
-	run := func(tx *gorm.DB) error { return caseListQuery(tx.WithContext(ctx), f).Find(&out).Error }
 	var err error
-	if f.Query == "" {
-		err = run(db)
+	if f.Search == nil {
+		err = caseListQuery(db.WithContext(ctx), f).Find(&out).Error
 	} else {
-		err = WithCustomPlans(ctx, db, run)
+		err = listWithCustomPlan(ctx, db, caseListQuery(db, f), &out)
 	}
 	if f.AfterID > 0 && f.Changes == nil {
 		slices.Reverse(out)

@@ -155,6 +155,46 @@ func ContainsFold(db *gorm.DB, column, pattern string) (string, string) {
 	return column + ` LIKE ? ESCAPE '\'`, arg
 }
 
+// PrefixFold returns a condition "column starts with prefix, ignoring case" and its argument,
+// served by an index on lower(column): on PostgreSQL a LIKE whose pattern's fixed start the
+// planner turns into a range of a text_pattern_ops index (which, unlike the default operator
+// class, compares bytes whatever the database's collation); SQLite, whose LIKE uses no
+// expression index, gets that byte range itself: lower(column) from prefix up to the first
+// string after every string that starts with it.
+func PrefixFold(db *gorm.DB, column, prefix string) (string, []any) {
+	if DialectOf(db) == Postgres {
+		return "lower(" + column + ") LIKE ?", []any{escapeLike(strings.ToLower(prefix)) + "%"}
+	}
+	// SQLite's lower() folds ASCII letters only, so the bounds do too.
+	low := asciiLower(prefix)
+	return "lower(" + column + ") >= ? AND lower(" + column + ") < ?", []any{low, prefixEnd(low)}
+}
+
+// prefixEnd is the least string greater than every string starting with prefix in byte order:
+// prefix with its last byte below 0xFF incremented and what follows dropped. The result need not
+// be UTF-8; SQLite compares the bytes. An empty prefix, or one of 0xFF bytes only, has no end:
+// "\xFF" sorts after any UTF-8 text.
+func prefixEnd(prefix string) string {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xFF {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return "\xFF"
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
@@ -393,22 +433,6 @@ func UnsealedBehind(ctx context.Context, db *gorm.DB, head SealHead, limit int) 
 	}
 	err := q.Order("id").Limit(limit).Find(&out).Error
 	return out, err
-}
-
-// WithCustomPlans runs fn in a transaction whose statements are planned for their actual
-// arguments. A prepared ILIKE search otherwise switches to PostgreSQL's generic plan after five
-// runs, which cannot use the trigram index for a pattern it does not know, and turns a 5 ms
-// search into a 500 ms scan. SQLite plans every statement anew.
-func WithCustomPlans(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
-	if DialectOf(db) != Postgres {
-		return fn(db)
-	}
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`SET LOCAL plan_cache_mode = force_custom_plan`).Error; err != nil {
-			return err
-		}
-		return fn(tx)
-	})
 }
 
 // TableExists reports whether table exists in the current schema.

@@ -49,6 +49,7 @@ var migrations = []migration{
 	{id: "0011_case_changes", statements: caseChanges},
 	{id: "0012_webhook_dispatch", statements: webhookDispatch},
 	{id: "0013_webhook_fanout_cursor", statements: webhookFanoutCursor},
+	{id: "0014_search_by_shape", statements: searchByShape},
 	{id: "0015_balance_checkpoints", statements: balanceCheckpoints},
 }
 

@@ -2,6 +2,8 @@ package models_test
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,20 +16,28 @@ import (
 
 // TestListPlansUseIndexesAt100k fills PostgreSQL with 100,000 accounts, cases (a desk's history:
 // four in five closed), cards and links and checks with EXPLAIN that the queue queries, the home
-// page's counts and every branch of q are served by indexes: no sequential scan of a 100k-row table. It also runs a prepared search six times under the setting
-// ListCases uses and checks the sixth plan, which is where a generic plan would drop the index.
+// page's counts and every shape of q are served by indexes: no sequential scan of a 100k-row
+// table. GIFTDESK_PLAN_TEST_CASES=1000000 runs it at a million (about 3 minutes here).
+// PostgreSQL only: plans, operator classes and trigram indexes are its own.
 func TestListPlansUseIndexesAt100k(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100k rows: skipped with -short")
 	}
+	n := 100000
+	if v := os.Getenv("GIFTDESK_PLAN_TEST_CASES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 100000 {
+			t.Fatalf("GIFTDESK_PLAN_TEST_CASES=%q: want a number of cases from 100000", v)
+		}
+	}
 	db := modelstest.Open(t, models.Postgres)
 	f := newFixture(t, db)
-	for _, stmt := range []string{
+	load := []string{
 		`INSERT INTO customer_accounts (account_id, marketplace, email, created_at, updated_at)
-			SELECT 'ACCT' || g, 'US', 'user' || g || '@example.com', now(), now() FROM generate_series(1, 100000) g`,
+			SELECT 'ACCT' || g, 'US', 'user' || g || '@example.com', now(), now() FROM generate_series(1, {n}) g`,
 		`INSERT INTO cases (ref, type, status, resolution, priority, customer_account_id, summary, tags, flags, assignee_id,
 				first_response_due, resolution_due, created_at, updated_at, version)
-			SELECT 'GD-' || lpad(g::text, 7, '0'), 'other',
+			SELECT 'GD-' || CASE WHEN g + 1 < 1000000 THEN lpad((g + 1)::text, 6, '0') ELSE (g + 1)::text END, 'other',
 				CASE WHEN g % 5 = 0 THEN (ARRAY['new', 'investigating', 'waiting_on_customer'])[1 + g % 3] ELSE 'closed' END,
 				CASE WHEN g % 5 = 0 THEN NULL ELSE 'no_action' END,
 				(ARRAY['low', 'normal', 'high', 'urgent'])[1 + g % 4],
@@ -35,26 +45,39 @@ func TestListPlansUseIndexesAt100k(t *testing.T) {
 				CASE WHEN g % 200 = 0 THEN '["possible_duplicate"]' ELSE '[]' END::jsonb,
 				CASE WHEN g % 100 = 0 THEN ` + fmt.Sprint(f.user) + ` END,
 				now() + (g % 1000 - 5) * interval '1 hour', now() + (g % 1000 + 43) * interval '1 hour', now(), now(), 1
-			FROM generate_series(1, 100000) g`,
+			FROM generate_series(1, {n}) g`,
 		`INSERT INTO gift_cards (serial, claim_code_hmac, claim_code_last4, marketplace, currency, face_value_minor, created_at, updated_at)
 			SELECT '60' || lpad(g::text, 14, '0'), decode(md5(g::text) || md5((-g)::text), 'hex'), upper(substr(md5(g::text), 1, 4)),
 				'US', 'USD', 5000, now(), now()
-			FROM generate_series(1, 100000) g`,
+			FROM generate_series(1, {n}) g`,
 		`INSERT INTO case_cards (case_id, card_id, added_at)
 			SELECT c.id, g.id, now() FROM cases c JOIN gift_cards g ON g.serial = '60' || lpad(substr(c.ref, 4)::int::text, 14, '0')`,
-		// What autovacuum does to a table this size: statistics, and the visibility map that lets a
-		// count read an index alone.
-		`VACUUM ANALYZE`,
-	} {
-		if err := db.Exec(stmt).Error; err != nil {
+	}
+	for _, stmt := range load {
+		if err := db.Exec(strings.ReplaceAll(stmt, "{n}", strconv.Itoa(n))).Error; err != nil {
 			t.Fatalf("%.60s: %v", stmt, err)
 		}
 	}
-	links := modelstest.Count(t, db, `SELECT count(*) FROM case_cards`)
-	if links < 100000 {
-		t.Fatalf("%d case-card links, want 100000", links)
+	if links := modelstest.Count(t, db, `SELECT count(*) FROM case_cards`); links < int64(n) {
+		t.Fatalf("%d case-card links, want %d", links, n)
 	}
 	big := []string{"cases", "gift_cards", "case_cards", "customer_accounts"}
+	// Searches before any statistics exist (autovacuum may be off, as on this machine): a shaped
+	// search must not turn into a scan of a big table meanwhile. Free text may: without
+	// statistics PostgreSQL guesses that a trigram match keeps many rows.
+	for _, sh := range searchShapes {
+		if sh.search.Contains == "" {
+			checkSearchPlan(t, db, "no statistics: "+sh.name, sh, big)
+		}
+	}
+	// What autovacuum does to a table this size: statistics, and the visibility map that lets a
+	// count read an index alone.
+	if err := db.Exec(`VACUUM ANALYZE`).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range searchShapes {
+		checkSearchPlan(t, db, sh.name, sh, big)
+	}
 	open := []string{"new", "investigating", "waiting_on_customer", "pending_approval"}
 	soon := time.Now().Add(2 * time.Hour)
 	for _, tt := range []struct {
@@ -66,11 +89,6 @@ func TestListPlansUseIndexesAt100k(t *testing.T) {
 		{"queue: mine", models.CaseFilter{AssigneeID: &f.user, Limit: 51}, "cases_assignee"},
 		{"queue: urgent", models.CaseFilter{Priority: "urgent", Limit: 51}, ""},
 		{"queue: flagged", models.CaseFilter{Flag: "possible_duplicate", Limit: 51}, ""},
-		{"q: ref", models.CaseFilter{Query: "gd-0012345", Limit: 51}, "cases_ref_trgm"},
-		{"q: account", models.CaseFilter{Query: "acct4321", Limit: 51}, "customer_accounts_account_trgm"},
-		{"q: email", models.CaseFilter{Query: "user4321@", Limit: 51}, "customer_accounts_email_trgm"},
-		{"q: serial", models.CaseFilter{Query: "00000000012345", Limit: 51}, "gift_cards_serial_trgm"},
-		{"q: last 4", models.CaseFilter{Query: "c4ca", Limit: 51}, "gift_cards_last4"},
 		{"queue: my open", models.CaseFilter{StatusIn: open, AssigneeID: &f.user, Limit: 51}, "cases_assignee"},
 		{"queue: unassigned", models.CaseFilter{StatusIn: open, Unassigned: true, Limit: 51}, ""},
 		{"queue: SLA at risk", models.CaseFilter{StatusIn: open, DueBy: &soon, Limit: 51}, ""},
@@ -102,38 +120,7 @@ func TestListPlansUseIndexesAt100k(t *testing.T) {
 			t.Errorf("queue counts: the plan does not use %s:\n%s", index, counts)
 		}
 	}
-	// The sixth run of a prepared search, planned as ListCases plans it.
-	sql, vars := models.CaseListStatement(db, models.CaseFilter{Query: "gd-0012345", Limit: 51})
-	args := make([]string, len(vars))
-	for i, v := range vars {
-		args[i] = pgLiteral(v)
-	}
-	var sixth string
-	err := db.Connection(func(conn *gorm.DB) error {
-		for _, stmt := range []string{`SET plan_cache_mode = force_custom_plan`, `PREPARE search AS ` + sql} {
-			if err := conn.Exec(stmt).Error; err != nil {
-				return err
-			}
-		}
-		for i := 0; i < 6; i++ {
-			if err := conn.Exec(`EXECUTE search(` + strings.Join(args, ", ") + `)`).Error; err != nil {
-				return err
-			}
-		}
-		sixth = explain(t, conn, `EXPLAIN EXECUTE search(`+strings.Join(args, ", ")+`)`)
-		return conn.Exec(`DEALLOCATE search`).Error
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, table := range big {
-		if strings.Contains(sixth, "Seq Scan on "+table) {
-			t.Errorf("sixth run of a prepared search: sequential scan of %s:\n%s", table, sixth)
-		}
-	}
-	if !strings.Contains(sixth, "cases_ref_trgm") {
-		t.Errorf("the sixth run of a prepared search does not use the trigram index:\n%s", sixth)
-	}
+	checkRepeatedSearchUsesIndex(t, db)
 }
 
 func explain(t *testing.T, db *gorm.DB, stmt string) string {
