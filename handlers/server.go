@@ -61,6 +61,7 @@ type Server struct {
 	uploadTotal     time.Duration
 	limiter         *tokenLimiter
 	engine          *gin.Engine
+	metrics         *metrics
 	replies         []templates.Reply
 }
 
@@ -100,6 +101,9 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if s.metrics, err = newMetrics(cfg.Desk, s.log); err != nil {
+		return nil, err
+	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
@@ -120,7 +124,7 @@ func New(cfg Config) (*Server, error) {
 			s.proxies = append(s.proxies, n)
 		}
 	}
-	r.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders, noStoreButAssets, s.rejectMalformedText)
+	r.Use(s.metrics.observe, withRequestID, s.accessLog, s.recoverPanics, securityHeaders, noStoreButAssets, s.rejectMalformedText)
 	s.register(r)
 	r.GET("/static/*file", s.staticFile(assets))
 	r.NoRoute(s.notFound)
