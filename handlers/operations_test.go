@@ -174,6 +174,18 @@ func TestBacklogGaugesFollowTheDatabase(t *testing.T) {
 				t.Errorf("%s = %v on a quiet desk", g, v)
 			}
 		}
+		// An event recorded an hour ago and not chained: the sealer is an hour behind.
+		late := models.AuditEvent{OccurredAt: h.desk.Now().Add(-time.Hour), ActorType: "cli", Action: "test.late", EntityType: "test", EntityID: "1"}
+		if err := models.InsertAuditEvent(context.Background(), db, &late); err != nil {
+			t.Fatal(err)
+		}
+		s = h.scrape(admin)
+		if v := gaugeValue(t, s, "giftdesk_audit_unchained_events"); v != 1 {
+			t.Errorf("unchained events: %v, want 1", v)
+		}
+		if v := gaugeValue(t, s, "giftdesk_audit_oldest_unchained_seconds"); v < 3500 || v > 3700 {
+			t.Errorf("oldest unchained event: %v s, want about an hour", v)
+		}
 		w := h.do(request{method: http.MethodPost, path: "/api/v1/webhooks", token: admin,
 			body: strings.NewReader(`{"url": "https://93.184.216.34/hook", "events": ["case.created"]}`)})
 		if w.Code != http.StatusCreated {
@@ -217,8 +229,10 @@ func TestBacklogGaugesFollowTheDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 		s = h.scrape(admin)
-		if v := gaugeValue(t, s, "giftdesk_audit_unchained_events"); v != 0 {
-			t.Errorf("unchained events after a sealing pass: %v", v)
+		for _, g := range []string{"giftdesk_audit_unchained_events", "giftdesk_audit_oldest_unchained_seconds"} {
+			if v := gaugeValue(t, s, g); v != 0 {
+				t.Errorf("%s after a sealing pass: %v", g, v)
+			}
 		}
 	})
 }
