@@ -62,6 +62,7 @@ type Server struct {
 	limiter         *tokenLimiter
 	engine          *gin.Engine
 	metrics         *metrics
+	compress        func(http.Handler) http.HandlerFunc
 	replies         []templates.Reply
 }
 
@@ -102,6 +103,9 @@ func New(cfg Config) (*Server, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.metrics, err = newMetrics(cfg.Desk, s.log); err != nil {
+		return nil, err
+	}
+	if s.compress, err = newCompressor(); err != nil {
 		return nil, err
 	}
 	r := gin.New()
@@ -164,7 +168,7 @@ func (s *Server) render(c *gin.Context, status int, page string, view any) {
 }
 
 // ServeHTTP makes the server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.serveCompressed(w, r) }
 
 // ListenAndServe serves on addr until ctx ends, then stops accepting and lets requests in flight
 // finish for up to 20 seconds. ready, when not nil, receives the bound address.
