@@ -55,6 +55,34 @@ func TestEveryRouteEnforcesItsAccess(t *testing.T) {
 					(w.Code == http.StatusUnauthorized && rt.path != "/login") {
 					t.Errorf("%s is public but answered %d", name, w.Code)
 				}
+			case rt.access.admin:
+				// An operations route: a token as the API checks it, a browser as the console does.
+				if w := call(request{}); w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/login") {
+					t.Errorf("%s anonymous: %d, want a redirect to /login", name, w.Code)
+				}
+				if w := call(request{token: "gdk_forged"}); w.Code != http.StatusUnauthorized {
+					t.Errorf("%s forged token: %d, want 401", name, w.Code)
+				}
+				without := h.token("without-admin@example.com", cases.RoleAdmin, allBut(cases.ScopeAdmin)...)
+				if w := call(request{token: without}); w.Code != http.StatusForbidden {
+					t.Errorf("%s without admin: %d, want 403", name, w.Code)
+				} else {
+					expectProblem(t, w, http.StatusForbidden, cases.CodeScopeRequired)
+				}
+				if w := call(request{token: agentAll}); w.Code != http.StatusForbidden {
+					t.Errorf("%s as agent: %d, want 403", name, w.Code)
+				} else {
+					expectProblem(t, w, http.StatusForbidden, cases.CodeRoleRequired)
+				}
+				if w := call(request{token: adminAll}); w.Code == http.StatusUnauthorized || w.Code == http.StatusForbidden {
+					t.Errorf("%s with every scope as admin: %d", name, w.Code)
+				}
+				for _, role := range cases.Roles {
+					w := call(request{cookie: h.session(string(role)+"-page@example.com", role)})
+					if allowed := role == cases.RoleAdmin; allowed != (w.Code != http.StatusForbidden && w.Code != http.StatusSeeOther) {
+						t.Errorf("%s as %s: %d", name, role, w.Code)
+					}
+				}
 			case strings.HasPrefix(rt.path, "/api/"):
 				w := call(request{})
 				if w.Code != http.StatusUnauthorized || w.Header().Get("WWW-Authenticate") == "" {

@@ -39,6 +39,32 @@ func (s *Server) requireScope(scope cases.Scope) gin.HandlerFunc {
 	}
 }
 
+// tokenOrSession authenticates an operations route: with an Authorization header as the API does
+// (401 problem without a valid token), else as the console does (to /login without a session).
+func (s *Server) tokenOrSession(c *gin.Context) {
+	if _, ok := c.Request.Header["Authorization"]; ok {
+		s.authenticateToken(c)
+		return
+	}
+	s.consoleSession(c)
+}
+
+// requireAdmin admits admins to an operations route by the rule of the desk's other admin
+// routes (R13): a token needs the admin scope and an admin user, a console session an admin. A
+// token is refused with a problem, a browser with the 403 page.
+func (s *Server) requireAdmin(c *gin.Context) {
+	p := principal(c)
+	if err := p.RequireScope(cases.ScopeAdmin); err != nil {
+		if p.ViaToken() {
+			s.fail(c, err)
+		} else {
+			s.failPage(c, err)
+		}
+		return
+	}
+	c.Next()
+}
+
 func bearer(header string) (string, bool) {
 	scheme, token, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {

@@ -167,6 +167,8 @@ func (s consoleSample) path(route string) (string, bool) {
 		path = strings.Replace(path, ":id", strconv.FormatInt(s.fix, 10), 1)
 	case strings.HasPrefix(path, "/admin/webhooks/:id"):
 		path = strings.Replace(path, ":id", strconv.FormatInt(s.webhook, 10), 1)
+	case strings.HasSuffix(path, "/*profile"):
+		path = strings.TrimSuffix(path, "*profile") // the profiles' index
 	case path == "/cases/export":
 		path += "?format=csv" // a download, as the list's form asks for it
 	}

@@ -89,15 +89,18 @@ func relative(t, now time.Time) string {
 }
 
 // staticFile serves the embedded assets. A content-named URL never changes its bytes, so browsers
-// keep it for a year without asking again; a plain name is revalidated.
+// keep it for a year without asking again; a plain name, or a content name that is not the current
+// content's, is revalidated against the content's ETag.
 func (s *Server) staticFile(assets *templates.Assets) gin.HandlerFunc {
 	files := http.FS(templates.Static())
 	return func(c *gin.Context) {
 		name, hashed, ok := assets.Resolve(strings.TrimPrefix(c.Param("file"), "/"))
 		if !ok {
+			c.Header("Cache-Control", "no-store") // a file added later may take this name
 			s.notFound(c)
 			return
 		}
+		c.Header("ETag", assets.ETag(name))
 		if hashed {
 			c.Header("Cache-Control", "public, max-age=31536000, immutable")
 		} else {

@@ -15,11 +15,16 @@ type access struct {
 	scope  cases.Scope // API: the token scope; the user's role must reach scope.MinimumRole()
 	role   cases.Role  // console: a session of a user with at least this role
 	query  bool        // API: a POST that only reads (its body holds a secret): no Idempotency-Key
+	// admin: an operations route (metrics, profiles) for admins, reached by a monitoring system
+	// with an API token (admin scope) or by an admin's browser (console session); others are
+	// refused as the API or the console refuses them.
+	admin bool
 }
 
 func public() access                 { return access{public: true} }
 func api(scope cases.Scope) access   { return access{scope: scope} }
 func console(role cases.Role) access { return access{role: role} }
+func operations() access             { return access{admin: true} }
 
 // apiQuery is a POST that changes nothing, such as a claim-code look-up: a POST only so that the
 // secret travels in the body, never in a URL. Nothing to replay, so its body and answer are not
@@ -140,6 +145,9 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/accounts/:id", console(cases.RoleAgent), s.ledgerPage},
 		{http.MethodGet, "/audit", console(cases.RoleAdmin), s.auditPage},
 		{http.MethodPost, "/audit/verify", console(cases.RoleAdmin), s.auditVerify},
+
+		{http.MethodGet, "/metrics", operations(), s.serveMetrics},
+		{http.MethodGet, "/debug/pprof/*profile", operations(), s.profile},
 	}
 }
 
@@ -173,6 +181,8 @@ func registerRoutes(r *gin.Engine, s *Server, table []route) {
 		}
 		switch {
 		case rt.access.public:
+		case !isAPI && rt.access.admin && rt.method == http.MethodGet:
+			chain = append(chain, s.tokenOrSession, s.rateLimit, s.requireAdmin)
 		case isAPI && rt.access.scope.Valid():
 			chain = append(chain, s.authenticateToken, s.rateLimit, s.requireScope(rt.access.scope))
 			if rt.path == uploadPath && rt.method == http.MethodPost {

@@ -61,6 +61,8 @@ type Server struct {
 	uploadTotal     time.Duration
 	limiter         *tokenLimiter
 	engine          *gin.Engine
+	metrics         *metrics
+	compress        func(http.Handler) http.HandlerFunc
 	replies         []templates.Reply
 }
 
@@ -100,6 +102,12 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if s.metrics, err = newMetrics(cfg.Desk, s.log); err != nil {
+		return nil, err
+	}
+	if s.compress, err = newCompressor(); err != nil {
+		return nil, err
+	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
@@ -120,7 +128,7 @@ func New(cfg Config) (*Server, error) {
 			s.proxies = append(s.proxies, n)
 		}
 	}
-	r.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders, noStoreButAssets, s.rejectMalformedText)
+	r.Use(s.metrics.observe, withRequestID, s.accessLog, s.recoverPanics, securityHeaders, noStoreButAssets, s.rejectMalformedText)
 	s.register(r)
 	r.GET("/static/*file", s.staticFile(assets))
 	r.NoRoute(s.notFound)
@@ -160,7 +168,7 @@ func (s *Server) render(c *gin.Context, status int, page string, view any) {
 }
 
 // ServeHTTP makes the server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.serveCompressed(w, r) }
 
 // ListenAndServe serves on addr until ctx ends, then stops accepting and lets requests in flight
 // finish for up to 20 seconds. ready, when not nil, receives the bound address.

@@ -280,3 +280,27 @@ func CardsNamedByEvents(ctx context.Context, db *gorm.DB, events []AuditRow) ([]
 		orNone(ids["card"]), refs, orNone(ids["correction"]), orNone(ids["evidence"])).Scan(&out).Error
 	return out, err
 }
+
+// UnsealedBacklog is how far the audit sealer is behind, for the operator's metrics: the events
+// it would chain now, counted up to limit (a count equal to limit means at least that many), and
+// when the next one it would chain was recorded (nil when none waits). Both read the range the
+// sealer itself reads (unsealedAfter): on PostgreSQL audit_events_xact from the last pass's
+// low-water mark, on SQLite the primary key above the last chained event, each row checked against
+// audit_seals' unique event_id index; so at most limit unsealed rows plus the events the last pass
+// sealed, whatever the size of the trail.
+func UnsealedBacklog(ctx context.Context, db *gorm.DB, head SealHead, limit int) (int64, *time.Time, error) {
+	var n int64
+	sub := unsealedAfter(ctx, db, head).Model(&AuditEvent{}).Select("1").Limit(limit)
+	if err := db.WithContext(ctx).Table("(?) AS u", sub).Count(&n).Error; err != nil || n == 0 {
+		return n, nil, err
+	}
+	order := "id"
+	if DialectOf(db) == Postgres {
+		order = "xact_id, id"
+	}
+	var at []time.Time
+	if err := unsealedAfter(ctx, db, head).Model(&AuditEvent{}).Order(order).Limit(1).Pluck("occurred_at", &at).Error; err != nil || len(at) == 0 {
+		return n, nil, err
+	}
+	return n, &at[0], nil
+}

@@ -394,3 +394,56 @@ func FailPendingDeliveries(ctx context.Context, tx *gorm.DB, endpointID int64, r
 	return tx.WithContext(ctx).Model(&WebhookDelivery{}).Where("endpoint_id = ? AND status = 'pending'", endpointID).
 		Updates(map[string]any{"status": "failed", "next_attempt_at": nil, "last_error": reason, "updated_at": now}).Error
 }
+
+// WebhookBacklog is how far the webhook dispatcher is behind, for the operator's metrics. Each
+// count stops at the limit it was read with: a count equal to it means at least that many.
+type WebhookBacklog struct {
+	Unfanned int64 // outbox events not yet turned into deliveries
+	Pending  int64 // deliveries waiting for an attempt
+	Retrying int64 // of the first Pending deliveries read, those with a failed attempt behind them
+	Failed   int64 // deliveries that gave up (retries exhausted, 410 Gone, endpoint disabled)
+	// OldestDue is when the pending delivery due first was due; nil when nothing is pending.
+	OldestDue *time.Time
+}
+
+// ReadWebhookBacklog reads the backlog in three statements, each bounded by limit rows of an
+// index whatever the size of the tables:
+//   - Unfanned: the fan-out cursor is one probe of webhook_fanouts_cursor (PostgreSQL) or of the
+//     primary key's end (SQLite), then at most limit entries of outbox_xact (PostgreSQL) or of the
+//     outbox primary key (SQLite) above it: the dispatcher's own read (UnfannedOutbox);
+//   - Pending, Retrying, Failed: at most limit entries each of webhook_deliveries_due (status,
+//     next_attempt_at); Retrying reads the attempts of those pending rows only;
+//   - OldestDue: the first entry of webhook_deliveries_due for status pending.
+func ReadWebhookBacklog(ctx context.Context, db *gorm.DB, limit int) (WebhookBacklog, error) {
+	db = db.WithContext(ctx)
+	var b WebhookBacklog
+	unfanned := `SELECT COUNT(*) FROM (SELECT 1 FROM outbox
+		WHERE id > (SELECT COALESCE(MAX(outbox_id), 0) FROM webhook_fanouts) LIMIT ?) u`
+	if DialectOf(db) == Postgres {
+		unfanned = `WITH cursor AS (SELECT outbox_xact_id AS x, outbox_id AS i FROM webhook_fanouts
+			ORDER BY outbox_xact_id DESC, outbox_id DESC LIMIT 1)
+		SELECT COUNT(*) FROM (SELECT 1 FROM outbox
+			WHERE (xact_id, id) > (COALESCE((SELECT x FROM cursor), 0), COALESCE((SELECT i FROM cursor), 0)) LIMIT ?) u`
+	}
+	if err := db.Raw(unfanned, limit).Scan(&b.Unfanned).Error; err != nil {
+		return b, err
+	}
+	var counts []struct{ Pending, Retrying, Failed int64 }
+	err := db.Raw(`SELECT
+		(SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries WHERE status = 'pending' LIMIT ?) p) AS pending,
+		(SELECT COUNT(*) FROM (SELECT attempts FROM webhook_deliveries WHERE status = 'pending' LIMIT ?) r
+			WHERE attempts > 0) AS retrying,
+		(SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries WHERE status = 'failed' LIMIT ?) f) AS failed`,
+		limit, limit, limit).Scan(&counts).Error
+	if err != nil || len(counts) != 1 {
+		return b, err
+	}
+	b.Pending, b.Retrying, b.Failed = counts[0].Pending, counts[0].Retrying, counts[0].Failed
+	var due []time.Time
+	err = db.Model(&WebhookDelivery{}).Where("status = 'pending' AND next_attempt_at IS NOT NULL").
+		Order("next_attempt_at").Limit(1).Pluck("next_attempt_at", &due).Error
+	if len(due) == 1 {
+		b.OldestDue = &due[0]
+	}
+	return b, err
+}
