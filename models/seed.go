@@ -253,6 +253,12 @@ func bulkLoadPostgres(ctx context.Context, db *gorm.DB, opts BulkOptions, fn fun
 			return err
 		}
 		defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit this is a no-op
+		// The desk's statement timeout guards requests; a load's COPY batches and index builds
+		// run as long as the data asks (an index build at 1M passed 30 s on a loaded machine, and
+		// the whole load rolled back).
+		if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+			return err
+		}
 		// A sealer pass holds the lock for a moment; wait for it rather than fail.
 		for attempt := 0; ; attempt++ {
 			var got bool
@@ -493,7 +499,16 @@ func (l *sqliteLoad) write(ctx context.Context, tx *gorm.DB, b SeedBatch) error 
 // million fresh rows otherwise plan as an empty table). The identities and the case numbers need
 // no moving: the seed reserved its ranges before writing (SeedReserve).
 func SeedFinish(ctx context.Context, db *gorm.DB) error {
-	return db.WithContext(ctx).Exec(`ANALYZE`).Error
+	if DialectOf(db) != Postgres {
+		return db.WithContext(ctx).Exec(`ANALYZE`).Error
+	}
+	// As long as it takes, past the desk's statement timeout.
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`SET LOCAL statement_timeout = 0`).Error; err != nil {
+			return err
+		}
+		return tx.Exec(`ANALYZE`).Error
+	})
 }
 
 // keptDuringLoad are the indexes a seed fills in key order (events and postings by transaction, communications
