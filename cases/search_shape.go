@@ -18,7 +18,7 @@ const (
 	ShapeRef    SearchShape = "ref"    // GD-000123, any case: that ref
 	ShapeNumber SearchShape = "number" // digits: a ref's number, a last 4, the start of an account id or serial
 	ShapeEmail  SearchShape = "email"  // has an @ after its first character: the start of an email
-	ShapeWord   SearchShape = "word"   // letters, digits, . _ : -: the start of an account id or serial, a last 4
+	ShapeWord   SearchShape = "word"   // letters, digits, . _ : -: the start of an account id, email or serial, a last 4
 	ShapeText   SearchShape = "text"   // anything else: contained in a ref, account id, email or serial
 )
 
@@ -59,8 +59,9 @@ var (
 //     trigram scan a shaped q may make, and only on a miss;
 //   - a q with an @ after its first character is the start of an email (sam@example finds
 //     sam@example.co.uk); one starting with @ is text, so a domain is found inside emails;
-//   - a word of letters, digits and . _ : - is the start of an account id (with 8 or more
-//     characters of a serial too), and with 4 letters or digits a last 4;
+//   - a word of letters, digits and . _ : - is the start of an account id or of an email (an
+//     agent reads out "jane.doe" before the @), with 8 or more characters of a serial too, and
+//     with 4 letters or digits a last 4;
 //   - anything else (spaces, other punctuation), and any q of one or two characters, is text
 //     found inside refs, account ids, emails and serials, as every q was before issue 25.
 //
@@ -93,7 +94,7 @@ func SearchFor(q string) (SearchShape, *models.CaseSearch, error) {
 		return ShapeEmail, &models.CaseSearch{EmailPrefix: q}, nil
 	}
 	if wordShape.MatchString(q) {
-		return ShapeWord, &models.CaseSearch{AccountPrefix: q, SerialPrefix: serialPrefixOf(q), Last4: last4Of(q)}, nil
+		return ShapeWord, &models.CaseSearch{AccountPrefix: q, EmailPrefix: q, SerialPrefix: serialPrefixOf(q), Last4: last4Of(q)}, nil
 	}
 	return ShapeText, &models.CaseSearch{Contains: q}, nil
 }
