@@ -65,7 +65,7 @@ func TestBenchPrintsEveryFigure(t *testing.T) {
 	for _, m := range []string{"list_default", "list_filtered", "list_deep", "account", "case_page", "home"} {
 		want = append(want, m+"_p95_ms", m+"_sql_p95_ms", m+"_ratio")
 	}
-	want = append(want, "export_csv_bytes", "export_csv_s", "export_copy_s", "export_csv_ratio", "serve_peak_rss_mb")
+	want = append(want, "export_csv_bytes", "export_csv_ms", "export_copy_ms", "export_csv_ratio", "serve_peak_rss_mb")
 	for _, k := range want {
 		if v, ok := got[k]; !ok || !(v > 0) {
 			t.Errorf("%s = %v (present: %v)", k, v, ok)

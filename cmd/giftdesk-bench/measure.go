@@ -285,8 +285,8 @@ func measureExport(ctx context.Context, b *bench, out *results) error {
 		db = append(db, time.Since(start).Seconds())
 	}
 	out.put("export_csv_bytes", "%d", bytesOut)
-	out.put("export_csv_s", "%.1f", median(desk))
-	out.put("export_copy_s", "%.1f", median(db))
+	out.put("export_csv_ms", "%.1f", 1000*median(desk))
+	out.put("export_copy_ms", "%.1f", 1000*median(db))
 	out.put("export_csv_ratio", "%.2f", median(db)/median(desk))
 	return nil
 }
