@@ -50,7 +50,13 @@ func Open(ctx context.Context, opts Options) (*gorm.DB, error) {
 	}
 	cfg := &gorm.Config{
 		TranslateError: true,
-		PrepareStmt:    true,
+		// pgx already prepares and caches every statement per connection (its default query
+		// mode), in the round trip that runs it. gorm's own prepared statements on top prepared
+		// each statement again inside every transaction and closed it at commit: two hidden round
+		// trips per statement (issue 25: creations 0.26 → 0.42 of pgbench's rate at 16 clients,
+		// approvals 0.17 → 0.31, BENCHMARKS.md section 16). SQLite keeps gorm's cache: its driver
+		// has none, and a statement prepared there costs no round trip.
+		PrepareStmt: dialector.Name() != "postgres",
 		// Every use case opens its own transaction in cases; gorm's implicit one around each
 		// single write would add BEGIN and COMMIT round trips (measured: 2× slower inserts).
 		SkipDefaultTransaction: true,
