@@ -99,14 +99,20 @@ func queueFilter(f *models.CaseFilter, p Principal, q Queue, now time.Time) bool
 	return true
 }
 
-// QueueCount is how many cases one queue holds.
+// QueueCountLimit is the largest queue size the home page counts exactly; a longer queue shows as
+// "1,000+". Nobody works a queue by its thousandth case, and counting every case of an 80,000-case
+// queue costs a visit to each (issue 25).
+const QueueCountLimit = 1000
+
+// QueueCount is how many cases one queue holds: Count exactly, or at least Count when More.
 type QueueCount struct {
 	Queue Queue
 	Count int64
+	More  bool // the queue holds more than Count (QueueCountLimit) cases
 }
 
-// QueueCounts counts every queue for p in one statement, each count served by its own index, so
-// that the home page costs the same at 100 cases or 100,000.
+// QueueCounts counts every queue for p in one statement, each count served by its own index and
+// stopping past QueueCountLimit, so that the home page costs the same at 100 cases or 1,000,000.
 func (d *Desk) QueueCounts(ctx context.Context, p Principal) ([]QueueCount, error) {
 	if err := p.RequireScope(ScopeCasesRead); err != nil {
 		return nil, err
@@ -116,13 +122,13 @@ func (d *Desk) QueueCounts(ctx context.Context, p Principal) ([]QueueCount, erro
 	for i, q := range Queues {
 		queueFilter(&filters[i], p, q, now)
 	}
-	counts, err := models.CountCases(ctx, d.db, filters)
+	counts, err := models.CountCases(ctx, d.db, filters, QueueCountLimit+1)
 	if err != nil {
 		return nil, storeErr(err)
 	}
 	out := make([]QueueCount, len(Queues))
 	for i, q := range Queues {
-		out[i] = QueueCount{Queue: q, Count: counts[i]}
+		out[i] = QueueCount{Queue: q, Count: min(counts[i], QueueCountLimit), More: counts[i] > QueueCountLimit}
 	}
 	return out, nil
 }

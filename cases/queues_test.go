@@ -281,3 +281,49 @@ func TestEvidenceToVerifyQueue(t *testing.T) {
 		}
 	})
 }
+
+// TestQueueCountsStopPastTheirLimit: a queue longer than cases.QueueCountLimit counts as the
+// limit and "more" (the home page shows 1,000+), so that a count never visits every case of a long
+// queue; a queue at the limit exactly is counted exactly.
+func TestQueueCountsStopPastTheirLimit(t *testing.T) {
+	modelstest.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		desk := cases.New(cases.Config{DB: db, Keys: casestest.Keys})
+		p := agentPrincipal(t, db)
+		seedCase := create(t, desk, p, promoCase("the account the others share", "normal"))
+		// Waiting cases made in one statement: as many as the limit, then one more.
+		insertWaiting := func(from, to int) {
+			t.Helper()
+			if err := db.Exec(`INSERT INTO cases (ref, type, status, priority, customer_account_id, summary, tags, flags,
+					created_at, updated_at, version)
+				WITH RECURSIVE g(n) AS (SELECT CAST(? AS INTEGER) UNION ALL SELECT n + 1 FROM g WHERE n < CAST(? AS INTEGER))
+				SELECT 'GD-' || (900000 + n), 'promo_credit', 'waiting_on_customer', 'normal',
+					(SELECT customer_account_id FROM cases WHERE ref = ?), 'waiting ' || n, '[]', '[]', ?, ?, 1 FROM g`,
+				from, to, seedCase.Ref, time.Now().UTC(), time.Now().UTC()).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		waiting := func() cases.QueueCount {
+			t.Helper()
+			counts, err := desk.QueueCounts(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range counts {
+				if c.Queue == cases.QueueWaiting {
+					return c
+				}
+			}
+			t.Fatal("no waiting queue counted")
+			return cases.QueueCount{}
+		}
+		insertWaiting(1, cases.QueueCountLimit)
+		if c := waiting(); c.Count != cases.QueueCountLimit || c.More {
+			t.Errorf("%d waiting cases count as %d, more %v", cases.QueueCountLimit, c.Count, c.More)
+		}
+		insertWaiting(cases.QueueCountLimit+1, cases.QueueCountLimit+1)
+		if c := waiting(); c.Count != cases.QueueCountLimit || !c.More {
+			t.Errorf("%d waiting cases count as %d, more %v", cases.QueueCountLimit+1, c.Count, c.More)
+		}
+	})
+}

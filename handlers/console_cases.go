@@ -275,8 +275,20 @@ func (s *Server) search(c *gin.Context) {
 type queueView struct {
 	Queue   cases.Queue
 	Label   string
-	Count   int64
+	Count   string // "12", or "1,000+" past cases.QueueCountLimit
 	Current bool
+}
+
+// queueCountText writes a queue's count as its tab shows it.
+func queueCountText(qc cases.QueueCount) string {
+	n := strconv.FormatInt(qc.Count, 10)
+	if len(n) > 3 {
+		n = n[:len(n)-3] + "," + n[len(n)-3:]
+	}
+	if qc.More {
+		n += "+"
+	}
+	return n
 }
 
 // queueLabels name the queues on the page.
@@ -303,7 +315,7 @@ func (s *Server) home(c *gin.Context) {
 		return
 	}
 	for _, qc := range counts {
-		qv := queueView{Queue: qc.Queue, Label: queueLabels[qc.Queue], Count: qc.Count, Current: qc.Queue == current}
+		qv := queueView{Queue: qc.Queue, Label: queueLabels[qc.Queue], Count: queueCountText(qc), Current: qc.Queue == current}
 		if qv.Current {
 			page.Current = qv
 		}

@@ -272,11 +272,11 @@ func CardsNamedByEvents(ctx context.Context, db *gorm.DB, events []AuditRow) ([]
 		refs = []string{""}
 	}
 	var out []GiftCard
-	err := db.WithContext(ctx).Raw(`SELECT g.* FROM gift_cards g WHERE g.id IN ?
-		OR g.id IN (SELECT cc.card_id FROM case_cards cc WHERE cc.case_id IN (
+	err := db.WithContext(ctx).Raw(`SELECT g.* FROM gift_cards g WHERE `+idAmong(db, "g.id", `SELECT id FROM gift_cards WHERE id IN ?
+		UNION SELECT cc.card_id FROM case_cards cc WHERE cc.case_id IN (
 			SELECT id FROM cases WHERE ref IN ?
 			UNION SELECT case_id FROM corrections WHERE id IN ?
-			UNION SELECT case_id FROM evidence WHERE id IN ?))`,
+			UNION SELECT case_id FROM evidence WHERE id IN ?)`),
 		orNone(ids["card"]), refs, orNone(ids["correction"]), orNone(ids["evidence"])).Scan(&out).Error
 	return out, err
 }

@@ -17,10 +17,10 @@ func CaseListSQL(db *gorm.DB, f CaseFilter) string {
 }
 
 // CaseCountSQL renders the statement of CountCases for filters.
-func CaseCountSQL(db *gorm.DB, filters []CaseFilter) string {
+func CaseCountSQL(db *gorm.DB, filters []CaseFilter, upTo int64) string {
 	return db.ToSQL(func(tx *gorm.DB) *gorm.DB {
 		var sink []map[string]any
-		return caseCountQuery(tx, filters).Scan(&sink)
+		return caseCountQuery(tx, filters, upTo).Scan(&sink)
 	})
 }
 

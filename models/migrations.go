@@ -51,6 +51,7 @@ var migrations = []migration{
 	{id: "0013_webhook_fanout_cursor", statements: webhookFanoutCursor},
 	{id: "0014_search_by_shape", statements: searchByShape},
 	{id: "0015_balance_checkpoints", statements: balanceCheckpoints},
+	{id: "0016_queues_at_scale", statements: queuesAtScale},
 }
 
 // Migrate applies pending migrations in one transaction, after checking that the database

@@ -1,6 +1,7 @@
 package models_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -89,8 +90,8 @@ func TestListPlansUseIndexesAt100k(t *testing.T) {
 		{"queue: mine", models.CaseFilter{AssigneeID: &f.user, Limit: 51}, "cases_assignee"},
 		{"queue: urgent", models.CaseFilter{Priority: "urgent", Limit: 51}, ""},
 		{"queue: flagged", models.CaseFilter{Flag: "possible_duplicate", Limit: 51}, ""},
-		{"queue: my open", models.CaseFilter{StatusIn: open, AssigneeID: &f.user, Limit: 51}, "cases_assignee"},
-		{"queue: unassigned", models.CaseFilter{StatusIn: open, Unassigned: true, Limit: 51}, ""},
+		{"queue: my open", models.CaseFilter{StatusIn: open, AssigneeID: &f.user, Limit: 51}, "cases_open_assignee"},
+		{"queue: unassigned", models.CaseFilter{StatusIn: open, Unassigned: true, Limit: 51}, "cases_open_unassigned"},
 		{"queue: SLA at risk", models.CaseFilter{StatusIn: open, DueBy: &soon, Limit: 51}, ""},
 		{"queue: SLA at risk, previous page", models.CaseFilter{StatusIn: open, DueBy: &soon, AfterID: 50000, Limit: 51}, ""},
 		{"cases of a card", models.CaseFilter{CardID: 4321, Limit: 51}, "case_cards_card"},
@@ -109,18 +110,56 @@ func TestListPlansUseIndexesAt100k(t *testing.T) {
 	// The home page's counts: one statement, every queue from its own index.
 	counts := explain(t, db, "EXPLAIN "+models.CaseCountSQL(db, []models.CaseFilter{
 		{StatusIn: open, AssigneeID: &f.user}, {StatusIn: open, Unassigned: true}, {StatusIn: open, DueBy: &soon},
-		{Status: "waiting_on_customer"}, {Status: "pending_approval"}}))
+		{Status: "waiting_on_customer"}, {Status: "pending_approval"}}, 1001))
 	for _, table := range big {
 		if strings.Contains(counts, "Seq Scan on "+table) {
 			t.Errorf("queue counts: sequential scan of %s:\n%s", table, counts)
 		}
 	}
-	for _, index := range []string{"cases_assignee", "Index Only Scan using cases_open_first_response_due", "Index Only Scan using cases_open_resolution_due", "cases_status"} {
+	for _, index := range []string{"cases_open_assignee", "cases_open_unassigned", "Index Only Scan using cases_open_first_response_due", "Index Only Scan using cases_open_resolution_due", "cases_status"} {
 		if !strings.Contains(counts, index) {
 			t.Errorf("queue counts: the plan does not use %s:\n%s", index, counts)
 		}
 	}
+	// The case page's other cases of its accounts (customer or intended) and its audit panel's
+	// cards: each arm from its own index, never a scan of every case or card.
+	sent := modelstest.NewStatementCounter()
+	sent.KeepSQL = true
+	traced := db.Session(&gorm.Session{Logger: sent})
+	var accountID int64
+	if err := db.Raw(`SELECT customer_account_id FROM cases ORDER BY id DESC LIMIT 1`).Scan(&accountID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.CasesOfAccounts(context.Background(), traced, []int64{accountID}, 0, 20); err != nil {
+		t.Fatal(err)
+	}
+	checkNoScan(t, db, "other cases of an account", sent.Last(), big, "cases_intended_account")
+	if _, err := models.CardsNamedByEvents(context.Background(), traced, []models.AuditRow{
+		{AuditEvent: models.AuditEvent{EntityType: "case", EntityID: "GD-000042"}},
+		{AuditEvent: models.AuditEvent{EntityType: "card", EntityID: "7"}},
+		{AuditEvent: models.AuditEvent{EntityType: "correction", EntityID: "3"}}}); err != nil {
+		t.Fatal(err)
+	}
+	checkNoScan(t, db, "audit panel cards", sent.Last(), big, "gift_cards_pkey")
 	checkRepeatedSearchUsesIndex(t, db)
+}
+
+// checkNoScan explains stmt and fails when its plan reads any of tables sequentially or does not
+// use index.
+func checkNoScan(t *testing.T, db *gorm.DB, name, stmt string, tables []string, index string) {
+	t.Helper()
+	if stmt == "" {
+		t.Fatalf("%s: no statement was sent", name)
+	}
+	plan := explain(t, db, "EXPLAIN "+stmt)
+	for _, table := range tables {
+		if strings.Contains(plan, "Seq Scan on "+table+" ") || strings.HasSuffix(strings.TrimSpace(plan), "Seq Scan on "+table) {
+			t.Errorf("%s: sequential scan of %s:\n%s", name, table, plan)
+		}
+	}
+	if !strings.Contains(plan, index) {
+		t.Errorf("%s: the plan does not use %s:\n%s", name, index, plan)
+	}
 }
 
 func explain(t *testing.T, db *gorm.DB, stmt string) string {
