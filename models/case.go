@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,6 +149,25 @@ func caseWhere(q, db *gorm.DB, f CaseFilter) *gorm.DB {
 	return q
 }
 
+// verifyCount returns the capped count of the "evidence to verify" queue (f holds StatusIn and
+// ToVerifyBy alone) read from the unverified evidence's partial index, newest case first, each
+// case's status looked up by its key. As a semi join of cases with evidence, PostgreSQL walked the
+// cases from the newest, probing evidence for each: 46,000 cases for 1,001 matches at 1M (60 ms),
+// since the newest cases have no unverified evidence yet. The status lookup is a correlated
+// subquery so that no planner can turn it back into that join. ok is false for any other filter.
+func verifyCount(f CaseFilter, upTo int64) (string, bool) {
+	if f.ToVerifyBy == nil || len(f.StatusIn) == 0 {
+		return "", false
+	}
+	only := CaseFilter{StatusIn: f.StatusIn, ToVerifyBy: f.ToVerifyBy, Limit: f.Limit}
+	if !reflect.DeepEqual(f, only) {
+		return "", false
+	}
+	return `SELECT DISTINCT e.case_id FROM evidence e WHERE e.verification = 'unverified' AND e.uploaded_by_id <> ?
+		AND (SELECT c.status FROM cases c WHERE c.id = e.case_id) IN ` + statusLiterals(f.StatusIn) + `
+		ORDER BY e.case_id DESC LIMIT ` + strconv.FormatInt(upTo, 10), true
+}
+
 // statusLiterals renders status names as an SQL list of literals. A name that is not lower-case
 // letters and underscores is a programming error (statuses come from the desk's own table).
 func statusLiterals(statuses []string) string {
@@ -192,6 +212,11 @@ func caseCountQuery(db *gorm.DB, filters []CaseFilter, upTo int64) *gorm.DB {
 		return caseWhere(db.Session(&gorm.Session{NewDB: true}).Model(&Case{}), db, f).Select("1").Limit(int(upTo))
 	}
 	for i, f := range filters {
+		if toVerify, ok := verifyCount(f, upTo); ok {
+			parts[i] = "(SELECT count(*) FROM (" + toVerify + ") AS capped) AS c" + strconv.Itoa(i)
+			args = append(args, *f.ToVerifyBy)
+			continue
+		}
 		if f.DueBy == nil {
 			// Newest first, as the queue lists them: the index that orders the list (an agent's
 			// open cases, the open unassigned ones, a status) then serves the count, and the

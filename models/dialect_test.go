@@ -193,3 +193,18 @@ func TestQueryLogOmitsParameters(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresSessionsRunWithoutJIT: the desk's PostgreSQL sessions have JIT compilation off, as
+// the URL did not ask for it: a capped count whose LIMIT the planner underrates passed
+// jit_above_cost and spent 150-200 ms compiling a 20 ms query at 1M cases (issue 25). A URL that
+// sets jit keeps its own.
+func TestPostgresSessionsRunWithoutJIT(t *testing.T) {
+	db := modelstest.Open(t, models.Postgres)
+	var jit string
+	if err := db.Raw(`SHOW jit`).Scan(&jit).Error; err != nil {
+		t.Fatal(err)
+	}
+	if jit != "off" {
+		t.Errorf("jit = %q in a desk session, want off", jit)
+	}
+}
