@@ -1,6 +1,7 @@
 -- The console's case page (GET /cases/{ref}) as the desk reads it for a case with 200 timeline
 -- entries, one customer account and no card (captured with log_statement = all on 2026-11-30, the
--- literals of that request turned into variables): the session and its user; the case, its cards,
+-- literals of that request turned into variables; the other cases of its accounts and the audit
+-- panel's cards as issue 25 rewrote them): the session and its user; the case, its cards,
 -- accounts, links, external references and correction counts; the timeline's sources (200
 -- communications); the related cases; the audit panel. giftdesk-bench passes -D session_hash,
 -- -D ref, -D case_id and -D account_id of the case it made.
@@ -23,7 +24,7 @@ SELECT c.*, u.email AS author_email, s.id AS superseded_by FROM communications A
 SELECT * FROM "evidence" WHERE case_id = :case_id ORDER BY id LIMIT '200';
 SELECT * FROM "corrections" WHERE case_id = :case_id ORDER BY id DESC LIMIT '200';
 SELECT * FROM "customer_accounts" WHERE id IN (NULL);
-SELECT id, ref, type, status, summary, customer_account_id, intended_account_id, updated_at FROM "cases" WHERE (customer_account_id IN (:account_id) OR intended_account_id IN (:account_id)) AND id <> :case_id ORDER BY id DESC LIMIT '20';
+SELECT id, ref, type, status, summary, customer_account_id, intended_account_id, updated_at FROM "cases" WHERE id = ANY(ARRAY(SELECT id FROM cases WHERE customer_account_id IN (:account_id) UNION SELECT id FROM cases WHERE intended_account_id IN (:account_id))) AND id <> :case_id ORDER BY id DESC LIMIT '20';
 SELECT c.*, u.email AS author_email, s.id AS superseded_by FROM communications AS c JOIN users u ON u.id = c.author_id LEFT JOIN communications s ON s.supersedes_id = c.id WHERE c.case_id = :case_id AND 1 = 1 ORDER BY c.occurred_at, c.id LIMIT '201';
 SELECT t.entry_kind, e.*, f.content_type, f.size, u.email AS actor_email FROM (SELECT 'evidence_added' AS entry_kind, 7 AS entry_rank, e.uploaded_at AS entry_at, e.id AS entry_id, e.uploaded_by_id AS actor_id FROM evidence e WHERE e.case_id = :case_id AND 1 = 1 UNION ALL SELECT 'evidence_verified' AS entry_kind, 8 AS entry_rank, e.verified_at AS entry_at, e.id AS entry_id, e.verified_by_id FROM evidence e WHERE e.case_id = :case_id AND e.verification = 'verified' AND 1 = 1 UNION ALL SELECT 'evidence_rejected' AS entry_kind, 9 AS entry_rank, e.verified_at AS entry_at, e.id AS entry_id, e.verified_by_id FROM evidence e WHERE e.case_id = :case_id AND e.verification = 'rejected' AND 1 = 1) t
 JOIN evidence e ON e.id = t.entry_id
@@ -54,8 +55,8 @@ SELECT 'correction' AS type, id FROM corrections WHERE case_id = :case_id
 UNION ALL SELECT 'evidence', id FROM evidence WHERE case_id = :case_id
 UNION ALL SELECT 'card', card_id FROM case_cards WHERE case_id = :case_id;
 SELECT audit_events.*, audit_seals.seq FROM "audit_events" LEFT JOIN audit_seals ON audit_seals.event_id = audit_events.id WHERE ((audit_events.entity_type = 'case' AND audit_events.entity_id IN (:ref))) ORDER BY audit_events.id DESC LIMIT '51';
-SELECT g.* FROM gift_cards g WHERE g.id IN ('0')
-OR g.id IN (SELECT cc.card_id FROM case_cards cc WHERE cc.case_id IN (
+SELECT g.* FROM gift_cards g WHERE g.id = ANY(ARRAY(SELECT id FROM gift_cards WHERE id IN ('0')
+UNION SELECT cc.card_id FROM case_cards cc WHERE cc.case_id IN (
 SELECT id FROM cases WHERE ref IN (:ref)
 UNION SELECT case_id FROM corrections WHERE id IN ('0')
-UNION SELECT case_id FROM evidence WHERE id IN ('0')));
+UNION SELECT case_id FROM evidence WHERE id IN ('0'))));

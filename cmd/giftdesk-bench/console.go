@@ -148,6 +148,12 @@ func measureHome(ctx context.Context, b *bench, out *results) error {
 
 // pagePair is latencyPair for a console page.
 func (b *bench) pagePair(ctx context.Context, out *results, name string, get func() error, script string, vars map[string]string) error {
+	return b.pagePairMode(ctx, out, name, get, script, vars, "prepared")
+}
+
+// pagePairMode is pagePair with pgbench's query mode (-M): "prepared" for statements the desk's
+// driver prepares, "extended" for those it sends unnamed.
+func (b *bench) pagePairMode(ctx context.Context, out *results, name string, get func() error, script string, vars map[string]string, mode string) error {
 	var desk, db []float64
 	for range b.c.rounds {
 		p95, err := latencyP95(ctx, b.c.duration, get)
@@ -155,7 +161,7 @@ func (b *bench) pagePair(ctx context.Context, out *results, name string, get fun
 			return err
 		}
 		desk = append(desk, p95)
-		r, err := b.pgbench(ctx, b.c.databaseURL, script, 1, vars)
+		r, err := b.pgbenchMode(ctx, b.c.databaseURL, script, 1, vars, mode)
 		if err != nil {
 			return err
 		}

@@ -62,7 +62,8 @@ func TestBenchPrintsEveryFigure(t *testing.T) {
 		got[k] = f
 	}
 	want := []string{"create_per_s", "create_pgbench_tps", "create_ratio", "approve_per_s", "approve_pgbench_tps", "approve_ratio"}
-	for _, m := range []string{"list_default", "list_filtered", "list_deep", "account", "case_page", "home"} {
+	for _, m := range []string{"list_default", "list_filtered", "list_deep", "account", "case_page", "home",
+		"search_ref", "search_email", "search_account", "search_last4", "search_serial", "search_text"} {
 		want = append(want, m+"_p95_ms", m+"_sql_p95_ms", m+"_ratio")
 	}
 	want = append(want, "export_csv_bytes", "export_csv_ms", "export_copy_ms", "export_csv_ratio", "serve_peak_rss_mb")

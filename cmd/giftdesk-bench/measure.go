@@ -34,6 +34,7 @@ var measures = []measure{
 	{"create", measureCreate},
 	{"approve", measureApprove},
 	{"list", measureList},
+	{"search", measureSearch},
 	{"account", measureAccount},
 	{"export", measureExport},
 	{"case_page", measureCasePage},
@@ -457,14 +458,23 @@ var tpsLine = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection t
 // variables vars (-D), prepared statements as the desk's driver uses them, and logs each
 // transaction's latency for the percentile.
 func (b *bench) pgbench(ctx context.Context, dbURL, script string, clients int, vars map[string]string) (pgbenchResult, error) {
+	return b.pgbenchMode(ctx, dbURL, script, clients, vars, "prepared")
+}
+
+// pgbenchMode is pgbench with its query mode (-M); a script given by an absolute path is used as
+// it is, any other is read from --bench-dir.
+func (b *bench) pgbenchMode(ctx context.Context, dbURL, script string, clients int, vars map[string]string, mode string) (pgbenchResult, error) {
+	if !filepath.IsAbs(script) {
+		script = filepath.Join(b.c.benchDir, script)
+	}
 	dir, err := os.MkdirTemp("", "giftdesk-bench-pgbench-")
 	if err != nil {
 		return pgbenchResult{}, err
 	}
 	defer os.RemoveAll(dir)
-	args := append(connArgs(dbURL), "-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(min(clients, 2)),
+	args := append(connArgs(dbURL), "-n", "-M", mode, "-c", strconv.Itoa(clients), "-j", strconv.Itoa(min(clients, 2)),
 		"-T", strconv.Itoa(int(b.c.duration.Seconds())), "--log", "--log-prefix", filepath.Join(dir, "log"),
-		"-f", filepath.Join(b.c.benchDir, script))
+		"-f", script)
 	keys := make([]string, 0, len(vars))
 	for k := range vars {
 		keys = append(keys, k)
@@ -474,6 +484,9 @@ func (b *bench) pgbench(ctx context.Context, dbURL, script string, clients int, 
 		args = append(args, "-D", k+"="+vars[k])
 	}
 	cmd := exec.CommandContext(ctx, b.c.pgbench, append(args, dbName(dbURL))...)
+	// The desk's sessions run with JIT off (models.postgresDSN); pgbench's must too, or a baseline
+	// statement can spend longer compiling than the desk's spends running.
+	cmd.Env = append(os.Environ(), "PGOPTIONS=-c jit=off")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
