@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // Case is one support case.
@@ -199,7 +200,15 @@ func CountCases(ctx context.Context, db *gorm.DB, filters []CaseFilter, upTo int
 	for i := range counts {
 		ptrs[i] = &counts[i]
 	}
-	if err := caseCountQuery(db.WithContext(ctx), filters, upTo).Row().Scan(ptrs...); err != nil {
+	// Unnamed on PostgreSQL, planned for its own user and time: as a prepared statement it went to
+	// a generic plan after five runs, which no longer knew how few cases one agent holds (390 ms
+	// at 1M cases against 80 ms planned for its values).
+	q := caseCountQuery(db.WithContext(ctx), filters, upTo)
+	if DialectOf(db) == Postgres {
+		var sink []map[string]any
+		q = unnamed(ctx, db, q.Session(&gorm.Session{DryRun: true, Logger: logger.Discard}).Scan(&sink).Statement)
+	}
+	if err := q.Row().Scan(ptrs...); err != nil {
 		return nil, err
 	}
 	return counts, nil

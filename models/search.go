@@ -121,6 +121,12 @@ func listWithCustomPlan(ctx context.Context, db *gorm.DB, q *gorm.DB, dest any) 
 		return q.WithContext(ctx).Find(dest).Error
 	}
 	dry := q.Session(&gorm.Session{DryRun: true, Logger: logger.Discard}).Find(dest).Statement
+	return unnamed(ctx, db, dry).Find(dest).Error
+}
+
+// unnamed is the statement dry rendered, ready to run on PostgreSQL as an unnamed statement,
+// planned for its own values (see listWithCustomPlan).
+func unnamed(ctx context.Context, db *gorm.DB, dry *gorm.Statement) *gorm.DB {
 	run := db.WithContext(ctx).Raw("")
 	// Past gorm's prepared statements too (PrepareStmt), which would prepare it named.
 	switch p := run.Statement.ConnPool.(type) {
@@ -131,5 +137,5 @@ func listWithCustomPlan(ctx context.Context, db *gorm.DB, q *gorm.DB, dest any) 
 	}
 	run.Statement.SQL.WriteString(dry.SQL.String())
 	run.Statement.Vars = append([]any{pgx.QueryExecModeExec}, dry.Vars...)
-	return run.Find(dest).Error
+	return run
 }
