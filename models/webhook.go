@@ -296,6 +296,15 @@ func RecordAttempt(ctx context.Context, tx *gorm.DB, owner string, d *WebhookDel
 	return true, tx.Create(a).Error
 }
 
+// ReleaseLeases gives back every pending delivery owner still holds, so that another dispatcher
+// takes them at once rather than when their leases run out; it returns how many it gave back.
+// The caller must have no attempt in flight: one released mid-attempt could be sent twice.
+func ReleaseLeases(ctx context.Context, db *gorm.DB, owner string) (int64, error) {
+	res := db.WithContext(ctx).Model(&WebhookDelivery{}).Where("lease_owner = ? AND status = 'pending'", owner).
+		Updates(map[string]any{"lease_owner": "", "lease_until": nil})
+	return res.RowsAffected, res.Error
+}
+
 // OutboxByID finds one outbox event.
 func OutboxByID(ctx context.Context, db *gorm.DB, id int64) (OutboxEvent, error) {
 	var out []OutboxEvent

@@ -104,7 +104,8 @@ func (s *Service) NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	return d
 }
 
-// Run passes every Poll until ctx ends, then waits for the attempts in flight.
+// Run passes every Poll until ctx ends, then waits for the attempts in flight and gives back the
+// deliveries it claimed but did not send.
 func (d *Dispatcher) Run(ctx context.Context) {
 	t := time.NewTicker(d.poll)
 	defer t.Stop()
@@ -115,9 +116,31 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			d.workers.Wait()
+			d.release(context.WithoutCancel(ctx))
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// releaseTimeout bounds giving the claims back at stop: a server stopping while the database is
+// down must still exit; its claims then wait for their leases to run out.
+const releaseTimeout = 5 * time.Second
+
+// release gives back the deliveries this dispatcher claimed and did not send (a stopping server's
+// workers finish their attempt in flight and leave the rest), so that another server sends them
+// at once instead of after the lease.
+func (d *Dispatcher) release(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, releaseTimeout)
+	defer cancel()
+	n, err := models.ReleaseLeases(ctx, d.svc.desk.ReadDB(ctx), d.owner)
+	if err != nil {
+		d.log.Warn("webhook claims not given back; other servers take them when their leases run out",
+			slog.String("error", err.Error()))
+		return
+	}
+	if n > 0 {
+		d.log.Info("webhook claims given back at stop", slog.Int64("deliveries", n))
 	}
 }
 
