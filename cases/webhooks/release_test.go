@@ -1,7 +1,9 @@
 package webhooks_test
 
 import (
+	"bytes"
 	"context"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 
 	"giftdesk/cases/webhooks"
 	"giftdesk/handlers"
+	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
 
@@ -61,4 +64,41 @@ func TestAStoppingDispatcherGivesBackWhatItDidNotSend(t *testing.T) {
 			t.Errorf("%d requests in all, want 3: each event once", n)
 		}
 	})
+}
+
+// TestAnAttemptAnOutageLeftUnrecordedIsSentAgainAtOnce: the database goes away while a receiver
+// answers, so the attempt cannot be recorded and its lease stays held; once the database is back
+// the same dispatcher takes the lease back and sends the event again at once, not a minute later.
+func TestAnAttemptAnOutageLeftUnrecordedIsSentAgainAtOnce(t *testing.T) {
+	proxy, url := modelstest.NewProxy(t, modelstest.URL(t, models.Postgres))
+	db, err := models.Open(ctx, models.Options{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer models.Close(db)
+	f := newFixture(t, db, true)
+	var cut atomic.Bool
+	back := make(chan struct{})
+	rcv := newReceiverServing(t, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cut.CompareAndSwap(false, true) {
+			proxy.Cut()
+			time.AfterFunc(300*time.Millisecond, func() { proxy.Resume(); close(back) })
+		}
+	}))
+	ep, err := f.svc.Create(ctx, f.admin, f.actor(f.admin), webhooks.NewEndpoint{URL: rcv.URL, Events: []string{"case.created"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.createCase(t, "ABCD-EFGH-JKLM-NPQR", "T-1")
+	run(t, f.svc.NewDispatcher(webhooks.DispatcherConfig{Sender: handlers.NewWebhookSender(f.svc.AllowPrivate()), Schedule: fastSchedule, Poll: 10 * time.Millisecond}))
+	eventually(t, "the first attempt", func() bool { return len(rcv.requests()) >= 1 })
+	<-back
+	// The default lease is a minute: only a lease taken back lets the event go within 20 s.
+	eventually(t, "the event sent again and recorded", func() bool {
+		return modelstest.Count(t, db, `SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'delivered'`, ep.ID) == 1
+	})
+	got := rcv.requests()
+	if len(got) != 2 || !bytes.Equal(got[0].body, got[1].body) {
+		t.Fatalf("%d requests, want 2 with the same body: the unrecorded attempt and its resend", len(got))
+	}
 }
