@@ -296,6 +296,19 @@ func RecordAttempt(ctx context.Context, tx *gorm.DB, owner string, d *WebhookDel
 	return true, tx.Create(a).Error
 }
 
+// ReleaseLeases gives back every pending delivery owner still holds, but those of the endpoints in
+// busy, so that any dispatcher takes them at once rather than when their leases run out; it
+// returns how many it gave back. The caller must have no attempt in flight outside busy: one
+// released mid-attempt could be sent twice.
+func ReleaseLeases(ctx context.Context, db *gorm.DB, owner string, busy []int64) (int64, error) {
+	q := db.WithContext(ctx).Model(&WebhookDelivery{}).Where("lease_owner = ? AND status = 'pending'", owner)
+	if len(busy) > 0 {
+		q = q.Where("endpoint_id NOT IN ?", busy)
+	}
+	res := q.Updates(map[string]any{"lease_owner": "", "lease_until": nil})
+	return res.RowsAffected, res.Error
+}
+
 // OutboxByID finds one outbox event.
 func OutboxByID(ctx context.Context, db *gorm.DB, id int64) (OutboxEvent, error) {
 	var out []OutboxEvent

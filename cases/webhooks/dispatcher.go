@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -80,6 +81,8 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	busy    map[int64]bool
 	workers sync.WaitGroup
+	// unrecorded says an attempt failed to renew or record its lease, which it may still hold.
+	unrecorded atomic.Bool
 }
 
 // NewDispatcher returns a dispatcher of s's endpoints.
@@ -104,7 +107,8 @@ func (s *Service) NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	return d
 }
 
-// Run passes every Poll until ctx ends, then waits for the attempts in flight.
+// Run passes every Poll until ctx ends, then waits for the attempts in flight and gives back the
+// deliveries it claimed but did not send.
 func (d *Dispatcher) Run(ctx context.Context) {
 	t := time.NewTicker(d.poll)
 	defer t.Stop()
@@ -115,9 +119,31 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			d.workers.Wait()
+			d.release(context.WithoutCancel(ctx))
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// releaseTimeout bounds giving the claims back at stop: a server stopping while the database is
+// down must still exit; its claims then wait for their leases to run out.
+const releaseTimeout = 5 * time.Second
+
+// release gives back the deliveries this dispatcher claimed and did not send (a stopping server's
+// workers finish their attempt in flight and leave the rest), so that another server sends them
+// at once instead of after the lease.
+func (d *Dispatcher) release(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, releaseTimeout)
+	defer cancel()
+	n, err := models.ReleaseLeases(ctx, d.svc.desk.ReadDB(ctx), d.owner, nil)
+	if err != nil {
+		d.log.Warn("webhook claims not given back; other servers take them when their leases run out",
+			slog.String("error", err.Error()))
+		return
+	}
+	if n > 0 {
+		d.log.Info("webhook claims given back at stop", slog.Int64("deliveries", n))
 	}
 }
 
@@ -174,6 +200,15 @@ func (d *Dispatcher) claimAndSend(ctx context.Context) error {
 		busy = append(busy, id)
 	}
 	d.mu.Unlock()
+	// An attempt that could not renew or record its lease (the database went away meanwhile)
+	// left it held: once its worker is done, take such leases back now rather than in a minute.
+	// Workers start only below, in this goroutine, so none is starting meanwhile.
+	if d.unrecorded.Swap(false) {
+		if _, err := models.ReleaseLeases(ctx, d.svc.desk.ReadDB(ctx), d.owner, busy); err != nil {
+			d.unrecorded.Store(true)
+			return cases.StoreErr(err)
+		}
+	}
 	var claimed []models.WebhookDelivery
 	err := d.svc.desk.Do(ctx, system, func(w *cases.Work) error {
 		var err error
@@ -207,8 +242,11 @@ func (d *Dispatcher) claimAndSend(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return
 				}
-				if err := d.attempt(ctx, del); err != nil && ctx.Err() == nil {
-					d.log.Warn("webhook delivery attempt not recorded", slog.Int64("delivery", del.ID), slog.String("error", err.Error()))
+				if err := d.attempt(ctx, del); err != nil {
+					d.unrecorded.Store(true)
+					if ctx.Err() == nil {
+						d.log.Warn("webhook delivery attempt not recorded", slog.Int64("delivery", del.ID), slog.String("error", err.Error()))
+					}
 				}
 			}
 		}(id, byEndpoint[id])

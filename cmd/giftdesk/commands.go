@@ -137,17 +137,32 @@ func cmdServe(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	background := startBackground(ctx, o.desk, log)
-	defer background()
-	dispatcher := startDispatcher(ctx, o.desk, o.cfg.WebhookAllowPrivate, log)
-	defer dispatcher()
-	return srv.ListenAndServe(ctx, *addr, func(a net.Addr) {
+	// On a stop signal the dispatcher stops claiming at once, finishes its attempts in flight and
+	// gives back the deliveries it has not sent; the sealer and the balance pass keep running
+	// until the last request in flight has been answered, so that this server chains the events
+	// of those requests too before it exits.
+	// Both also stop when serving fails (the address is taken), which cancels no signal context.
+	backgroundCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	dispatchCtx, stopDispatch := context.WithCancel(ctx)
+	defer stopDispatch()
+	background := startBackground(backgroundCtx, o.desk, log)
+	dispatcher := startDispatcher(dispatchCtx, o.desk, o.cfg.WebhookAllowPrivate, log)
+	err = srv.ListenAndServe(ctx, *addr, func(a net.Addr) {
 		log.Info("listening", slog.String("addr", a.String()))
 		fmt.Fprintf(e.stderr, "giftdesk: serving on http://%s\n", a)
 		if e.ready != nil {
 			e.ready(a.String())
 		}
 	})
+	stopDispatch()
+	stopBackground()
+	dispatcher()
+	background()
+	if err == nil {
+		log.Info("stopped")
+	}
+	return err
 }
 
 // bootstrapAdmin creates admin@localhost on a desk without users and prints its password once on

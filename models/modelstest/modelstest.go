@@ -12,13 +12,9 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -114,7 +110,7 @@ var (
 	serverOnce sync.Once
 	serverConf pgtestdb.Config
 	serverErr  error
-	cluster    *throwawayCluster
+	cluster    *Cluster
 )
 
 // Server returns how to reach a PostgreSQL server, or skips (fails when required) the test.
@@ -191,88 +187,9 @@ func ping(conf pgtestdb.Config) error {
 func Main(m *testing.M) {
 	code := m.Run()
 	if cluster != nil {
-		cluster.stop()
+		cluster.remove()
 	}
 	os.Exit(code)
-}
-
-type throwawayCluster struct {
-	dir   string
-	pgCtl string
-	runAs []string
-	conf  pgtestdb.Config
-}
-
-// startCluster runs initdb and pg_ctl from the machine's PostgreSQL installation into a temporary
-// folder, listening on a free loopback port. As root it runs them as the postgres user, since
-// initdb refuses root.
-func startCluster() (*throwawayCluster, error) {
-	bin, err := postgresBinDir()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "giftdesk-pg-")
-	if err != nil {
-		return nil, err
-	}
-	c := &throwawayCluster{dir: dir, pgCtl: filepath.Join(bin, "pg_ctl")}
-	if os.Geteuid() == 0 {
-		if _, err := exec.LookPath("runuser"); err != nil {
-			return nil, fmt.Errorf("running as root without runuser")
-		}
-		c.runAs = []string{"runuser", "-u", "postgres", "--"}
-		if out, err := exec.Command("chown", "postgres", dir).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("chown cluster folder: %v: %s", err, out)
-		}
-	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	data := filepath.Join(dir, "data")
-	if out, err := c.run(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "--no-sync"); err != nil {
-		return nil, fmt.Errorf("initdb: %v: %s", err, out)
-	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c max_connections=200", port, dir)
-	if out, err := c.run(c.pgCtl, "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "start"); err != nil {
-		return nil, fmt.Errorf("pg_ctl start: %v: %s", err, out)
-	}
-	c.conf = pgtestdb.Config{DriverName: "pgx", Host: "127.0.0.1", Port: strconv.Itoa(port), User: "postgres",
-		Database: "postgres", Options: "sslmode=disable"}
-	fmt.Fprintf(os.Stderr, "modelstest: started a throwaway PostgreSQL cluster on 127.0.0.1:%d\n", port)
-	return c, nil
-}
-
-func (c *throwawayCluster) run(name string, args ...string) ([]byte, error) {
-	full := append(append([]string{}, c.runAs...), name)
-	full = append(full, args...)
-	return exec.Command(full[0], full[1:]...).CombinedOutput()
-}
-
-func (c *throwawayCluster) stop() {
-	_, _ = c.run(c.pgCtl, "-D", filepath.Join(c.dir, "data"), "-m", "immediate", "stop")
-	_ = os.RemoveAll(c.dir)
-}
-
-func postgresBinDir() (string, error) {
-	if p, err := exec.LookPath("initdb"); err == nil {
-		return filepath.Dir(p), nil
-	}
-	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	if len(matches) == 0 {
-		return "", fmt.Errorf("initdb not found")
-	}
-	sort.Strings(matches)
-	return filepath.Dir(matches[len(matches)-1]), nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // DisableAppendOnly drops the R9 guard on table for the rest of the test, as an attacker with
