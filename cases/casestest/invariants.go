@@ -1,7 +1,6 @@
 package casestest
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -220,9 +219,43 @@ func ClaimCodeForms(code string) []string {
 	return []string{code, plain}
 }
 
-// FilesHoldingCodes walks dir and returns "file: code n" for every file that holds one of codes
-// in clear (R1), in any of ClaimCodeForms.
+// codeFinder finds any of many strings in a text in one pass: each is indexed by its first four
+// bytes, so the cost grows with the text, not with the number of codes (a long crash run sends
+// hundreds of codes and scans every row after each round).
+type codeFinder map[string][]codeForm
+
+type codeForm struct {
+	form string
+	code int
+}
+
+// newCodeFinder indexes each form of each code; forms must be at least four bytes long (claim
+// codes are ten or more).
+func newCodeFinder(codes []string, forms func(string) []string) codeFinder {
+	f := codeFinder{}
+	for i, code := range codes {
+		for _, form := range forms(code) {
+			f[form[:4]] = append(f[form[:4]], codeForm{form, i})
+		}
+	}
+	return f
+}
+
+// find calls found with the index of every code text holds, once per occurrence.
+func (f codeFinder) find(text string, found func(code int)) {
+	for i := 0; i+4 <= len(text); i++ {
+		for _, c := range f[text[i:i+4]] {
+			if strings.HasPrefix(text[i:], c.form) {
+				found(c.code)
+			}
+		}
+	}
+}
+
+// FilesHoldingCodes walks dir and returns "file holds claim code n" for every file that holds one
+// of codes in clear (R1), in any of ClaimCodeForms.
 func FilesHoldingCodes(dir string, codes []string) ([]string, error) {
+	finder := newCodeFinder(codes, ClaimCodeForms)
 	var out []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -232,23 +265,23 @@ func FilesHoldingCodes(dir string, codes []string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		for i, code := range codes {
-			for _, form := range ClaimCodeForms(code) {
-				if bytes.Contains(content, []byte(form)) {
-					rel, _ := filepath.Rel(dir, path)
-					out = append(out, fmt.Sprintf("%s holds claim code %d", rel, i))
-					break
-				}
+		rel, _ := filepath.Rel(dir, path)
+		found := map[int]bool{}
+		finder.find(string(content), func(code int) {
+			if !found[code] {
+				found[code] = true
+				out = append(out, fmt.Sprintf("%s holds claim code %d", rel, code))
 			}
-		}
+		})
 		return nil
 	})
 	return out, err
 }
 
 // RowsHoldingCodes reads every row of every table of the desk's schema as text and returns
-// "table: code n" for every table one of whose rows holds one of codes in clear (R1), as text or
-// inside a bytea column (which PostgreSQL shows in hex: a stored answer, an uploaded file).
+// "table: a row holds claim code n" for every table one of whose rows holds one of codes in clear
+// (R1), in any case, as text or inside a bytea column (which PostgreSQL shows in hex: a stored
+// answer, an uploaded file).
 func RowsHoldingCodes(ctx context.Context, db *gorm.DB, codes []string) ([]string, error) {
 	if models.DialectOf(db) != models.Postgres {
 		return nil, fmt.Errorf("casestest.RowsHoldingCodes reads PostgreSQL only")
@@ -258,12 +291,13 @@ func RowsHoldingCodes(ctx context.Context, db *gorm.DB, codes []string) ([]strin
 	if err := db.Raw(`SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename`).Scan(&tables).Error; err != nil {
 		return nil, err
 	}
-	forms := make([][]string, len(codes))
-	for i, code := range codes {
+	finder := newCodeFinder(codes, func(code string) []string {
+		var forms []string
 		for _, f := range ClaimCodeForms(code) {
-			forms[i] = append(forms[i], strings.ToUpper(f), strings.ToUpper(hex.EncodeToString([]byte(f))))
+			forms = append(forms, strings.ToUpper(f), strings.ToUpper(hex.EncodeToString([]byte(f))))
 		}
-	}
+		return forms
+	})
 	var out []string
 	for _, table := range tables {
 		rows, err := db.Raw(`SELECT t::text FROM ` + table + ` t`).Rows()
@@ -277,15 +311,12 @@ func RowsHoldingCodes(ctx context.Context, db *gorm.DB, codes []string) ([]strin
 				rows.Close()
 				return out, err
 			}
-			upper := strings.ToUpper(row)
-			for i := range codes {
-				for _, form := range forms[i] {
-					if !found[i] && strings.Contains(upper, form) {
-						found[i] = true
-						out = append(out, fmt.Sprintf("%s: a row holds claim code %d", table, i))
-					}
+			finder.find(strings.ToUpper(row), func(code int) {
+				if !found[code] {
+					found[code] = true
+					out = append(out, fmt.Sprintf("%s: a row holds claim code %d", table, code))
 				}
-			}
+			})
 		}
 		err = rows.Err()
 		rows.Close()
