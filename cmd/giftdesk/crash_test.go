@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -142,6 +143,13 @@ func serverEnv(dbURL, dataDir string) []string {
 // startServer starts `giftdesk serve` on a free port and waits until it answers.
 func startServer(t *testing.T, bin string, env []string) (*exec.Cmd, string) {
 	t.Helper()
+	return startServerLogged(t, bin, env, nil)
+}
+
+// startServerLogged is startServer with the server's standard error written to log (nil drops
+// it: it holds the bootstrap admin's password when the desk has no user yet).
+func startServerLogged(t *testing.T, bin string, env []string, log io.Writer) (*exec.Cmd, string) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +157,7 @@ func startServer(t *testing.T, bin string, env []string) (*exec.Cmd, string) {
 	addr := l.Addr().String()
 	l.Close()
 	cmd := exec.Command(bin, "serve", "--addr", addr)
-	cmd.Env = env
+	cmd.Env, cmd.Stderr = env, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
