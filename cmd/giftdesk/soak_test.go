@@ -170,7 +170,14 @@ func TestSoak(t *testing.T) {
 	if limit := settled*3/2 + 32<<10; late > limit {
 		t.Errorf("the server's memory kept growing: %d KiB after the first quarter, %d KiB in the last (limit %d)", settled, late, limit)
 	}
-	// The desk is still whole after the load: the chain verifies.
+	// The desk is still whole after the load: every money and audit rule holds, the chain verifies.
+	broken, err := casestest.Violations(ctx, db, cases.DefaultThresholds())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range broken {
+		t.Errorf("after the soak: %s", v)
+	}
 	verify := exec.Command(bin, "audit", "verify")
 	verify.Env = serverEnv(dbURL, filepath.Join(dir, "data"))
 	if out, err := verify.CombinedOutput(); err != nil {
