@@ -19,8 +19,6 @@ import (
 
 	"giftdesk/cases"
 	"giftdesk/cases/casestest"
-	"giftdesk/models"
-	"giftdesk/models/modelstest"
 )
 
 // TestKilledServerLeavesNoCodeOnDiskAndNoStuckKey is issue 19's review run again: a burst of case
@@ -33,15 +31,8 @@ func TestKilledServerLeavesNoCodeOnDiskAndNoStuckKey(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills a server: skipped with -short")
 	}
-	dir := t.TempDir()
-	bin := buildBinary(t, dir)
-	url := modelstest.URL(t, models.Postgres)
+	dir, bin, url, db := binaryOnPostgres(t)
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{URL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer models.Close(db)
 	desk := cases.New(cases.Config{DB: db, Keys: casestest.Keys})
 	if _, err := desk.AddUser(ctx, cases.CLIActor, cases.NewUser{Email: "agent@example.com", Name: "A", Role: cases.RoleAgent,
 		Password: "correct horse battery"}); err != nil {

@@ -30,7 +30,6 @@ import (
 	"giftdesk/cases"
 	"giftdesk/cases/casestest"
 	"giftdesk/cases/webhooks"
-	"giftdesk/models"
 	"giftdesk/models/modelstest"
 )
 
@@ -62,15 +61,8 @@ func TestCrashRounds(t *testing.T) {
 		rounds = n
 	}
 	started := time.Now()
-	dir := t.TempDir()
-	bin := buildBinary(t, dir)
-	dbURL := modelstest.URL(t, models.Postgres)
+	dir, bin, dbURL, db := binaryOnPostgres(t)
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{URL: dbURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer models.Close(db)
 	h := newCrashHarness(t, db)
 	dataDir := filepath.Join(dir, "data")
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {

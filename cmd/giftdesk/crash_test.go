@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"giftdesk/cases"
 	"giftdesk/cases/casestest"
 	"giftdesk/models"
@@ -30,15 +32,8 @@ func TestKilledServerLeavesNoHalfAppliedCorrection(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills a server: skipped with -short")
 	}
-	dir := t.TempDir()
-	bin := buildBinary(t, dir)
-	url := modelstest.URL(t, models.Postgres)
+	dir, bin, url, db := binaryOnPostgres(t)
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{URL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer models.Close(db)
 	desk := cases.New(cases.Config{DB: db, Keys: casestest.Keys})
 	for _, u := range []cases.NewUser{{Email: "agent@example.com", Name: "A", Role: cases.RoleAgent}, {Email: "sup@example.com", Name: "S", Role: cases.RoleSupervisor}} {
 		u.Password = "correct horse battery"
@@ -122,6 +117,22 @@ func TestKilledServerLeavesNoHalfAppliedCorrection(t *testing.T) {
 	if out, err := verify.CombinedOutput(); err != nil {
 		t.Fatalf("audit verify after the crash: %v: %s", err, out)
 	}
+}
+
+// binaryOnPostgres builds giftdesk into a temporary folder for a test that runs it as a process,
+// and opens a PostgreSQL test database for it: the folder, the binary, the database's URL and a
+// connection (closed when the test ends).
+func binaryOnPostgres(t *testing.T) (dir, bin, dbURL string, db *gorm.DB) {
+	t.Helper()
+	dir = t.TempDir()
+	bin = buildBinary(t, dir)
+	dbURL = modelstest.URL(t, models.Postgres)
+	db, err := models.Open(context.Background(), models.Options{URL: dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = models.Close(db) })
+	return dir, bin, dbURL, db
 }
 
 // buildBinary builds the giftdesk command into dir.

@@ -27,8 +27,6 @@ import (
 
 	"giftdesk/cases"
 	"giftdesk/cases/casestest"
-	"giftdesk/models"
-	"giftdesk/models/modelstest"
 )
 
 // soakDuration is how long TestSoak runs: a minute by default (CI), GIFTDESK_SOAK=10m by hand.
@@ -55,15 +53,8 @@ func TestSoak(t *testing.T) {
 		t.Skip("a minute of load on a real server: skipped with -short")
 	}
 	duration := soakDuration(t)
-	dir := t.TempDir()
-	bin := buildBinary(t, dir)
-	dbURL := modelstest.URL(t, models.Postgres)
+	dir, bin, dbURL, db := binaryOnPostgres(t)
 	ctx := context.Background()
-	db, err := models.Open(ctx, models.Options{URL: dbURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer models.Close(db)
 	desk := cases.New(cases.Config{DB: db, Keys: casestest.Keys})
 	const password = "soak horse battery staple"
 	for _, u := range []cases.NewUser{{Email: "agent@example.com", Name: "Agent", Role: cases.RoleAgent},
