@@ -149,7 +149,7 @@ func findServer() (pgtestdb.Config, error) {
 	if err := ping(local); err == nil {
 		return local, nil
 	}
-	c, err := startCluster()
+	c, err := startCluster(0)
 	if err != nil {
 		return pgtestdb.Config{}, fmt.Errorf("nothing answers on 127.0.0.1:5432 and no throwaway cluster: %w", err)
 	}
@@ -196,6 +196,27 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
+// Cluster starts a throwaway PostgreSQL cluster of the test's own (for a test that needs a fresh
+// cluster: a transaction counter of its own, a server it may stop), stopped when the test ends, and
+// returns how to reach it as the superuser postgres without a password. It skips the test, or
+// fails it when GIFTDESK_TEST_REQUIRE_POSTGRES=1, when the machine has no initdb.
+//
+// A non-zero epoch is set with pg_resetwal before the cluster first starts: its transaction ids
+// then begin at epoch<<32, as a cluster prepared to receive a restored desk (README: Backups).
+func Cluster(t testing.TB, epoch int64) pgtestdb.Config {
+	t.Helper()
+	c, err := startCluster(epoch)
+	if err != nil {
+		msg := "a throwaway PostgreSQL cluster could not start: " + err.Error()
+		if os.Getenv("GIFTDESK_TEST_REQUIRE_POSTGRES") == "1" {
+			t.Fatalf("GIFTDESK_TEST_REQUIRE_POSTGRES=1 but %s", msg)
+		}
+		t.Skip(msg)
+	}
+	t.Cleanup(c.stop)
+	return c.conf
+}
+
 type throwawayCluster struct {
 	dir   string
 	pgCtl string
@@ -206,7 +227,7 @@ type throwawayCluster struct {
 // startCluster runs initdb and pg_ctl from the machine's PostgreSQL installation into a temporary
 // folder, listening on a free loopback port. As root it runs them as the postgres user, since
 // initdb refuses root.
-func startCluster() (*throwawayCluster, error) {
+func startCluster(epoch int64) (*throwawayCluster, error) {
 	bin, err := postgresBinDir()
 	if err != nil {
 		return nil, err
@@ -232,6 +253,11 @@ func startCluster() (*throwawayCluster, error) {
 	data := filepath.Join(dir, "data")
 	if out, err := c.run(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "--no-sync"); err != nil {
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
+	}
+	if epoch > 0 {
+		if out, err := c.run(filepath.Join(bin, "pg_resetwal"), "--epoch="+strconv.FormatInt(epoch, 10), "-D", data); err != nil {
+			return nil, fmt.Errorf("pg_resetwal: %v: %s", err, out)
+		}
 	}
 	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c max_connections=200", port, dir)
 	if out, err := c.run(c.pgCtl, "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "start"); err != nil {
