@@ -169,11 +169,17 @@ func FuzzAPIBodies(f *testing.F) {
 				t.Fatalf("%s: %q refused with status %d: %v", b.typ, body, st, err)
 			}
 			for _, fe := range append(re.Fields, cases.FieldError{Field: re.Field, Message: re.Message}) {
-				if cases.MayHoldClaimCode(fe.Field) || cases.MayHoldClaimCode(fe.Message) {
+				if cases.MayHoldClaimCode(fe.Field) || echoesCode(body, fe.Message) {
 					t.Fatalf("%s: %q refused with %q: %q, which may hold a claim code", b.typ, body, fe.Field, fe.Message)
 				}
 			}
 			return
+		}
+		// The use case runs the body's own checks next: their refusals must not echo a code either.
+		for _, fe := range fuzzDesk.BodyProblems(got) {
+			if cases.MayHoldClaimCode(fe.Field) || echoesCode(body, fe.Message) {
+				t.Fatalf("%s: %q is refused with %q: %q, which may hold a claim code", b.typ, body, fe.Field, fe.Message)
+			}
 		}
 		want := b.new()
 		strict := json.NewDecoder(bytes.NewReader(body))
@@ -276,6 +282,39 @@ func badText(v reflect.Value, path string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// echoesCode reports whether text repeats a string of the JSON body (a key or a value) that may
+// hold a claim code: a refusal must not show one (R1), as the desk cannot tell it from a code.
+func echoesCode(body []byte, text string) bool {
+	var root any
+	if json.Unmarshal(body, &root) != nil {
+		return false // refused as a whole, with a fixed message
+	}
+	shown, echoed := cases.NormalizeClaimCode(text), false
+	check := func(s string) {
+		if n := cases.NormalizeClaimCode(s); cases.MayHoldClaimCode(s) && len(n) >= 10 && strings.Contains(shown, n) {
+			echoed = true
+		}
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case string:
+			check(v)
+		case []any:
+			for _, it := range v {
+				walk(it)
+			}
+		case map[string]any:
+			for k, it := range v {
+				check(k)
+				walk(it)
+			}
+		}
+	}
+	walk(root)
+	return echoed
 }
 
 // uploadSeed is a multipart evidence upload as the tests send one.

@@ -123,7 +123,12 @@ func checkEvents(events []string) ([]string, error) {
 	for i, e := range events {
 		e = strings.TrimSpace(e)
 		if !slices.Contains(Events, e) {
-			return nil, cases.Invalid(fmt.Sprintf("events[%d]", i), "unknown event "+strconv.Quote(strings.ToValidUTF8(e, ""))+"; known: "+strings.Join(Events, ", "))
+			// Named back only when it cannot be a claim code (R1), as an unknown field is.
+			named := strconv.Quote(strings.ToValidUTF8(e, ""))
+			if cases.MayHoldClaimCode(e) || len(e) > 64 {
+				named = "[a value that may hold a claim code]"
+			}
+			return nil, cases.Invalid(fmt.Sprintf("events[%d]", i), "unknown event "+named+"; known: "+strings.Join(Events, ", "))
 		}
 		if !slices.Contains(out, e) {
 			out = append(out, e)
