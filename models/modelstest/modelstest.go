@@ -255,7 +255,12 @@ func startCluster(epoch int64) (*throwawayCluster, error) {
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
 	if epoch > 0 {
-		if out, err := c.run(filepath.Join(bin, "pg_resetwal"), "--epoch="+strconv.FormatInt(epoch, 10), "-D", data); err != nil {
+		// initdb may be a link on PATH (/usr/local/bin) to the versioned folder, which has pg_resetwal.
+		resetwal := filepath.Join(bin, "pg_resetwal")
+		if real, err := filepath.EvalSymlinks(filepath.Join(bin, "initdb")); err == nil {
+			resetwal = filepath.Join(filepath.Dir(real), "pg_resetwal")
+		}
+		if out, err := c.run(resetwal, "--epoch="+strconv.FormatInt(epoch, 10), "-D", data); err != nil {
 			return nil, fmt.Errorf("pg_resetwal: %v: %s", err, out)
 		}
 	}
