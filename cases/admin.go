@@ -113,7 +113,7 @@ func (d *Desk) ListTokenPage(ctx context.Context, p Principal, q TokenQuery) (Pa
 	if err != nil {
 		return Page[AdminToken]{}, err
 	}
-	before, err := decodeCursor(q.Cursor)
+	before, err := DecodeCursor(q.Cursor)
 	if err != nil {
 		return Page[AdminToken]{}, err
 	}
@@ -124,7 +124,7 @@ func (d *Desk) ListTokenPage(ctx context.Context, p Principal, q TokenQuery) (Pa
 	page := Page[AdminToken]{Data: make([]AdminToken, 0, len(rows))}
 	if len(rows) > limit {
 		rows = rows[:limit]
-		page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
+		page.NextCursor = EncodeCursor(rows[len(rows)-1].ID)
 	}
 	for _, t := range rows {
 		page.Data = append(page.Data, adminToken(t))

@@ -96,7 +96,7 @@ func (d *Desk) PendingApprovals(ctx context.Context, p Principal, limitRaw, curs
 	if err != nil {
 		return Page[PendingApproval]{}, err
 	}
-	after, err := decodeCursor(cursor)
+	after, err := DecodeCursor(cursor)
 	if err != nil {
 		return Page[PendingApproval]{}, err
 	}
@@ -107,7 +107,7 @@ func (d *Desk) PendingApprovals(ctx context.Context, p Principal, limitRaw, curs
 	var page Page[PendingApproval]
 	if len(rows) > limit {
 		rows = rows[:limit]
-		page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
+		page.NextCursor = EncodeCursor(rows[len(rows)-1].ID)
 	}
 	page.Data, err = d.pendingApprovals(ctx, d.db, p, rows)
 	return page, storeErr(err)

@@ -247,7 +247,8 @@ func decodeTimeCursor(s string) (time.Time, int64, error) {
 		us, id, ok := strings.Cut(string(b), ".")
 		u, err1 := strconv.ParseInt(us, 10, 64)
 		n, err2 := strconv.ParseInt(id, 10, 64)
-		if at := time.UnixMicro(u).UTC(); ok && err1 == nil && err2 == nil && n > 0 && CheckTimeRange(at) == nil {
+		// Canonical only, as DecodeCursor: the round trip gives s back.
+		if at := time.UnixMicro(u).UTC(); ok && err1 == nil && err2 == nil && n > 0 && CheckTimeRange(at) == nil && encodeTimeCursor(at, n) == s {
 			return at, n, nil
 		}
 	}

@@ -541,7 +541,7 @@ func (d *Desk) ListCorrections(ctx context.Context, p Principal, status, caseRef
 	if status != "" && !CorrectionStatus(status).Valid() {
 		return Page[CorrectionView]{}, Invalid("status", "must be pending, applied, denied, cancelled or reversed")
 	}
-	before, err := decodeCursor(cursor)
+	before, err := DecodeCursor(cursor)
 	if err != nil {
 		return Page[CorrectionView]{}, err
 	}
@@ -563,7 +563,7 @@ func (d *Desk) ListCorrections(ctx context.Context, p Principal, status, caseRef
 	page := Page[CorrectionView]{Data: make([]CorrectionView, 0, len(rows))}
 	if len(rows) > limit {
 		rows = rows[:limit]
-		page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
+		page.NextCursor = EncodeCursor(rows[len(rows)-1].ID)
 	}
 	if page.Data, err = d.correctionViews(ctx, d.db, rows); err != nil {
 		return Page[CorrectionView]{}, storeErr(err)

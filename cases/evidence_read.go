@@ -128,7 +128,7 @@ func (d *Desk) ListEvidence(ctx context.Context, p Principal, ref, limitRaw, cur
 	if err != nil {
 		return Page[EvidenceView]{}, err
 	}
-	after, err := decodeCursor(cursor)
+	after, err := DecodeCursor(cursor)
 	if err != nil {
 		return Page[EvidenceView]{}, err
 	}
@@ -146,7 +146,7 @@ func (d *Desk) ListEvidence(ctx context.Context, p Principal, ref, limitRaw, cur
 	page := Page[EvidenceView]{}
 	if len(rows) > limit {
 		rows = rows[:limit]
-		page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
+		page.NextCursor = EncodeCursor(rows[len(rows)-1].ID)
 	}
 	if page.Data, err = d.evidenceViews(ctx, d.db, rows); err != nil {
 		return Page[EvidenceView]{}, storeErr(err)

@@ -1,11 +1,16 @@
 package cases
 
 import (
+	"errors"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/text/width"
+
+	"giftdesk/models"
 )
 
 // FuzzParseClaimCode: parsing never panics, normalization is idempotent, an accepted code is
@@ -66,6 +71,111 @@ func FuzzRedact(f *testing.F) {
 			if again := r.Redact(out); again != out {
 				t.Fatalf("redaction not idempotent:\n%q\n%q", out, again)
 			}
+		}
+	})
+}
+
+// FuzzCursors: every cursor decoder of the desk (list, time-ordered, timeline, change feed)
+// never panics, refuses with validation_failed, and takes a cursor only in the form its encoder
+// writes: a decoded cursor re-encodes to the very string it came from. The second input is
+// encoded and must decode back to itself.
+func FuzzCursors(f *testing.F) {
+	for _, s := range []string{"", "MQ", "MA", "MDAx", "KzE", "LTE", "MR", "MTIzNDU2Nzg5MDEyMzQ1Njc4OTA", "OTIyMzM3MjAzNjg1NDc3NTgwNw",
+		"MTczMjkwMDAwMDAwMDAwMC40Mg", "YS4xNzMyOTAwMDAwMDAwMDAwLmNvbW11bmljYXRpb24uNw", "YzEuMg", "0", "c", "!!", "MQ==", "M Q"} {
+		f.Add(s, int64(42))
+	}
+	f.Add("", int64(1))
+	f.Add("", int64(9223372036854775807))
+	f.Add("", int64(-1))
+	f.Fuzz(func(t *testing.T, s string, n int64) {
+		if id, err := DecodeCursor(s); err == nil {
+			if s != "" && (id <= 0 || EncodeCursor(id) != s) {
+				t.Fatalf("list cursor %q decodes to %d, which encodes as %q", s, id, EncodeCursor(id))
+			}
+		} else if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("list cursor %q: %v is not a validation error", s, err)
+		}
+		if n > 0 {
+			if id, err := DecodeCursor(EncodeCursor(n)); err != nil || id != n {
+				t.Fatalf("list cursor of %d decodes to %d (%v)", n, id, err)
+			}
+		}
+
+		if at, id, err := decodeTimeCursor(s); err == nil {
+			if s != "" && encodeTimeCursor(at, id) != s {
+				t.Fatalf("time cursor %q decodes to %v/%d, which encodes as %q", s, at, id, encodeTimeCursor(at, id))
+			}
+		} else if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("time cursor %q: %v is not a validation error", s, err)
+		}
+		at := time.UnixMicro(n % (int64(4000*365*24*3600) * 1_000_000)).UTC()
+		if n > 0 && CheckTimeRange(at) == nil {
+			if gotAt, gotID, err := decodeTimeCursor(encodeTimeCursor(at, n)); err != nil || !gotAt.Equal(at) || gotID != n {
+				t.Fatalf("time cursor of %v/%d decodes to %v/%d (%v)", at, n, gotAt, gotID, err)
+			}
+		}
+
+		if k, desc, err := decodeTimelineCursor(s); err == nil {
+			if again := encodeTimelineCursor(TimelineEntry{At: k.At, Kind: k.Kind, ID: k.ID}, desc); again != s {
+				t.Fatalf("timeline cursor %q decodes to %+v, which encodes as %q", s, k, again)
+			}
+		}
+		if n > 0 && CheckTimeRange(at) == nil {
+			for _, kind := range models.TimelineKinds {
+				e := TimelineEntry{At: at, Kind: kind, ID: n}
+				k, desc, err := decodeTimelineCursor(encodeTimelineCursor(e, n%2 == 0))
+				if err != nil || !k.At.Equal(at) || k.Kind != kind || k.ID != n || desc != (n%2 == 0) {
+					t.Fatalf("timeline cursor of %+v decodes to %+v %v (%v)", e, k, desc, err)
+				}
+			}
+		}
+
+		if pos, ok := decodeChangeCursor(s); ok && s != ChangeFeedStart && pos.cursor() != s {
+			t.Fatalf("change cursor %q decodes to %+v, which encodes as %q", s, pos, pos.cursor())
+		}
+		if n >= 0 {
+			if pos, ok := decodeChangeCursor(changePos{seq: n, id: n / 3}.cursor()); !ok || pos != (changePos{seq: n, id: n / 3}) {
+				t.Fatalf("change cursor of %d/%d decodes to %+v", n, n/3, pos)
+			}
+		}
+	})
+}
+
+// plainNumber is an independent reading of "a number" for FuzzSpreadsheetSafe: what strconv
+// parses as a float, written with digits, signs, a point and an exponent only (no hexadecimal,
+// Inf, NaN or digit separators, which strconv takes and a spreadsheet does not).
+func plainNumber(s string) bool {
+	if strings.Trim(s, "0123456789+-.eE") != "" || !strings.ContainsAny(s, "0123456789") {
+		return false
+	}
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil || errors.Is(err, strconv.ErrRange)
+}
+
+// FuzzSpreadsheetSafe: a neutralised cell is the text itself or the text behind one apostrophe;
+// it never starts with = + - @, a tab or a carriage return unless it is a plain number; numbers
+// and harmless texts are left as they are; neutralising twice changes nothing (SPEC 4.4).
+func FuzzSpreadsheetSafe(f *testing.F) {
+	for _, s := range []string{"", "=1+1", "+1", "-1", "-1.5e3", "+.5", "-", "@SUM(A1)", "\tx", "\r\n=cmd", "=HYPERLINK(\"x\")",
+		"-0x1F", "+Inf", "-NaN", "1_000", "-1e", "'=1", "GD-000042", "plain", "-12.", "+-1", "－1", "＝1+1", "\n=1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := SpreadsheetSafe(s)
+		if out != s && out != "'"+s {
+			t.Fatalf("%q became %q: neither itself nor itself behind an apostrophe", s, out)
+		}
+		if out != "" && strings.ContainsRune("=+-@\t\r", rune(out[0])) && !plainNumber(out) {
+			t.Fatalf("%q is left starting with %q and is not a number", out, out[0])
+		}
+		if out != s && (s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0]))) {
+			t.Fatalf("%q, harmless, was changed to %q", s, out)
+		}
+		if plainNumber(s) && out != s {
+			t.Fatalf("the number %q was changed to %q", s, out)
+		}
+		if again := SpreadsheetSafe(out); again != out {
+			t.Fatalf("neutralising twice: %q then %q", out, again)
 		}
 	})
 }

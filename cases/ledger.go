@@ -57,11 +57,11 @@ func (d *Desk) Ledger(ctx context.Context, p Principal, accountID string, q Ledg
 	if err != nil {
 		return Ledger{}, err
 	}
-	before, err := decodeCursor(q.Cursor)
+	before, err := DecodeCursor(q.Cursor)
 	if err != nil {
 		return Ledger{}, err
 	}
-	after, err := decodeCursor(q.Prev)
+	after, err := DecodeCursor(q.Prev)
 	if err != nil {
 		return Ledger{}, Invalid("prev", "is not a cursor this list returned")
 	}
@@ -104,19 +104,19 @@ func keysetPage[T any](rows []T, id func(T) int64, limit int, before, after int6
 			rows = rows[1:]
 		}
 		if len(rows) > 0 {
-			next = encodeCursor(id(rows[len(rows)-1]))
+			next = EncodeCursor(id(rows[len(rows)-1]))
 			if more {
-				prev = encodeCursor(id(rows[0]))
+				prev = EncodeCursor(id(rows[0]))
 			}
 		}
 		return rows, next, prev
 	}
 	if more {
 		rows = rows[:limit]
-		next = encodeCursor(id(rows[len(rows)-1]))
+		next = EncodeCursor(id(rows[len(rows)-1]))
 	}
 	if before > 0 && len(rows) > 0 {
-		prev = encodeCursor(id(rows[0]))
+		prev = EncodeCursor(id(rows[0]))
 	}
 	return rows, next, prev
 }

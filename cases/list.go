@@ -99,18 +99,18 @@ func (d *Desk) ListCases(ctx context.Context, p Principal, q CaseQuery) (Page[Ca
 			rows = rows[1:]
 		}
 		if len(rows) > 0 {
-			page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
+			page.NextCursor = EncodeCursor(rows[len(rows)-1].ID)
 			if more {
-				page.PrevCursor = encodeCursor(rows[0].ID)
+				page.PrevCursor = EncodeCursor(rows[0].ID)
 			}
 		}
 	default:
 		if more {
 			rows = rows[:limit]
-			page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
+			page.NextCursor = EncodeCursor(rows[len(rows)-1].ID)
 		}
 		if f.BeforeID > 0 && len(rows) > 0 {
-			page.PrevCursor = encodeCursor(rows[0].ID)
+			page.PrevCursor = EncodeCursor(rows[0].ID)
 		}
 	}
 	if page.Data, err = d.caseRows(ctx, rows); err != nil {
@@ -223,11 +223,11 @@ func (d *Desk) caseFilter(ctx context.Context, p Principal, q CaseQuery) (models
 // cursors reads a list's two paging cursors: cursor, the next (older) page, and prev, the one
 // before it; one at a time.
 func (f *fieldErrors) cursors(cursor, prev string) (before, after int64) {
-	before, err := decodeCursor(cursor)
+	before, err := DecodeCursor(cursor)
 	if err != nil {
 		f.add("cursor", "is not a cursor this list returned")
 	}
-	after, err = decodeCursor(prev)
+	after, err = DecodeCursor(prev)
 	if err != nil {
 		f.add("prev", "is not a cursor this list returned")
 	}
@@ -248,18 +248,22 @@ func pageLimit(raw string) (int, error) {
 	return n, nil
 }
 
-// Cursors are opaque to clients: base64url of the last row's id.
-func encodeCursor(id int64) string {
+// EncodeCursor is a list's cursor: opaque to clients, base64url of the last row's id. Every
+// keyset list of the desk and its sub-packages pages with it.
+func EncodeCursor(id int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
 }
 
-func decodeCursor(s string) (int64, error) {
+// DecodeCursor reads a cursor EncodeCursor made; "" is the first page (0). Only the canonical
+// form is taken (the round trip must give s back): "+1", "01" or base64 with stray low bits name
+// the same row under another spelling, which no list ever hands out.
+func DecodeCursor(s string) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err == nil {
-		if id, perr := strconv.ParseInt(string(b), 10, 64); perr == nil && id > 0 {
+		if id, perr := strconv.ParseInt(string(b), 10, 64); perr == nil && id > 0 && EncodeCursor(id) == s {
 			return id, nil
 		}
 	}

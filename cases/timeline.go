@@ -159,7 +159,12 @@ func decodeTimelineCursor(s string) (models.TimelineKey, bool, error) {
 	if err1 != nil || err2 != nil || id <= 0 || CheckTimeRange(at) != nil {
 		return models.TimelineKey{}, false, bad
 	}
-	return models.TimelineKey{At: at, Kind: parts[2], ID: id}, parts[0] == "d", nil
+	k, desc := models.TimelineKey{At: at, Kind: parts[2], ID: id}, parts[0] == "d"
+	// Canonical only, as DecodeCursor: the round trip gives s back.
+	if encodeTimelineCursor(TimelineEntry{At: k.At, Kind: k.Kind, ID: k.ID}, desc) != s {
+		return models.TimelineKey{}, false, bad
+	}
+	return k, desc, nil
 }
 
 // Timeline returns a page of a case's timeline (SPEC 4.2, issue 21): its communications (amended

@@ -41,9 +41,7 @@ func (s *Server) rotateWebhookSecret(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var in struct {
-		Secret string `json:"secret"`
-	}
+	var in rotateSecretBody
 	if err := s.bindOptionalJSON(c, &in); err != nil {
 		s.fail(c, err)
 		return
@@ -51,6 +49,11 @@ func (s *Server) rotateWebhookSecret(c *gin.Context) {
 	replyWithSecret(s, c, http.StatusOK, func(ctx context.Context) (webhooks.CreatedEndpoint, error) {
 		return s.webhooks.RotateSecret(ctx, principal(c), actor(c), id, in.Secret)
 	})
+}
+
+// rotateSecretBody is the body of a secret rotation: the new secret, drawn when omitted.
+type rotateSecretBody struct {
+	Secret string `json:"secret"`
 }
 
 // replyWithSecret is reply for an answer holding a secret: the client gets it once, while the

@@ -237,20 +237,7 @@ func (s *Server) caseCorrectionPreview(c *gin.Context) {
 // only when its field is posted, always with the version the form was opened at (R12).
 func (s *Server) caseUpdate(c *gin.Context) {
 	ref := c.Param("ref")
-	var patch cases.CasePatch
-	patch.Status, patch.Resolution, patch.Priority = c.PostForm("status"), c.PostForm("resolution"), c.PostForm("priority")
-	if a, ok := c.GetPostForm("assignee"); ok {
-		patch.Assignee = cases.Nullable{Set: true, Null: strings.TrimSpace(a) == "", Value: a}
-	}
-	if t, ok := c.GetPostForm("tags"); ok {
-		tags := []string{}
-		for _, tag := range strings.Split(t, ",") {
-			if tag = strings.TrimSpace(tag); tag != "" {
-				tags = append(tags, tag)
-			}
-		}
-		patch.Tags = &tags
-	}
+	patch := casePatchForm(postedForm(c))
 	_, err := s.desk.UpdateCase(c.Request.Context(), principal(c), actor(c), ref, cases.CaseETag(formInt(c.PostForm("version"))), patch)
 	var re *cases.RuleError
 	if errors.As(err, &re) && re.Code == cases.CodeStaleVersion {
@@ -269,15 +256,8 @@ func (s *Server) caseUpdate(c *gin.Context) {
 
 // caseAddCard serves POST /cases/{ref}/cards. The claim code is never written back into the page.
 func (s *Server) caseAddCard(c *gin.Context) {
-	in := cases.CardInput{ClaimCode: c.PostForm("claim_code"), Serial: c.PostForm("serial"), Currency: c.PostForm("currency"),
-		Marketplace: c.PostForm("marketplace"), Status: c.PostForm("status"), RedeemedTo: c.PostForm("redeemed_to"),
-		RedeemedAt: localToRFC3339(c.PostForm("redeemed_at"), chromeOf(c).Zone)}
-	amount, amountErr := amountField(c.PostForm("face_value"), in.Currency, "face_value_minor")
-	in.FaceValueMinor = amount
-	var err error
-	if amountErr != nil {
-		err = amountErr
-	} else {
+	in, err := cardForm(postedForm(c), chromeOf(c).Zone)
+	if err == nil {
 		_, _, err = s.desk.AddCard(c.Request.Context(), principal(c), actor(c), c.Param("ref"), in)
 	}
 	s.caseDone(c, err, "card", "cards", func(v *caseView, errs formErrors) {
@@ -310,18 +290,7 @@ func (s *Server) caseFreezeCard(c *gin.Context) {
 
 // caseAddCommunication serves POST /cases/{ref}/communications, an amendment when supersedes is set.
 func (s *Server) caseAddCommunication(c *gin.Context) {
-	in := cases.NewCommunication{Channel: c.PostForm("channel"), Direction: c.PostForm("direction"),
-		OccurredAt: amendedTime(c.PostForm("occurred_at"), c.PostForm("occurred_exact"), chromeOf(c).Zone), CounterpartName: c.PostForm("counterpart_name"),
-		RepresentativeName: c.PostForm("representative_name"), Reference: c.PostForm("reference"), Body: c.PostForm("body"),
-		Supersedes: c.PostForm("supersedes")}
-	var err error
-	if d := strings.TrimSpace(c.PostForm("duration_seconds")); d != "" {
-		n, perr := strconv.ParseInt(d, 10, 64)
-		if perr != nil {
-			err = cases.Invalid("duration_seconds", "must be a whole number of seconds")
-		}
-		in.DurationSeconds = &n
-	}
+	in, err := communicationForm(postedForm(c), chromeOf(c).Zone)
 	if err == nil {
 		_, err = s.desk.AddCommunication(c.Request.Context(), principal(c), actor(c), c.Param("ref"), in)
 	}
@@ -559,6 +528,59 @@ func correctionForm(form url.Values) (cases.NewCorrection, error) {
 	amount, err := amountField(form.Get("amount"), in.Currency, "amount_minor")
 	in.AmountMinor = amount
 	return in, err
+}
+
+// postedForm is the request's posted form, as c.PostForm reads it (gin parses it on first use).
+func postedForm(c *gin.Context) url.Values {
+	c.PostForm("")
+	return c.Request.PostForm
+}
+
+// casePatchForm reads the case page's update form: status, resolution and priority as posted,
+// assignee and tags only when their field is posted (an empty assignee unassigns).
+func casePatchForm(form url.Values) cases.CasePatch {
+	patch := cases.CasePatch{Status: form.Get("status"), Resolution: form.Get("resolution"), Priority: form.Get("priority")}
+	if _, ok := form["assignee"]; ok {
+		a := form.Get("assignee")
+		patch.Assignee = cases.Nullable{Set: true, Null: strings.TrimSpace(a) == "", Value: a}
+	}
+	if _, ok := form["tags"]; ok {
+		tags := []string{}
+		for _, tag := range strings.Split(form.Get("tags"), ",") {
+			if tag = strings.TrimSpace(tag); tag != "" {
+				tags = append(tags, tag)
+			}
+		}
+		patch.Tags = &tags
+	}
+	return patch
+}
+
+// cardForm reads the add-card form: the face value typed as a decimal in the card's currency,
+// the redemption time in the user's zone.
+func cardForm(form url.Values, zone *time.Location) (cases.CardInput, error) {
+	in := cases.CardInput{ClaimCode: form.Get("claim_code"), Serial: form.Get("serial"), Currency: form.Get("currency"),
+		Marketplace: form.Get("marketplace"), Status: form.Get("status"), RedeemedTo: form.Get("redeemed_to"),
+		RedeemedAt: localToRFC3339(form.Get("redeemed_at"), zone)}
+	amount, err := amountField(form.Get("face_value"), in.Currency, "face_value_minor")
+	in.FaceValueMinor = amount
+	return in, err
+}
+
+// communicationForm reads the communication form, an amendment when supersedes is set.
+func communicationForm(form url.Values, zone *time.Location) (cases.NewCommunication, error) {
+	in := cases.NewCommunication{Channel: form.Get("channel"), Direction: form.Get("direction"),
+		OccurredAt: amendedTime(form.Get("occurred_at"), form.Get("occurred_exact"), zone), CounterpartName: form.Get("counterpart_name"),
+		RepresentativeName: form.Get("representative_name"), Reference: form.Get("reference"), Body: form.Get("body"),
+		Supersedes: form.Get("supersedes")}
+	if d := strings.TrimSpace(form.Get("duration_seconds")); d != "" {
+		n, err := strconv.ParseInt(d, 10, 64)
+		if err != nil {
+			return in, cases.Invalid("duration_seconds", "must be a whole number of seconds")
+		}
+		in.DurationSeconds = &n
+	}
+	return in, nil
 }
 
 // amountField reads a decimal amount field into minor units; "" is nil.

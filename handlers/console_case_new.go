@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -235,17 +236,7 @@ func (s *Server) createCaseForm(c *gin.Context) {
 		s.render(c, http.StatusBadRequest, pageCaseNew, v)
 		return
 	}
-	for _, name := range newCaseFields {
-		v.values[name] = c.PostForm(name)
-	}
-	codes := make([]string, cardSlots)
-	for i := range codes {
-		p := fmt.Sprintf("cards[%d].", i)
-		for _, f := range newCaseCardFields {
-			v.values[p+f] = c.PostForm(p + f)
-		}
-		codes[i] = c.PostForm(p + "claim_code")
-	}
+	codes := readNewCaseForm(v, postedForm(c))
 	in, slots, local := newCaseInput(v, codes, v.Chrome.Zone)
 	var ref string
 	var known bool
@@ -312,6 +303,23 @@ func (s *Server) createCaseForm(c *gin.Context) {
 	}
 	v.Summary = summaryOf(v)
 	s.render(c, http.StatusUnprocessableEntity, pageCaseNew, v)
+}
+
+// readNewCaseForm copies the posted fields into v's values and returns the cards' claim codes,
+// read on their own: they are never kept in the values a refused form shows again.
+func readNewCaseForm(v newCaseView, form url.Values) []string {
+	for _, name := range newCaseFields {
+		v.values[name] = form.Get(name)
+	}
+	codes := make([]string, cardSlots)
+	for i := range codes {
+		p := fmt.Sprintf("cards[%d].", i)
+		for _, f := range newCaseCardFields {
+			v.values[p+f] = form.Get(p + f)
+		}
+		codes[i] = form.Get(p + "claim_code")
+	}
+	return codes
 }
 
 // newCaseInput reads the form into the API's body. slots[i] is the form's slot of in.Cards[i]

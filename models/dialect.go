@@ -673,3 +673,62 @@ func idAmong(db *gorm.DB, col, sub string) string {
 	}
 	return col + " IN (" + sub + ")"
 }
+
+// TransactionCounterBehindError is a PostgreSQL database restored into a cluster whose transaction
+// counter is behind the one it was backed up from (see CheckTransactionCounter).
+type TransactionCounterBehindError struct {
+	Stored int64 // the highest transaction id the desk's rows carry
+	Next   int64 // the cluster's next transaction id
+}
+
+// Epoch is the transaction-id epoch to give the cluster (pg_resetwal --epoch) so that its next
+// transaction ids come after every one the database holds.
+func (e *TransactionCounterBehindError) Epoch() int64 { return e.Stored>>32 + 1 }
+
+func (e *TransactionCounterBehindError) Error() string {
+	return fmt.Sprintf("the database holds transaction ids up to %d, ahead of this PostgreSQL cluster's next one (%d): it was "+
+		"restored from another cluster. The audit sealer and the balance checkpoints order commits by transaction id, so new "+
+		"events would never be chained nor new postings counted. Stop this cluster, run pg_resetwal --epoch=%d -D <its data "+
+		"directory>, start it again (README: Backups and restore)", e.Stored, e.Next, e.Epoch())
+}
+
+// CheckTransactionCounter refuses, on PostgreSQL, a database whose rows carry transaction ids at or
+// beyond the cluster's next one. That happens only when it was restored from a cluster whose
+// counter had run further (a fresh cluster starts near 0): the audit sealer (R10) and the balance
+// checkpoints take transaction ids as the order of commits, and on such a database they would skip
+// every new event and posting, so nothing may run. Every posting is written with an audit event,
+// so the events' highest id, the last seal's low water and the checkpoints' mark cover them all;
+// each is one index or row read.
+func CheckTransactionCounter(ctx context.Context, db *gorm.DB) error {
+	if DialectOf(db) != Postgres {
+		return nil
+	}
+	var row struct {
+		Stored *int64
+		Next   int64
+	}
+	err := db.WithContext(ctx).Raw(`SELECT GREATEST(
+			(SELECT max(xact_id) FROM audit_events),
+			(SELECT low_water_xact FROM audit_seals ORDER BY seq DESC LIMIT 1),
+			(SELECT through_xact FROM balance_checkpoint_mark WHERE id = 1)) AS stored,
+		pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS next`).Scan(&row).Error
+	if err != nil {
+		return err
+	}
+	if row.Stored != nil && *row.Stored >= row.Next {
+		return &TransactionCounterBehindError{Stored: *row.Stored, Next: row.Next}
+	}
+	return nil
+}
+
+// RestoreEpoch returns, on PostgreSQL, the transaction-id epoch a new cluster must be given
+// (pg_resetwal --epoch) before a backup taken now is restored into it: its transaction ids then
+// come after every one this database holds (CheckTransactionCounter). 0 on SQLite.
+func RestoreEpoch(ctx context.Context, db *gorm.DB) (int64, error) {
+	if DialectOf(db) != Postgres {
+		return 0, nil
+	}
+	var next int64
+	err := db.WithContext(ctx).Raw(`SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint`).Scan(&next).Error
+	return next>>32 + 1, err
+}

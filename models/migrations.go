@@ -101,22 +101,11 @@ var errNotMigrated = errors.New("database not migrated yet")
 
 // CheckMasterKey compares fingerprint with the one stored at the first migration.
 func CheckMasterKey(ctx context.Context, db *gorm.DB, fingerprint string) error {
-	ok, err := TableExists(ctx, db, "instance_settings")
+	stored, err := MasterKeyFingerprint(ctx, db)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return errNotMigrated
-	}
-	var stored []string
-	if err := db.WithContext(ctx).Raw(`SELECT value FROM instance_settings WHERE name = 'master_key_fingerprint'`).
-		Scan(&stored).Error; err != nil {
-		return err
-	}
-	if len(stored) == 0 {
-		return errNotMigrated
-	}
-	if stored[0] != fingerprint {
+	if stored != fingerprint {
 		return ErrWrongMasterKey
 	}
 	return nil

@@ -71,7 +71,7 @@ func (s *Service) Deliveries(ctx context.Context, p cases.Principal, id int64, l
 	page := DeliveryPage{Endpoint: viewOf(e, s.desk.Now()), Data: []DeliveryView{}}
 	if len(rows) > limit {
 		rows = rows[:limit]
-		page.NextCursor = encodeCursor(rows[len(rows)-1].ID)
+		page.NextCursor = cases.EncodeCursor(rows[len(rows)-1].ID)
 	}
 	ids := make([]int64, len(rows))
 	for i, r := range rows {

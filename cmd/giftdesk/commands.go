@@ -62,6 +62,9 @@ func open(ctx context.Context, e *env, log *slog.Logger, migrate bool) (*opened,
 	} else {
 		err = checkMigrated(ctx, db, keys.Fingerprint)
 	}
+	if err == nil {
+		err = models.CheckTransactionCounter(ctx, db)
+	}
 	if err != nil {
 		o.close()
 		return nil, err

@@ -33,6 +33,8 @@ commands:
   token revoke --id N                 revoke an API token
   token list [--email E]              list API tokens: ids, owners, names, scopes, last use; never a token
   audit verify                        check the audit hash chain; exit 0 when intact
+  backup --to FILE                    write a consistent backup of the database while it serves
+                                      (SQLite: VACUUM INTO; PostgreSQL: pg_dump -Fc); never the master key
   export --format csv|jsonl|xlsx [--status S] [--type T] [--from DAY] [--to DAY]
                                       stream the matching cases to standard output (days: YYYY-MM-DD, UTC)
   seed --cases N [--force] [--seed S] generate N realistic cases (load tests, demos)
@@ -103,6 +105,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return cmdExport(ctx, rest, e)
 	case "seed":
 		return cmdSeed(ctx, rest, e)
+	case "backup":
+		return cmdBackup(ctx, rest, e)
 	case "user", "token", "audit":
 		sub := ""
 		if len(rest) > 0 {

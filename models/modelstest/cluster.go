@@ -31,9 +31,14 @@ type Cluster struct {
 
 // StartCluster starts a throwaway cluster and stops and removes it when t ends. Without the
 // machine's initdb the test is skipped, or fails when GIFTDESK_TEST_REQUIRE_POSTGRES=1 (CI).
-func StartCluster(t testing.TB) *Cluster {
+func StartCluster(t testing.TB) *Cluster { return StartClusterAtEpoch(t, 0) }
+
+// StartClusterAtEpoch is StartCluster with the cluster's transaction-id epoch set by pg_resetwal
+// before it first starts (when epoch > 0): its transaction ids then begin at epoch<<32, as a
+// cluster prepared to receive a restored desk (README: Backups and restore).
+func StartClusterAtEpoch(t testing.TB, epoch int64) *Cluster {
 	t.Helper()
-	c, err := startCluster()
+	c, err := startCluster(epoch)
 	if err != nil {
 		msg := "a throwaway PostgreSQL cluster could not start: " + err.Error()
 		if os.Getenv("GIFTDESK_TEST_REQUIRE_POSTGRES") == "1" {
@@ -115,7 +120,7 @@ func (c *Cluster) TerminateBackends(ctx context.Context, admin *sql.DB, database
 // startCluster runs initdb and pg_ctl from the machine's PostgreSQL installation into a temporary
 // folder, listening on a free loopback port. As root it runs them as the postgres user, since
 // initdb refuses root.
-func startCluster() (*Cluster, error) {
+func startCluster(epoch int64) (*Cluster, error) {
 	bin, err := postgresBinDir()
 	if err != nil {
 		return nil, err
@@ -141,6 +146,16 @@ func startCluster() (*Cluster, error) {
 	if out, err := c.run(filepath.Join(bin, "initdb"), "-D", c.data(), "-U", "postgres", "-A", "trust", "--no-sync"); err != nil {
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
+	if epoch > 0 {
+		// initdb may be a link on PATH (/usr/local/bin) to the versioned folder, which has pg_resetwal.
+		resetwal := filepath.Join(bin, "pg_resetwal")
+		if real, err := filepath.EvalSymlinks(filepath.Join(bin, "initdb")); err == nil {
+			resetwal = filepath.Join(filepath.Dir(real), "pg_resetwal")
+		}
+		if out, err := c.run(resetwal, "--epoch="+strconv.FormatInt(epoch, 10), "-D", c.data()); err != nil {
+			return nil, fmt.Errorf("pg_resetwal: %v: %s", err, out)
+		}
+	}
 	c.opts = fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c max_connections=200", port, dir)
 	if err := c.Start(); err != nil {
 		return nil, err
@@ -150,6 +165,9 @@ func startCluster() (*Cluster, error) {
 	fmt.Fprintf(os.Stderr, "modelstest: started a throwaway PostgreSQL cluster on 127.0.0.1:%d\n", port)
 	return c, nil
 }
+
+// Config is how to reach the cluster as the superuser postgres, without a password.
+func (c *Cluster) Config() pgtestdb.Config { return c.conf }
 
 func (c *Cluster) data() string { return filepath.Join(c.dir, "data") }
 func (c *Cluster) log() string  { return filepath.Join(c.dir, "log") }

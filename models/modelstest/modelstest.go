@@ -145,7 +145,7 @@ func findServer() (pgtestdb.Config, error) {
 	if err := ping(local); err == nil {
 		return local, nil
 	}
-	c, err := startCluster()
+	c, err := startCluster(0)
 	if err != nil {
 		return pgtestdb.Config{}, fmt.Errorf("nothing answers on 127.0.0.1:5432 and no throwaway cluster: %w", err)
 	}
