@@ -198,7 +198,7 @@ func testBackupRestore(t *testing.T, d models.Dialect, restore func(t *testing.T
 	}
 	busy := startBusyDesk(t, src, 3)
 	defer busy.stop()
-	waitFor(t, "the first decisions", func() bool { return busy.writes.Load() >= 20 })
+	waitFor(t, time.Minute, "the first decisions", func() bool { return busy.writes.Load() >= 20 })
 
 	// What committed before the backup began must be in it, unchanged.
 	var before []ledgerRow
@@ -271,12 +271,12 @@ func testBackupRestore(t *testing.T, d models.Dialect, restore func(t *testing.T
 
 	// The restored desk works: new cases and corrections, sealed and folded by the restored serve.
 	again := startBusyDeskOn(t, dst, 1, false)
-	waitFor(t, "decisions on the restored desk", func() bool { return again.writes.Load() >= 5 })
+	waitFor(t, time.Minute, "decisions on the restored desk", func() bool { return again.writes.Load() >= 5 })
 	again.stop()
 
 	// The restored desk seals what the backup caught unsealed and what it wrote since; then the
 	// chain verifies.
-	waitFor(t, "the restored desk to chain every event", func() bool {
+	waitFor(t, time.Minute, "the restored desk to chain every event", func() bool {
 		return modelstest.Count(t, dst, `SELECT count(*) FROM audit_events e WHERE NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.event_id = e.id)`) == 0
 	})
 	verify := serveEnv.run("", "audit", "verify")
@@ -493,16 +493,6 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-func waitFor(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if ok() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 // TestBackupCommandRefusals: the command's mistakes are one line each; an existing file is never

@@ -142,10 +142,10 @@ func TestDatabaseFaultsUnderLoad(t *testing.T) {
 		t.Fatalf("a case after the faults: %s", describeCall(after))
 	}
 	event := webhooks.EventID(modelstest.Count(t, db, `SELECT MAX(id) FROM outbox WHERE event_type = 'case.created'`))
-	waitFor(t, "the webhook of a case opened after the faults", func() bool { return rcv.received(event) })
+	waitFor(t, 20*time.Second, "the webhook of a case opened after the faults", func() bool { return rcv.received(event) })
 	// Deliveries whose attempt an outage left unrecorded are taken back at the next pass, not
 	// after the minute's lease: every event arrives.
-	waitFor(t, "every webhook delivered", func() bool {
+	waitFor(t, 20*time.Second, "every webhook delivered", func() bool {
 		return modelstest.Count(t, db, `SELECT count(*) FROM webhook_deliveries WHERE status <> 'delivered'`) == 0 &&
 			modelstest.Count(t, db, `SELECT count(*) FROM outbox o WHERE NOT EXISTS (SELECT 1 FROM webhook_fanouts f WHERE f.outbox_id = o.id)`) == 0
 	})

@@ -60,7 +60,7 @@ func TestSIGTERMFinishesWorkInFlightAndGivesBackClaims(t *testing.T) {
 	defer models.Close(db)
 	first := startServe(t, bin, env)
 	// The dispatcher claims every waiting delivery in its first pass and sends them one by one.
-	waitFor(t, "the dispatcher holding claims with an attempt in flight", func() bool {
+	waitFor(t, 20*time.Second, "the dispatcher holding claims with an attempt in flight", func() bool {
 		return rcv.total() >= 1 && modelstest.Count(t, db, `SELECT count(*) FROM webhook_deliveries WHERE lease_owner <> ''`) >= 2
 	})
 
@@ -133,7 +133,7 @@ func TestSIGTERMFinishesWorkInFlightAndGivesBackClaims(t *testing.T) {
 	rcv.hold.Store(false)
 	started := time.Now()
 	second := startServe(t, bin, env)
-	waitFor(t, "the second server sending the rest", func() bool {
+	waitFor(t, 20*time.Second, "the second server sending the rest", func() bool {
 		return modelstest.Count(t, db, `SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'`) == shutdownDeliveries
 	})
 	took := time.Since(started)
@@ -154,10 +154,10 @@ func TestSIGTERMFinishesWorkInFlightAndGivesBackClaims(t *testing.T) {
 	t.Logf("second server: every delivery sent %s after its start, each once; %s", took.Round(time.Millisecond), line)
 }
 
-// waitFor polls cond until it holds, failing t after 20 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitFor polls cond until it holds, failing t after within.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(within); !cond(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
