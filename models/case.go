@@ -410,7 +410,7 @@ const casesNamingAccounts = `SELECT id FROM cases WHERE customer_account_id IN ?
 func TouchCasesOfAccount(ctx context.Context, tx *gorm.DB, accountID int64, now time.Time) ([]int64, error) {
 	var ids []int64
 	err := tx.WithContext(ctx).Raw(`UPDATE cases SET version = version + 1, updated_at = ? WHERE `+
-		idAmong(tx, "id", casesNamingAccounts), now, []int64{accountID}, []int64{accountID}).Scan(&ids).Error
+		idAmong(tx, "id", casesNamingAccounts)+` RETURNING id`, now, []int64{accountID}, []int64{accountID}).Scan(&ids).Error
 	return ids, err
 }
 
