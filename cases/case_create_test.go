@@ -231,13 +231,20 @@ func TestConcurrentCreations(t *testing.T) {
 			}
 			return views
 		}
-		views := run(50, func(int) cases.NewCase { return wrongAccountCase(testCode, "777") })
+		// SQLite runs one writer at a time and a writer waits for the lock at most busy_timeout
+		// (10 s): under -race on a loaded CI machine fifty queued creations passed it. Twenty still
+		// race for the one case and the one card record.
+		n := 50
+		if models.DialectOf(db) == models.SQLite {
+			n = 20
+		}
+		views := run(n, func(int) cases.NewCase { return wrongAccountCase(testCode, "777") })
 		for _, v := range views {
 			if v.Ref != views[0].Ref {
 				t.Fatalf("one external id made cases %s and %s", views[0].Ref, v.Ref)
 			}
 		}
-		views = run(50, func(i int) cases.NewCase {
+		views = run(n, func(i int) cases.NewCase {
 			in := wrongAccountCase("MNOP-QRST-UVWX", fmt.Sprint("t", i))
 			in.Cards[0].Serial = "9999000011112222"
 			return in
@@ -251,8 +258,8 @@ func TestConcurrentCreations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Contains(got.Flags, cases.FlagPossibleDuplicate) || len(got.Duplicates) != 49 {
-				t.Fatalf("case %s: flags %v, %d duplicates, want 49", got.Ref, got.Flags, len(got.Duplicates))
+			if !slices.Contains(got.Flags, cases.FlagPossibleDuplicate) || len(got.Duplicates) != n-1 {
+				t.Fatalf("case %s: flags %v, %d duplicates, want %d", got.Ref, got.Flags, len(got.Duplicates), n-1)
 			}
 		}
 	})
